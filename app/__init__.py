@@ -1,0 +1,1 @@
+"""Sage's HTTP service, CLI and web page, built on the ``sagents`` library."""

@@ -1,0 +1,205 @@
+"""The ``sage`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from app.cli.render import EventPrinter
+from app.cli.sessions import sessions_app
+from app.client import SageAPIError, SageClient
+from sagents.events import EventBase
+from sagents.settings import Settings
+
+app = typer.Typer(help="Sage: streaming multi-agent orchestration.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
+console = Console()
+err = Console(stderr=True)
+
+UrlOpt = Annotated[str, typer.Option("--url", envvar="SAGE_URL", help="Sage server URL.")]
+KeyOpt = Annotated[
+    str | None, typer.Option("--api-key", envvar="SAGE_CLIENT_API_KEY", help="Bearer key.")
+]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
+) -> None:
+    """Start the HTTP service."""
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = Settings()
+    bind = host or settings.host
+    if not settings.api_keys and not is_loopback(bind):
+        err.print(
+            f"[red]Refusing to bind {bind}: no API keys are configured, so anyone who can reach "
+            "this address would act as the local user.[/]\nSet SAGE_API_KEYS (e.g. "
+            "'KEY:alice,KEY2:bob') or bind 127.0.0.1."
+        )
+        raise typer.Exit(2)
+    if not settings.llm_configured:
+        from sagents.settings import NOT_CONFIGURED_MESSAGE
+
+        err.print(f"[yellow]{NOT_CONFIGURED_MESSAGE}[/]")
+    uvicorn.run(create_app(settings), host=bind, port=port or settings.port, log_level="info")
+
+
+SetCancel = Callable[[Callable[[], object]], None]
+"""Registers what the first Ctrl-C should do."""
+
+
+def _run_with_cancel(main: Callable[[SetCancel], Awaitable[None]]) -> None:
+    """Run ``main(set_cancel)``: the first Ctrl-C calls the registered
+    cancel callback (the run ends cleanly with ``run.cancelled``), a second
+    one exits at once."""
+
+    async def runner() -> None:
+        loop = asyncio.get_running_loop()
+        cancel_cb: list[Callable[[], object]] = []
+        presses = 0
+
+        def on_sigint() -> None:
+            nonlocal presses
+            presses += 1
+            if presses > 1 or not cancel_cb:
+                raise SystemExit(130)
+            err.print("\n[yellow]cancelling… (Ctrl-C again to quit)[/]")
+            cancel_cb[0]()
+
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        await main(cancel_cb.append)
+
+    asyncio.run(runner())
+
+
+@app.command()
+def chat(
+    message: Annotated[str, typer.Argument(help="Your question.")],
+    session: Annotated[str | None, typer.Option(help="Continue this session.")] = None,
+    local: Annotated[bool, typer.Option("--local", help="Run in-process, no server.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show agent steps.")] = False,
+    url: UrlOpt = "http://127.0.0.1:8080",
+    api_key: KeyOpt = None,
+) -> None:
+    """Ask a question and watch the run stream. Ctrl-C cancels the run."""
+    printer = EventPrinter(console, verbose=verbose)
+    payload: dict[str, Any] = {"message": message}
+    if session:
+        payload["session_id"] = session
+
+    async def remote(set_cancel: SetCancel) -> None:
+        async with SageClient(url, api_key) as client:
+            session_id: list[str] = []
+            tasks: set[asyncio.Task[Any]] = set()
+
+            def cancel() -> None:
+                if session_id:
+                    task = asyncio.ensure_future(client.cancel(session_id[0]))
+                    tasks.add(task)
+
+            set_cancel(cancel)
+            try:
+                async for event in client.chat(payload):
+                    session_id[:] = [event.session_id]
+                    printer(event)
+            except SageAPIError as exc:
+                err.print(f"[red]{exc}[/]")
+                raise typer.Exit(1) from None
+            except Exception as exc:  # a connect error
+                err.print(f"[red]cannot reach Sage at {url}: {exc}[/]\nStart it with `sage serve`.")
+                raise typer.Exit(1) from None
+
+    async def in_process(set_cancel: SetCancel) -> None:
+        from sagents.request import RunRequest
+        from sagents.runtime import Runtime
+        from sagents.sagent import SAgent
+
+        settings = Settings()
+        runtime = await Runtime.create(settings)
+        try:
+            agent = SAgent(runtime)
+            request = RunRequest.model_validate(payload)
+            info = await agent.start(request, settings.local_user)
+            set_cancel(lambda: agent.cancel(info.run_id, "cancelled from the terminal"))
+            events: AsyncIterator[EventBase] = runtime.runs.subscribe(info.run_id)
+            async for event in events:
+                printer(event)
+        finally:
+            await runtime.aclose()
+
+    _run_with_cancel(in_process if local else remote)
+
+
+@app.command()
+def doctor() -> None:
+    """Show the resolved configuration (secrets masked) and check the LLM."""
+    settings = Settings()
+    console.print_json(json.dumps(settings.masked(), default=str))
+    console.print(f"store: {settings.db_path} ({'exists' if settings.db_path.exists() else 'new'})")
+    if not settings.llm_configured:
+        from sagents.settings import NOT_CONFIGURED_MESSAGE
+
+        err.print(f"[red]LLM: not configured.[/] {NOT_CONFIGURED_MESSAGE}")
+        raise typer.Exit(1)
+
+    async def probe() -> str:
+        import httpx
+
+        base = (settings.llm_base_url or "https://api.openai.com/v1").rstrip("/")
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        async with httpx.AsyncClient(timeout=settings.llm_connect_timeout_s) as http:
+            response = await http.get(f"{base}/models", headers=headers)
+        return f"HTTP {response.status_code}"
+
+    try:
+        status = asyncio.run(probe())
+    except Exception as exc:
+        err.print(f"[red]LLM: unreachable at {settings.llm_base_url}: {exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]LLM: reachable ({status}) at {settings.llm_base_url}[/]")
+
+
+@app.command("mock-llm")
+def mock_llm(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    script: Annotated[Path | None, typer.Option(help="JSON script of turns.")] = None,
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+) -> None:
+    """Serve the scripted mock OpenAI-compatible LLM (for tests and demos)."""
+    from sagents.testing.mock_server import run_mock_llm
+
+    run_mock_llm(script, host, port)
+
+
+@app.command()
+def flow() -> None:
+    """Print the default flow as Mermaid."""
+    from sagents.flow import default_flow, to_mermaid
+
+    console.print(to_mermaid(default_flow()), end="", highlight=False, markup=False)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,64 @@
+"""The ASGI application: ``create_app()`` builds it around one Runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.body_limit import BodyLimitMiddleware
+from app.errors import install_error_handlers
+from app.routes import chat, health, sessions
+from sagents.runtime import Runtime
+from sagents.sagent import SAgent
+from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
+from sagents.tools import ToolManager
+
+log = logging.getLogger(__name__)
+
+BODY_SLACK_BYTES = 64 * 1024
+"""Room for the JSON around the message (options, system_context)."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    tools: ToolManager | None = None,
+) -> FastAPI:
+    """Build the app. Pass ``runtime`` to serve a pre-built one (embedding);
+    otherwise one is built from ``settings`` (with ``tools``) at start-up, in
+    the server's own event loop, and closed at shutdown."""
+    if runtime is not None:
+        settings = runtime.settings
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or await Runtime.create(settings, tools=tools)
+        app.state.runtime = rt
+        app.state.sagent = SAgent(rt)
+        if not settings.llm_configured:
+            log.warning(NOT_CONFIGURED_MESSAGE)
+        try:
+            yield
+        finally:
+            if runtime is None:
+                await rt.aclose()
+            else:
+                await rt.runs.aclose()
+
+    app = FastAPI(
+        title="Sage",
+        version="0.1.0",
+        summary="Multi-agent orchestration with streaming, cancellation and resumable runs.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_message_bytes + BODY_SLACK_BYTES)
+    app.include_router(health.router)
+    app.include_router(chat.router)
+    app.include_router(sessions.router)
+    return app

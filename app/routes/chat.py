@@ -1,0 +1,70 @@
+"""``POST /api/v1/chat``: start a run and stream its events as SSE."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sse_starlette import EventSourceResponse
+
+from app.deps import runtime, sagent
+from app.errors import ApiError, not_found
+from app.identity import current_user
+from app.schemas import ChatRequest
+from app.sse import frames
+from sagents.flow.catalog import FlowError
+from sagents.runs.registry import SessionBusy
+from sagents.runtime import Runtime
+from sagents.sagent import SAgent, SessionNotFound, UnknownTools
+
+router = APIRouter(prefix="/api/v1", tags=["chat"])
+
+SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "The run's events as SSE."}
+}
+
+
+@router.post("/chat", response_class=EventSourceResponse, responses=SSE_RESPONSES)
+async def chat(
+    body: ChatRequest,
+    user: Annotated[str, Depends(current_user)],
+    rt: Annotated[Runtime, Depends(runtime)],
+    agent: Annotated[SAgent, Depends(sagent)],
+) -> EventSourceResponse:
+    """Run one user turn. The first event is ``run.started`` (with the
+    ``session_id`` and ``run_id``); the last is ``run.finished``,
+    ``run.cancelled`` or ``run.failed``."""
+    size = len(body.message.encode())
+    if size > rt.settings.max_message_bytes:
+        raise ApiError(
+            413,
+            "payload_too_large",
+            f"message is {size} bytes; the limit is {rt.settings.max_message_bytes}",
+        )
+    try:
+        info = await agent.start(body, user)
+    except SessionNotFound as exc:
+        raise not_found("session", exc.session_id) from None
+    except SessionBusy as exc:
+        raise ApiError(
+            409,
+            "session_busy",
+            f"session '{exc.session_id}' is already running run '{exc.run_id}'; "
+            "cancel it or wait for it to finish",
+        ) from None
+    except (UnknownTools, FlowError) as exc:
+        raise ApiError(422, "validation_error", str(exc)) from None
+
+    def on_close(completed: bool) -> None:
+        if not completed and body.on_disconnect == "cancel":
+            rt.runs.cancel(info.run_id, "the client disconnected")
+
+    return EventSourceResponse(
+        frames(rt.runs.subscribe(info.run_id), on_close),
+        ping=rt.settings.sse_ping_s,
+        headers={
+            "X-Session-Id": info.session_id,
+            "X-Run-Id": info.run_id,
+            "Cache-Control": "no-cache",
+        },
+    )

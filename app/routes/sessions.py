@@ -1,0 +1,133 @@
+"""Sessions: list, read, delete, cancel, and resume a run's event stream.
+
+Every lookup goes through the store with the caller's user id, so another
+user's session is indistinguishable from a missing one (404).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from sse_starlette import EventSourceResponse
+
+from app.deps import runtime
+from app.errors import ApiError, not_found
+from app.identity import current_user
+from app.routes.chat import SSE_RESPONSES
+from app.schemas import CancelOut, MessageOut, RunOut, SessionDetail, SessionOut, SessionPage
+from app.sse import frames
+from sagents.runtime import Runtime
+from sagents.store.records import SessionRecord
+
+router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+
+User = Annotated[str, Depends(current_user)]
+Rt = Annotated[Runtime, Depends(runtime)]
+
+
+async def _own_session(rt: Runtime, user: str, session_id: str) -> SessionRecord:
+    session = await rt.store.get_session(user, session_id)
+    if session is None:
+        raise not_found("session", session_id)
+    return session
+
+
+def _active_run_id(rt: Runtime, session_id: str) -> str | None:
+    info = rt.runs.active_for_session(session_id)
+    return info.run_id if info else None
+
+
+@router.get("")
+async def list_sessions(
+    user: User,
+    rt: Rt,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SessionPage:
+    items, total = await rt.store.list_sessions(user, limit=limit, offset=offset)
+    return SessionPage(
+        items=[SessionOut.of(s, _active_run_id(rt, s.id)) for s in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{session_id}")
+async def get_session(session_id: str, user: User, rt: Rt) -> SessionDetail:
+    session = await _own_session(rt, user, session_id)
+    runs = await rt.store.list_runs(session_id)
+    base = SessionOut.of(session, _active_run_id(rt, session_id))
+    return SessionDetail(**base.model_dump(), runs=[RunOut.of(r) for r in runs])
+
+
+@router.get("/{session_id}/messages")
+async def get_messages(session_id: str, user: User, rt: Rt) -> list[MessageOut]:
+    await _own_session(rt, user, session_id)
+    return [MessageOut.of(m) for m in await rt.store.list_messages(session_id)]
+
+
+@router.delete("/{session_id}", status_code=204)
+async def delete_session(session_id: str, user: User, rt: Rt) -> None:
+    await _own_session(rt, user, session_id)
+    active = _active_run_id(rt, session_id)
+    if active is not None:
+        raise ApiError(409, "session_busy", f"session '{session_id}' is running; cancel it first")
+    await rt.store.delete_session(user, session_id)
+
+
+@router.post("/{session_id}/cancel", status_code=202)
+async def cancel_session(session_id: str, user: User, rt: Rt) -> CancelOut:
+    """Ask the running run to stop. The stream then ends with ``run.cancelled``."""
+    await _own_session(rt, user, session_id)
+    active = _active_run_id(rt, session_id)
+    if active is None:
+        raise ApiError(409, "not_running", f"session '{session_id}' has no running run")
+    cancelled = rt.runs.cancel(active, "cancelled by the user")
+    return CancelOut(session_id=session_id, run_id=active, cancelled=cancelled)
+
+
+def _parse_last_event_id(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 0
+    if not raw.strip().isdigit():
+        raise ApiError(
+            400, "bad_last_event_id", f"Last-Event-ID must be a non-negative integer, got {raw!r}"
+        )
+    return int(raw.strip())
+
+
+@router.get("/{session_id}/runs/{run_id}/events", responses=SSE_RESPONSES)
+async def run_events(
+    session_id: str,
+    run_id: str,
+    user: User,
+    rt: Rt,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[str | None, Query(description="Same as the Last-Event-ID header.")] = None,
+) -> EventSourceResponse:
+    """Replay the run's events after ``Last-Event-ID``, then follow it live."""
+    await _own_session(rt, user, session_id)
+    if await rt.store.get_run(session_id, run_id) is None:
+        raise not_found("run", run_id)
+    start = _parse_last_event_id(last_event_id if last_event_id is not None else after)
+    info = rt.runs.get(run_id)
+    if info is None or info.session_id != session_id:
+        raise ApiError(
+            410,
+            "events_expired",
+            f"the events of run '{run_id}' are no longer kept; read the session's messages instead",
+        )
+    last = rt.runs.last_seq(run_id)
+    if info.finished and start > last:
+        raise ApiError(
+            400,
+            "bad_last_event_id",
+            f"Last-Event-ID {start} is past this run's last event ({last})",
+        )
+    return EventSourceResponse(
+        frames(rt.runs.subscribe(run_id, start)),
+        ping=rt.settings.sse_ping_s,
+        headers={"Cache-Control": "no-cache"},
+    )

@@ -1,0 +1,6 @@
+"""One file per agent; agents talk only through the SessionContext."""
+
+from sagents.agents.base import Agent
+from sagents.agents.simple import SimpleAgent
+
+__all__ = ["Agent", "SimpleAgent"]

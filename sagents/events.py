@@ -1,0 +1,256 @@
+"""The one event vocabulary of a Sage run.
+
+Every step of a run is reported as one of these models. The same objects feed
+the SSE encoder, the CLI renderer, logs and tests, so there is exactly one
+place where a payload's shape is defined.
+
+Agents create events without stamps; the run (``sagents.sagent``) stamps each
+one with ``seq``, ``session_id``, ``run_id`` and ``ts`` as it is published, so
+an agent never needs to know which run it is part of to report progress.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+MessageKind = Literal["answer", "analysis", "plan", "observation", "stage_summary", "summary"]
+TaskStatus = Literal["pending", "running", "done", "failed", "skipped"]
+AgentStatus = Literal["ok", "error", "cancelled"]
+
+
+class EventBase(BaseModel):
+    """Fields every event carries; the stamps are filled in when published."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    seq: int = 0
+    session_id: str = ""
+    run_id: str = ""
+    ts: float = 0.0
+    agent: str | None = None
+
+
+class RunStarted(EventBase):
+    type: Literal["run.started"] = "run.started"
+    input: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentStarted(EventBase):
+    type: Literal["agent.started"] = "agent.started"
+    node: str
+    model: str | None = None
+
+
+class AgentFinished(EventBase):
+    type: Literal["agent.finished"] = "agent.finished"
+    node: str
+    status: AgentStatus = "ok"
+    duration_ms: float = 0.0
+
+
+class RouteDecided(EventBase):
+    type: Literal["route.decided"] = "route.decided"
+    deep_thinking: bool
+    multi_agent: bool
+    source: Literal["options", "router"]
+    reason: str = ""
+
+
+class WorkflowSelected(EventBase):
+    type: Literal["workflow.selected"] = "workflow.selected"
+    workflow: str
+
+
+class MessageStarted(EventBase):
+    type: Literal["message.started"] = "message.started"
+    message_id: str
+    kind: MessageKind = "answer"
+
+
+class MessageDelta(EventBase):
+    type: Literal["message.delta"] = "message.delta"
+    message_id: str
+    kind: MessageKind = "answer"
+    delta: str
+
+
+class MessageCompleted(EventBase):
+    type: Literal["message.completed"] = "message.completed"
+    message_id: str
+    kind: MessageKind = "answer"
+    content: str
+    interrupted: bool = False
+
+
+class ReasoningDelta(EventBase):
+    type: Literal["reasoning.delta"] = "reasoning.delta"
+    message_id: str
+    delta: str
+
+
+class ToolStarted(EventBase):
+    """The model began emitting a tool call (its arguments may still stream)."""
+
+    type: Literal["tool.started"] = "tool.started"
+    call_id: str
+    tool: str
+
+
+class ToolArgsDelta(EventBase):
+    type: Literal["tool.args.delta"] = "tool.args.delta"
+    call_id: str
+    delta: str
+
+
+class ToolCalled(EventBase):
+    """The call's arguments are complete and the tool is about to run."""
+
+    type: Literal["tool.called"] = "tool.called"
+    call_id: str
+    tool: str
+    arguments: Any
+
+
+class ToolResult(EventBase):
+    type: Literal["tool.result"] = "tool.result"
+    call_id: str
+    tool: str
+    ok: bool
+    content: str
+    duration_ms: float = 0.0
+
+
+class TaskCreated(EventBase):
+    type: Literal["task.created"] = "task.created"
+    task_id: str
+    title: str
+    description: str = ""
+    depends_on: list[str] = Field(default_factory=list)
+    status: TaskStatus = "pending"
+
+
+class TaskUpdated(EventBase):
+    type: Literal["task.updated"] = "task.updated"
+    task_id: str
+    title: str = ""
+    status: TaskStatus
+    result: str = ""
+
+
+class SkillSelected(EventBase):
+    type: Literal["skill.selected"] = "skill.selected"
+    skill: str
+    level: int
+
+
+class ContextClamped(EventBase):
+    type: Literal["context.clamped"] = "context.clamped"
+    kept: int
+    dropped: int
+    token_budget: int
+    tokens: int = 0
+
+
+class MemoryRecalled(EventBase):
+    type: Literal["memory.recalled"] = "memory.recalled"
+    count: int
+
+
+class UsageReported(EventBase):
+    """Token usage of one LLM call, attributed to the agent that made it."""
+
+    type: Literal["usage"] = "usage"
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Suggestions(EventBase):
+    type: Literal["suggestions"] = "suggestions"
+    questions: list[str]
+
+
+class AgentNotice(EventBase):
+    """Something an agent wants the user to know that is not an answer:
+    a fallback after invalid LLM output, a limit that was hit, a dropped
+    dependency. Keeps such decisions visible instead of silent."""
+
+    type: Literal["agent.notice"] = "agent.notice"
+    code: str
+    message: str
+
+
+class TokenUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def add(self, input_tokens: int, output_tokens: int) -> None:
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+
+
+class RunFinished(EventBase):
+    type: Literal["run.finished"] = "run.finished"
+    answer: str
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+
+
+class RunCancelled(EventBase):
+    type: Literal["run.cancelled"] = "run.cancelled"
+    reason: str = "cancelled"
+
+
+class RunFailed(EventBase):
+    type: Literal["run.failed"] = "run.failed"
+    error_type: str
+    message: str
+
+
+Event = Annotated[
+    RunStarted
+    | AgentStarted
+    | AgentFinished
+    | RouteDecided
+    | WorkflowSelected
+    | MessageStarted
+    | MessageDelta
+    | MessageCompleted
+    | ReasoningDelta
+    | ToolStarted
+    | ToolArgsDelta
+    | ToolCalled
+    | ToolResult
+    | TaskCreated
+    | TaskUpdated
+    | SkillSelected
+    | ContextClamped
+    | MemoryRecalled
+    | UsageReported
+    | Suggestions
+    | AgentNotice
+    | RunFinished
+    | RunCancelled
+    | RunFailed,
+    Field(discriminator="type"),
+]
+"""Any event; parse one with ``parse_event``."""
+
+TerminalEvent = RunFinished | RunCancelled | RunFailed
+TERMINAL_TYPES = frozenset({"run.finished", "run.cancelled", "run.failed"})
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: str | bytes | dict[str, Any]) -> Event:
+    """Parse an event from its JSON form (an SSE ``data:`` line) or a dict."""
+    if isinstance(data, dict):
+        return _EVENT_ADAPTER.validate_python(data)
+    return _EVENT_ADAPTER.validate_json(data)
+
+
+def is_terminal(event: EventBase) -> bool:
+    return event.type in TERMINAL_TYPES

@@ -1,0 +1,48 @@
+"""Talking to language models: the provider-neutral contract, the OpenAI-compatible
+client, and structured (JSON) output on top of any ``ChatModel``."""
+
+from sagents.llm.errors import (
+    LLMError,
+    LLMNotConfigured,
+    LLMOutputInvalid,
+    LLMRequestRejected,
+    LLMStreamBroken,
+    LLMTimeout,
+    LLMUnavailable,
+)
+from sagents.llm.openai_model import OpenAIChatModel
+from sagents.llm.structured import collect_text, complete_json, complete_json_with_usage
+from sagents.llm.types import (
+    ChatMessageDict,
+    ChatModel,
+    LLMChunk,
+    LLMRequest,
+    ReasoningDelta,
+    StreamEnd,
+    TextDelta,
+    ToolCallDelta,
+    UsageReport,
+)
+
+__all__ = [
+    "ChatMessageDict",
+    "ChatModel",
+    "LLMChunk",
+    "LLMError",
+    "LLMNotConfigured",
+    "LLMOutputInvalid",
+    "LLMRequest",
+    "LLMRequestRejected",
+    "LLMStreamBroken",
+    "LLMTimeout",
+    "LLMUnavailable",
+    "OpenAIChatModel",
+    "ReasoningDelta",
+    "StreamEnd",
+    "TextDelta",
+    "ToolCallDelta",
+    "UsageReport",
+    "collect_text",
+    "complete_json",
+    "complete_json_with_usage",
+]

@@ -1,0 +1,131 @@
+"""In-process run registry: asyncio tasks and in-memory event channels.
+
+Finished runs stay resumable for ``retention_s`` (a client that lost its
+connection right at the end can still read the terminal event); they are
+swept lazily when new runs start, so there is no background timer to own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from sagents.events import EventBase
+from sagents.runs.channel import EventChannel
+from sagents.runs.registry import RunBody, RunInfo, SessionBusy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Run:
+    run_id: str
+    session_id: str
+    user_id: str
+    channel: EventChannel
+    on_cancel: Callable[[], None]
+    task: asyncio.Task[None] | None = None
+    finished_at: float | None = None
+    cancel_reason: str | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def info(self) -> RunInfo:
+        return RunInfo(self.run_id, self.session_id, self.user_id, self.finished_at is not None)
+
+
+class LocalRunRegistry:
+    def __init__(self, retention_s: float = 900.0) -> None:
+        self.retention_s = retention_s
+        self._runs: dict[str, _Run] = {}
+        self._active_by_session: dict[str, str] = {}
+
+    def start(
+        self,
+        *,
+        run_id: str,
+        session_id: str,
+        user_id: str,
+        body: RunBody,
+        on_cancel: Callable[[], None],
+    ) -> RunInfo:
+        active = self._active_by_session.get(session_id)
+        if active is not None:
+            raise SessionBusy(session_id, active)
+        self._sweep()
+        run = _Run(run_id, session_id, user_id, EventChannel(), on_cancel)
+        self._runs[run_id] = run
+        self._active_by_session[session_id] = run_id
+        run.task = asyncio.create_task(self._drive(run, body), name=f"sage-run-{run_id}")
+        return run.info()
+
+    async def _drive(self, run: _Run, body: RunBody) -> None:
+        try:
+            await body(run.channel.publish)
+        except BaseException:
+            # The body owns error handling and emits the terminal event; if
+            # it still raised, log it so it is never lost silently.
+            log.exception("run %s body raised", run.run_id)
+        finally:
+            run.channel.close()
+            run.finished_at = time.monotonic()
+            if self._active_by_session.get(run.session_id) == run.run_id:
+                del self._active_by_session[run.session_id]
+            run.done.set()
+
+    def _sweep(self) -> None:
+        cutoff = time.monotonic() - self.retention_s
+        expired = [
+            rid
+            for rid, r in self._runs.items()
+            if r.finished_at is not None and r.finished_at < cutoff
+        ]
+        for rid in expired:
+            del self._runs[rid]
+
+    def get(self, run_id: str) -> RunInfo | None:
+        run = self._runs.get(run_id)
+        return run.info() if run else None
+
+    def active_for_session(self, session_id: str) -> RunInfo | None:
+        run_id = self._active_by_session.get(session_id)
+        return self._runs[run_id].info() if run_id else None
+
+    def cancel(self, run_id: str, reason: str) -> bool:
+        run = self._runs.get(run_id)
+        if run is None or run.finished_at is not None or run.task is None:
+            return False
+        if run.cancel_reason is None:
+            run.cancel_reason = reason
+            run.on_cancel()
+            run.task.cancel()
+        return True
+
+    def cancel_reason(self, run_id: str) -> str | None:
+        run = self._runs.get(run_id)
+        return run.cancel_reason if run else None
+
+    async def subscribe(self, run_id: str, after_seq: int = 0) -> AsyncIterator[EventBase]:
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        async for event in run.channel.subscribe(after_seq):
+            yield event
+
+    def last_seq(self, run_id: str) -> int:
+        run = self._runs.get(run_id)
+        return run.channel.last_seq if run else 0
+
+    async def wait(self, run_id: str) -> None:
+        run = self._runs.get(run_id)
+        if run is not None:
+            await run.done.wait()
+
+    async def aclose(self) -> None:
+        active = [r for r in self._runs.values() if r.finished_at is None]
+        for run in active:
+            self.cancel(run.run_id, "server shutting down")
+        for run in active:
+            await run.done.wait()

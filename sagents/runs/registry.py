@@ -1,0 +1,80 @@
+"""The active runs: their cancel handles and their event fan-out.
+
+This is the one piece of process state a multi-replica deployment has to
+share, so it sits behind a small interface: the HTTP layer and ``SAgent``
+talk to a ``RunRegistry`` and never to asyncio tasks directly. The default
+``LocalRunRegistry`` keeps everything in this process; a Redis-backed one
+can implement the same protocol later without touching the agents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sagents.events import EventBase
+
+
+class SessionBusy(Exception):
+    """A session already has a running run; a second one would interleave history."""
+
+    def __init__(self, session_id: str, run_id: str) -> None:
+        super().__init__(f"session {session_id} already has a running run ({run_id})")
+        self.session_id = session_id
+        self.run_id = run_id
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    run_id: str
+    session_id: str
+    user_id: str
+    finished: bool
+
+
+RunBody = Callable[[Callable[[EventBase], None]], Coroutine[Any, Any, None]]
+"""A run's body: given a publish function, it publishes the run's events."""
+
+
+class RunRegistry(Protocol):
+    def start(
+        self,
+        *,
+        run_id: str,
+        session_id: str,
+        user_id: str,
+        body: RunBody,
+        on_cancel: Callable[[], None],
+    ) -> RunInfo:
+        """Register and start a run. Raises ``SessionBusy`` if the session has one.
+
+        Registration is synchronous so that two concurrent requests cannot
+        both pass the busy check. ``on_cancel`` is called the moment a cancel
+        is requested, before the run's task sees it.
+        """
+        ...
+
+    def get(self, run_id: str) -> RunInfo | None: ...
+
+    def active_for_session(self, session_id: str) -> RunInfo | None: ...
+
+    def cancel(self, run_id: str, reason: str) -> bool:
+        """Ask a run to stop; False if it is not running."""
+        ...
+
+    def cancel_reason(self, run_id: str) -> str | None: ...
+
+    def subscribe(self, run_id: str, after_seq: int = 0) -> AsyncIterator[EventBase]:
+        """The run's events after ``after_seq``: replay, then live, until it ends."""
+        ...
+
+    def last_seq(self, run_id: str) -> int: ...
+
+    async def wait(self, run_id: str) -> None:
+        """Until the run's body has returned."""
+        ...
+
+    async def aclose(self) -> None:
+        """Cancel every active run and wait for them to end."""
+        ...

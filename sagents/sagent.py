@@ -1,0 +1,301 @@
+"""SAgent: runs one user turn through a flow and reports it as events.
+
+A run executes in its own task, owned by the run registry, and publishes to
+the run's channel; callers read the channel. Decoupling the two is what lets
+a client disconnect and resume, lets several readers follow one run, and
+lets a cancel arrive from anywhere (another HTTP request, Ctrl-C, shutdown).
+
+The run body is the only place that emits terminal events. Whatever happens
+inside the flow (an answer, an exception, a cancellation) ends in exactly one
+of ``run.finished``, ``run.failed`` or ``run.cancelled``, after the partial
+output has been saved and every open agent has been closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from sagents.context.messages import MessageManager
+from sagents.context.session_context import SessionContext
+from sagents.events import (
+    AgentFinished,
+    EventBase,
+    MessageCompleted,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+)
+from sagents.flow.default import default_flow
+from sagents.flow.executor import FlowExecutor
+from sagents.flow.nodes import Flow
+from sagents.llm.errors import LLMError
+from sagents.request import RunRequest
+from sagents.runs.registry import RunInfo
+from sagents.runtime import Runtime
+from sagents.store.records import (
+    MessageRecord,
+    RunRecord,
+    RunStatus,
+    SessionRecord,
+    SessionStatus,
+    new_id,
+)
+
+log = logging.getLogger(__name__)
+
+TITLE_CHARS = 80
+
+
+class SessionNotFound(LookupError):
+    """No such session for this user (another user's session looks the same)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"session '{session_id}' not found")
+        self.session_id = session_id
+
+
+class UnknownTools(ValueError):
+    def __init__(self, names: list[str], available: list[str]) -> None:
+        super().__init__(
+            "unknown tools in available_tools: "
+            + ", ".join(sorted(names))
+            + (
+                f" (available: {', '.join(sorted(available))})"
+                if available
+                else " (none registered)"
+            )
+        )
+        self.names = names
+
+
+class _Emitter:
+    """Stamps events with their run coordinates and a gap-free ``seq``."""
+
+    __slots__ = ("_publish", "run_id", "seq", "session_id")
+
+    def __init__(self, publish: Callable[[EventBase], None], session_id: str, run_id: str) -> None:
+        self._publish = publish
+        self.session_id = session_id
+        self.run_id = run_id
+        self.seq = 0
+
+    def __call__(self, event: EventBase) -> None:
+        self.seq += 1
+        event.seq = self.seq
+        event.session_id = self.session_id
+        event.run_id = self.run_id
+        event.ts = time.time()
+        self._publish(event)
+
+
+class SAgent:
+    def __init__(self, runtime: Runtime, flow: Flow | None = None) -> None:
+        self.runtime = runtime
+        self.flow = flow or default_flow()
+        self.executor = FlowExecutor(runtime.catalog)
+        runtime.catalog.validate(self.flow)
+
+    async def start(
+        self, request: RunRequest, user_id: str, *, flow: Flow | None = None
+    ) -> RunInfo:
+        """Validate, load or create the session, and start the run in the background.
+
+        Raises ``SessionNotFound``, ``UnknownTools``, ``FlowError`` or
+        ``SessionBusy`` before anything is written, so a refused request
+        leaves no trace.
+        """
+        rt = self.runtime
+        flow = flow or self.flow
+        if flow is not self.flow:
+            rt.catalog.validate(flow)
+        if request.available_tools is not None:
+            unknown = rt.tools.unknown(request.available_tools)
+            if unknown:
+                raise UnknownTools(unknown, [t.name for t in rt.tools.list()])
+        if request.session_id:
+            session = await rt.store.get_session(user_id, request.session_id)
+            if session is None:
+                raise SessionNotFound(request.session_id)
+            created = False
+        else:
+            session = SessionRecord(
+                id=new_id("ses"), user_id=user_id, title=request.message.strip()[:TITLE_CHARS]
+            )
+            created = True
+        run = RunRecord(
+            id=new_id("run"),
+            session_id=session.id,
+            input=request.message,
+            options=request.options().model_dump(exclude_none=True),
+        )
+        holder: list[SessionContext] = []
+
+        def on_cancel() -> None:
+            if holder:
+                holder[0].cancel_requested = True
+
+        async def body(publish: Callable[[EventBase], None]) -> None:
+            await self._execute(request, user_id, session, run, flow, created, holder, publish)
+
+        # Registration is synchronous: no await between the busy check and it.
+        return rt.runs.start(
+            run_id=run.id, session_id=session.id, user_id=user_id, body=body, on_cancel=on_cancel
+        )
+
+    async def run_stream(
+        self,
+        request: RunRequest,
+        user_id: str,
+        *,
+        flow: Flow | None = None,
+        cancel_on_exit: bool = True,
+    ) -> AsyncIterator[EventBase]:
+        """Start a run and yield its events until the terminal one.
+
+        If the caller stops iterating early (or is cancelled), the run is
+        cancelled too unless ``cancel_on_exit`` is False.
+        """
+        info = await self.start(request, user_id, flow=flow)
+        finished = False
+        try:
+            async for event in self.runtime.runs.subscribe(info.run_id):
+                yield event
+            finished = True
+        finally:
+            if not finished and cancel_on_exit:
+                self.runtime.runs.cancel(info.run_id, "the caller stopped reading")
+
+    def cancel(self, run_id: str, reason: str = "cancelled by the user") -> bool:
+        return self.runtime.runs.cancel(run_id, reason)
+
+    async def _execute(
+        self,
+        request: RunRequest,
+        user_id: str,
+        session: SessionRecord,
+        run: RunRecord,
+        flow: Flow,
+        created: bool,
+        holder: list[SessionContext],
+        publish: Callable[[EventBase], None],
+    ) -> None:
+        rt = self.runtime
+        emit = _Emitter(publish, session.id, run.id)
+        emit(RunStarted(input=request.message, options=run.options))
+        ctx: SessionContext | None = None
+        try:
+            if created:
+                await rt.store.create_session(session)
+            await rt.store.create_run(run)
+            await rt.store.update_session(session.id, status=SessionStatus.RUNNING)
+            history = [] if created else await rt.store.list_messages(session.id)
+            ctx = SessionContext(
+                session=session,
+                run=run,
+                user_id=user_id,
+                user_input=request.message,
+                options=request.options(),
+                settings=rt.settings,
+                llm=rt.llm,
+                tools=rt.tools.proxy(request.available_tools),
+                store=rt.store,
+                messages=MessageManager(session.id, history),
+            )
+            holder.append(ctx)
+            await ctx.commit(ctx.messages.add_user(request.message, run_id=run.id))
+            async for event in self.executor.run(flow, ctx):
+                emit(event)
+            answer = ctx.answer or ""
+            await rt.store.finish_run(
+                run.id,
+                RunStatus.FINISHED,
+                answer=answer,
+                input_tokens=ctx.usage.input_tokens,
+                output_tokens=ctx.usage.output_tokens,
+            )
+            await rt.store.update_session(session.id, status=SessionStatus.COMPLETED)
+            emit(RunFinished(answer=answer, usage=ctx.usage))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            reason = rt.runs.cancel_reason(run.id) or "cancelled"
+            await self._stop(
+                ctx, emit, "cancelled", RunStatus.CANCELLED, SessionStatus.INTERRUPTED, reason
+            )
+            emit(RunCancelled(reason=reason))
+        except Exception as exc:
+            error_type, message = _describe(exc, run.id)
+            await self._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, message)
+            emit(RunFailed(error_type=error_type, message=message))
+
+    async def _stop(
+        self,
+        ctx: SessionContext | None,
+        emit: _Emitter,
+        agent_status: str,
+        run_status: RunStatus,
+        session_status: SessionStatus,
+        detail: str,
+    ) -> None:
+        """Close open agents, save partial output and record how the run ended.
+
+        Store failures here are logged, not raised: the terminal event must
+        still go out, or a client would wait forever.
+        """
+        rt = self.runtime
+        saved: list[MessageRecord] = []
+        if ctx is not None:
+            while ctx.open_agents:
+                agent, node, started = ctx.open_agents.pop()
+                emit(
+                    AgentFinished(
+                        agent=agent,
+                        node=node,
+                        status="cancelled" if agent_status == "cancelled" else "error",
+                        duration_ms=(time.perf_counter() - started) * 1000,
+                    )
+                )
+            saved = ctx.messages.interrupt_open(run_id=ctx.run_id)
+            for record in saved:
+                if record.role == "assistant" and record.content:
+                    emit(
+                        MessageCompleted(
+                            agent=record.agent,
+                            message_id=record.id,
+                            kind=record.kind or "answer",
+                            content=record.content,
+                            interrupted=True,
+                        )
+                    )
+        try:
+            if ctx is not None and saved:
+                await asyncio.shield(ctx.commit(*saved))
+            await asyncio.shield(
+                rt.store.finish_run(
+                    emit.run_id,
+                    run_status,
+                    error=detail if run_status is not RunStatus.CANCELLED else None,
+                    input_tokens=ctx.usage.input_tokens if ctx else 0,
+                    output_tokens=ctx.usage.output_tokens if ctx else 0,
+                )
+            )
+            await asyncio.shield(rt.store.update_session(emit.session_id, status=session_status))
+        except Exception:
+            log.exception("could not record the end of run %s", emit.run_id)
+
+
+def _describe(exc: Exception, run_id: str) -> tuple[str, str]:
+    """What a client may see of a failure: our own errors in full, nothing
+    of an unexpected one but its type name and where to look."""
+    if isinstance(exc, LLMError):
+        return type(exc).__name__, str(exc)
+    log.exception("run %s failed", run_id)
+    return (
+        "InternalError",
+        f"internal error ({type(exc).__name__}); see the server log for run {run_id}",
+    )

@@ -1,0 +1,123 @@
+"""Configuration, read once at start-up from ``SAGE_*`` variables and ``.env``.
+
+The settings object is immutable and passed down inside the ``Runtime``;
+nothing reads the environment after start-up, so a test or an embedding
+application can build several runtimes with different settings side by side.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DECIDER_ROLES = frozenset({"router", "judge", "suggest", "memory", "workflow_select"})
+"""Roles that make short decisions and default to the fast model."""
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/sage``, falling back to ``~/.local/share/sage``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sage"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SAGE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # LLM endpoint. These four names are public: users and scripts depend on them.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    llm_fast_model: str | None = Field(
+        default=None,
+        description="Model for deciding roles (router, judge, …); defaults to llm_model.",
+    )
+    llm_role_models: dict[str, str] = Field(
+        default_factory=dict, description="Explicit role → model overrides, as JSON."
+    )
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="Whole-call timeout.")
+    llm_connect_timeout_s: float = Field(default=10.0, gt=0)
+    llm_first_chunk_timeout_s: float = Field(
+        default=60.0, gt=0, description="Time allowed until the first streamed chunk."
+    )
+    llm_max_retries: int = Field(default=3, ge=0, le=10)
+    llm_retry_base_delay_s: float = Field(default=0.5, ge=0)
+    llm_retry_max_delay_s: float = Field(default=8.0, ge=0)
+    llm_max_connections: int = Field(default=1000, ge=1)
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    # identity: API key -> user id; empty means single local user, loopback only
+    api_keys: dict[str, str] = Field(default_factory=dict)
+    local_user: str = "local"
+
+    # limits
+    max_message_bytes: int = Field(default=1_000_000, ge=1)
+    max_loop_count: int = Field(default=10, ge=1, le=1000)
+    tool_timeout_s: float = Field(default=60.0, gt=0)
+    run_retention_s: float = Field(
+        default=900.0, ge=0, description="How long a finished run's events stay resumable."
+    )
+    sse_ping_s: float = Field(default=15.0, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_api_keys(cls, value: Any) -> Any:
+        """Accept ``key1:alice,key2:bob`` as well as a JSON object."""
+        if isinstance(value, str) and not value.strip().startswith("{"):
+            pairs = [p.strip() for p in value.split(",") if p.strip()]
+            out: dict[str, str] = {}
+            for pair in pairs:
+                key, sep, user = pair.partition(":")
+                if not sep or not key or not user:
+                    raise ValueError("SAGE_API_KEYS entries must look like KEY:USER")
+                out[key] = user
+            return out
+        return value
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "sage.db"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_model) and bool(self.llm_base_url or self.llm_api_key)
+
+    def model_for(self, role: str) -> str:
+        if role in self.llm_role_models:
+            return self.llm_role_models[role]
+        if role in DECIDER_ROLES and self.llm_fast_model:
+            return self.llm_fast_model
+        return self.llm_model or ""
+
+    def masked(self) -> dict[str, Any]:
+        """The resolved settings with secrets masked, for ``sage doctor``."""
+        data = self.model_dump()
+        key = self.llm_api_key.get_secret_value() if self.llm_api_key else ""
+        data["llm_api_key"] = (
+            (key[:3] + "…" + key[-2:]) if len(key) > 8 else ("***" if key else None)
+        )
+        data["api_keys"] = f"{len(self.api_keys)} keys for users: " + ", ".join(
+            sorted(set(self.api_keys.values()))
+        )
+        data["data_dir"] = str(self.data_dir)
+        return data
+
+
+NOT_CONFIGURED_MESSAGE = (
+    "No LLM is configured. Set SAGE_LLM_MODEL and SAGE_LLM_BASE_URL (any OpenAI-compatible "
+    "endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama), plus SAGE_LLM_API_KEY if the "
+    "endpoint needs one, then restart Sage."
+)

@@ -1,0 +1,80 @@
+"""The persistence contract. SQLite implements it by default; a server
+database can implement it later without any agent noticing.
+
+Every read that a client can trigger takes the ``user_id`` and returns
+``None`` (not an error) for another user's rows, so the HTTP layer can answer
+404 without learning that the row exists.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sagents.store.records import (
+    MessageRecord,
+    RunRecord,
+    RunStatus,
+    SessionRecord,
+    SessionStatus,
+    TaskRecord,
+)
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Create the schema if needed and mark runs left ``running`` by a
+        crash as ``interrupted`` (and their sessions too)."""
+        ...
+
+    async def close(self) -> None: ...
+
+    # sessions
+    async def create_session(self, session: SessionRecord) -> None: ...
+
+    async def get_session(self, user_id: str, session_id: str) -> SessionRecord | None: ...
+
+    async def list_sessions(
+        self, user_id: str, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[SessionRecord], int]:
+        """A page of the user's sessions, newest first, and the total count."""
+        ...
+
+    async def update_session(
+        self, session_id: str, *, status: SessionStatus | None = None, title: str | None = None
+    ) -> None: ...
+
+    async def delete_session(self, user_id: str, session_id: str) -> bool:
+        """Delete a session with its runs, messages and tasks; False if not the user's."""
+        ...
+
+    # runs
+    async def create_run(self, run: RunRecord) -> None: ...
+
+    async def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: str | None = None,
+        answer: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ) -> None: ...
+
+    async def get_run(self, session_id: str, run_id: str) -> RunRecord | None: ...
+
+    async def list_runs(self, session_id: str) -> list[RunRecord]: ...
+
+    # messages
+    async def add_messages(self, messages: list[MessageRecord]) -> None:
+        """Commit completed messages durably (they survive a kill -9)."""
+        ...
+
+    async def list_messages(self, session_id: str) -> list[MessageRecord]:
+        """All messages of a session in the order they were added."""
+        ...
+
+    # tasks
+    async def upsert_task(self, task: TaskRecord) -> None: ...
+
+    async def list_tasks(self, session_id: str) -> list[TaskRecord]: ...

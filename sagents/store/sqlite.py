@@ -1,0 +1,339 @@
+"""The embedded default store: one SQLite file in WAL mode, via aiosqlite."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Coroutine, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiosqlite
+
+from sagents.store import _rows
+from sagents.store._schema import load_migrations, migrate
+from sagents.store.records import (
+    MessageRecord,
+    RunRecord,
+    RunStatus,
+    SessionRecord,
+    SessionStatus,
+    TaskRecord,
+    now,
+)
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+BUSY_TIMEOUT_MS = 5_000
+"""How long a statement waits for another process's lock (``sage`` CLI, a
+backup) before failing with "database is locked"."""
+
+_INSERT_SESSION = _rows.insert_sql("sessions", _rows.SESSION_COLUMNS)
+_INSERT_RUN = _rows.insert_sql("runs", _rows.RUN_COLUMNS)
+_INSERT_MESSAGE = _rows.insert_sql("messages", _rows.MESSAGE_COLUMNS)
+_UPSERT_TASK = _rows.insert_sql("tasks", _rows.TASK_COLUMNS) + (
+    " ON CONFLICT (session_id, id) DO UPDATE SET title = excluded.title,"
+    " description = excluded.description, status = excluded.status,"
+    " depends_on = excluded.depends_on, result = excluded.result,"
+    " run_id = excluded.run_id, updated_at = excluded.updated_at"
+)
+_SELECT_SESSION = _rows.select_sql("sessions", _rows.SESSION_COLUMNS)
+_LIST_SESSIONS = (
+    f"SELECT {', '.join(_rows.SESSION_COLUMNS)},"
+    " (SELECT COUNT(*) FROM sessions WHERE user_id = ?1) AS total"
+    " FROM sessions WHERE user_id = ?1 ORDER BY updated_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
+)
+_SELECT_RUN = _rows.select_sql("runs", _rows.RUN_COLUMNS)
+_SELECT_MESSAGE = _rows.select_sql("messages", _rows.MESSAGE_COLUMNS)
+_SELECT_TASK = _rows.select_sql("tasks", _rows.TASK_COLUMNS)
+
+_INTERRUPTED_ERROR = "interrupted: the process stopped while this run was active"
+
+
+class SQLiteStore:
+    """:class:`~sagents.store.protocol.Store` over one SQLite file.
+
+    Durability. The file runs in WAL mode with ``synchronous=NORMAL``. A commit
+    appends its pages to the ``-wal`` file with ``write()`` before returning;
+    only checkpoints ``fsync``. A killed process (kill -9, OOM killer, a crash)
+    loses nothing, because the written pages are in the OS page cache and the
+    next open replays the WAL. Only an OS crash or power loss can drop the
+    last few commits, and even then the file stays consistent. ``FULL`` would
+    ``fsync`` on every commit, i.e. on every completed message: a cost the hot
+    path should not pay for protection the design does not ask for.
+
+    Concurrency. One connection, whose aiosqlite thread runs statements one at
+    a time in submission order. The connection is in autocommit mode, so a
+    single statement is its own transaction and needs one round trip. Writes
+    take ``_lock`` so that no single-statement write can land inside (and be
+    rolled back with) another coroutine's multi-statement transaction. Reads
+    skip the lock; they may see a batch that is being committed.
+
+    Cancellation. Runs are cancelled routinely. A cancelled multi-statement
+    write would otherwise leave ``BEGIN`` open on the shared connection, so
+    those run in a shielded task that finishes (commits or rolls back) even if
+    the caller goes away; :meth:`close` waits for them.
+
+    Recovery. :meth:`open` marks runs and sessions left ``running`` as
+    ``interrupted``. This assumes one process owns the file, which is what an
+    embedded store means; a multi-replica deployment uses a server database.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.recovered_runs = 0
+        """Runs found ``running`` (left by a crash) at the last :meth:`open`."""
+        self.recovered_sessions = 0
+        """Sessions found ``running`` at the last :meth:`open`."""
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._inflight: set[asyncio.Task[Any]] = set()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # lifecycle
+
+    async def open(self) -> None:
+        if self._db is not None:
+            raise RuntimeError("store is already open")
+        migrations = await asyncio.to_thread(self._prepare)
+        db = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            # busy_timeout first, so that switching to WAL waits out a
+            # concurrent opener instead of failing.
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            async with db.execute("PRAGMA journal_mode = WAL") as cursor:
+                mode = await cursor.fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                # e.g. a network filesystem without shared memory: still
+                # correct, only slower and without concurrent readers.
+                log.warning("SQLite refused WAL mode for %s (got %r)", self.path, mode)
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await migrate(db, migrations)
+            self.recovered_runs, self.recovered_sessions = await self._recover(db)
+        except BaseException:
+            await db.close()
+            raise
+        self._db = db
+        if self.recovered_runs or self.recovered_sessions:
+            log.warning(
+                "marked %d run(s) and %d session(s) left running as interrupted in %s",
+                self.recovered_runs,
+                self.recovered_sessions,
+                self.path,
+            )
+
+    def _prepare(self) -> list[tuple[int, list[str]]]:
+        """The blocking part of :meth:`open`, run in a worker thread."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return load_migrations()
+
+    @staticmethod
+    async def _recover(db: aiosqlite.Connection) -> tuple[int, int]:
+        """Mark what a dead process left ``running``. ``updated_at`` is kept:
+        it records the user's last activity, which orders the session list.
+        ``ended_at`` stays NULL because the real end time is unknown."""
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            runs = await db.execute(
+                "UPDATE runs SET status = ?, error = COALESCE(error, ?) WHERE status = ?",
+                (RunStatus.INTERRUPTED.value, _INTERRUPTED_ERROR, RunStatus.RUNNING.value),
+            )
+            sessions = await db.execute(
+                "UPDATE sessions SET status = ? WHERE status = ?",
+                (SessionStatus.INTERRUPTED.value, SessionStatus.RUNNING.value),
+            )
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+        return runs.rowcount, sessions.rowcount
+
+    async def close(self) -> None:
+        if self._db is None:
+            return
+        # Let shielded transactions finish first: they still need the
+        # connection, and abandoning one would lose a batch the caller was
+        # told (by cancellation) might have landed.
+        while self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+        db, self._db = self._db, None
+        await db.close()
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("store is not open; call open() first")
+        return self._db
+
+    # write helpers
+
+    async def _write(self, sql: str, params: Iterable[Any]) -> int:
+        """One statement, committed on return (autocommit). Returns rowcount."""
+        async with self._lock:
+            cursor = await self._conn.execute(sql, params)
+        return cursor.rowcount
+
+    async def _write_many(self, sql: str, rows: list[_rows.Row]) -> None:
+        """All rows in one transaction: all land or none do."""
+        await self._shielded(self._transaction(sql, rows))
+
+    async def _transaction(self, sql: str, rows: list[_rows.Row]) -> None:
+        async with self._lock:
+            db = self._conn
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.executemany(sql, rows)
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _shielded(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        task = asyncio.ensure_future(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._settled)
+        return await asyncio.shield(task)
+
+    def _settled(self, task: asyncio.Task[Any]) -> None:
+        self._inflight.discard(task)
+        # Retrieve the exception so an abandoned (caller-cancelled) write that
+        # failed is logged once here, not as "exception never retrieved".
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.debug("store write failed: %r", exc)
+
+    # sessions
+
+    async def create_session(self, session: SessionRecord) -> None:
+        await self._write(_INSERT_SESSION, _rows.session_row(session))
+
+    async def get_session(self, user_id: str, session_id: str) -> SessionRecord | None:
+        rows = await self._conn.execute_fetchall(
+            f"{_SELECT_SESSION} WHERE id = ? AND user_id = ?", (session_id, user_id)
+        )
+        for row in rows:
+            return _rows.session_from(row)
+        return None
+
+    async def list_sessions(
+        self, user_id: str, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[SessionRecord], int]:
+        """Page and total in one statement (one round trip); a separate count
+        is needed only when the page is empty, e.g. past the last page."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                _LIST_SESSIONS,
+                (user_id, limit, offset),
+            )
+        )
+        if rows:
+            return [_rows.session_from(r) for r in rows], int(rows[0]["total"])
+        counted = list(
+            await self._conn.execute_fetchall(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = ?", (user_id,)
+            )
+        )
+        return [], int(counted[0][0])
+
+    async def update_session(
+        self, session_id: str, *, status: SessionStatus | None = None, title: str | None = None
+    ) -> None:
+        """Always bumps ``updated_at``, so a call with neither argument is a
+        "touch" that moves the session to the top of the list."""
+        await self._write(
+            "UPDATE sessions SET status = COALESCE(?, status), title = COALESCE(?, title),"
+            " updated_at = ? WHERE id = ?",
+            (None if status is None else status.value, title, now(), session_id),
+        )
+
+    async def delete_session(self, user_id: str, session_id: str) -> bool:
+        """One DELETE; ``ON DELETE CASCADE`` removes runs, messages and tasks
+        in the same statement, so there is no half-deleted state."""
+        deleted = await self._write(
+            "DELETE FROM sessions WHERE id = ? AND user_id = ?", (session_id, user_id)
+        )
+        return deleted > 0
+
+    # runs
+
+    async def create_run(self, run: RunRecord) -> None:
+        await self._write(_INSERT_RUN, _rows.run_row(run))
+
+    async def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: str | None = None,
+        answer: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ) -> None:
+        await self._write(
+            "UPDATE runs SET status = ?, error = ?, answer = ?, input_tokens = ?,"
+            " output_tokens = ?, ended_at = ? WHERE id = ?",
+            (status.value, error, answer, input_tokens, output_tokens, now(), run_id),
+        )
+
+    async def get_run(self, session_id: str, run_id: str) -> RunRecord | None:
+        rows = await self._conn.execute_fetchall(
+            f"{_SELECT_RUN} WHERE id = ? AND session_id = ?", (run_id, session_id)
+        )
+        for row in rows:
+            return _rows.run_from(row)
+        return None
+
+    async def list_runs(self, session_id: str) -> list[RunRecord]:
+        rows = await self._conn.execute_fetchall(
+            f"{_SELECT_RUN} WHERE session_id = ? ORDER BY started_at, rowid", (session_id,)
+        )
+        return [_rows.run_from(r) for r in rows]
+
+    # messages
+
+    async def add_messages(self, messages: list[MessageRecord]) -> None:
+        """Durable on return. The common case, one message, is a single
+        autocommit INSERT (one thread round trip); a batch is one transaction.
+        A duplicate ``id`` raises ``sqlite3.IntegrityError`` and nothing of
+        the batch is written."""
+        if not messages:
+            return
+        if len(messages) == 1:
+            await self._write(_INSERT_MESSAGE, _rows.message_row(messages[0]))
+            return
+        await self._write_many(_INSERT_MESSAGE, [_rows.message_row(m) for m in messages])
+
+    async def list_messages(self, session_id: str) -> list[MessageRecord]:
+        rows = await self._conn.execute_fetchall(
+            f"{_SELECT_MESSAGE} WHERE session_id = ? ORDER BY seq", (session_id,)
+        )
+        return [_rows.message_from(r) for r in rows]
+
+    # tasks
+
+    async def upsert_task(self, task: TaskRecord) -> None:
+        """Insert or update by (session_id, id). ``created_at`` keeps the value
+        of the first insert, and list order stays the order tasks were created."""
+        await self._write(_UPSERT_TASK, _rows.task_row(task))
+
+    async def list_tasks(self, session_id: str) -> list[TaskRecord]:
+        rows = await self._conn.execute_fetchall(
+            f"{_SELECT_TASK} WHERE session_id = ? ORDER BY rowid", (session_id,)
+        )
+        return [_rows.task_from(r) for r in rows]

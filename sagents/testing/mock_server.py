@@ -1,0 +1,218 @@
+"""A mock OpenAI-compatible server driven by an LLM script.
+
+End-to-end tests point the real openai SDK (through ``OpenAIChatModel``) at
+it, so streaming, SSE parsing, retries and timeouts are exercised over real
+HTTP on loopback. ``sage mock-llm`` serves it standalone for smoke tests and
+for trying the web UI without an API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sagents.testing.cursor import ScriptExhausted
+from sagents.testing.mock_responses import HangResponse, SSEStreamResponse, TruncatedJSONResponse
+from sagents.testing.mock_state import MockState
+from sagents.testing.openai_wire import completion_json, error_json, stream_frames
+from sagents.testing.render import render_turn, turn_usage
+from sagents.testing.script import Script, ScriptLike, default_script
+from sagents.testing.serve import ServerThread
+
+ROLE_HEADER = "x-sage-role"
+MOCK_MODEL = "sage-mock"
+
+
+def create_mock_app(script: ScriptLike | MockState | None = None) -> Starlette:
+    """The ASGI app. Pass a ``MockState`` to inspect it from outside; the app
+    also exposes it as ``app.state.mock``."""
+    if isinstance(script, MockState):
+        state = script
+    else:
+        state = MockState(Script.coerce(script) if script is not None else default_script())
+
+    async def chat_completions(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "The request body is not valid JSON.", "invalid_request_error")
+        if not isinstance(body, dict):
+            return _error(400, "The request body must be a JSON object.", "invalid_request_error")
+        role = request.headers.get(ROLE_HEADER)
+        state.record(body, role)
+        return await _answer(state, body, role)
+
+    async def models(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [{"id": MOCK_MODEL, "object": "model", "created": 0, "owned_by": "sage"}],
+            }
+        )
+
+    async def mock_requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.clear_requests()
+        return JSONResponse(
+            {"requests": state.requests, "roles": state.roles, "disconnects": state.disconnects}
+        )
+
+    async def mock_script(request: Request) -> Response:
+        try:
+            script = Script.coerce(json.loads(await request.body()))
+        except ValueError as exc:  # JSON and pydantic validation errors alike
+            return _error(400, f"Invalid script: {exc}", "invalid_request_error")
+        state.set_script(script)
+        return JSONResponse({"ok": True, "turns": len(script.turns)})
+
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/_mock/requests", mock_requests, methods=["GET", "DELETE"]),
+            Route("/_mock/script", mock_script, methods=["POST"]),
+        ]
+    )
+    app.state.mock = state
+    return app
+
+
+async def _answer(state: MockState, body: dict[str, Any], role: str | None) -> Response:
+    rejected = state.script.rejects(body.get("response_format"))
+    if rejected is not None:
+        return _error(
+            400,
+            f"response_format type '{rejected}' is not supported by this server",
+            "invalid_request_error",
+            code="unsupported_response_format",
+        )
+    try:
+        pick = state.take(role)
+    except ScriptExhausted as exc:
+        return _error(410, str(exc), "script_exhausted")
+    turn = pick.turn
+    faults = turn.faults
+    if pick.failing and faults.http_status is not None:
+        status = faults.http_status
+        kind = "rate_limit_error" if status == 429 else "server_error"
+        return _error(status, f"Injected fault: HTTP {status}.", kind)
+    if pick.failing and faults.hang:
+        return HangResponse(state=state)
+
+    model = body.get("model") if isinstance(body.get("model"), str) else MOCK_MODEL
+    chunks = render_turn(turn, pick.first_call_number)
+    usage = turn_usage(turn, body.get("messages"))
+    cut = faults.cut_after_chunks if pick.failing else None
+    if body.get("stream"):
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+        frames = stream_frames(
+            chunks,
+            model=str(model),
+            finish_reason=turn.resolved_finish_reason(),
+            usage=usage if include_usage else None,
+        )
+        return SSEStreamResponse(
+            frames,
+            state=state,
+            first_delay_s=faults.first_token_delay_s,
+            token_delay_s=faults.token_delay_s,
+            cut_after=cut,
+        )
+    if faults.first_token_delay_s:
+        await asyncio.sleep(faults.first_token_delay_s)
+    completion = completion_json(
+        chunks, model=str(model), finish_reason=turn.resolved_finish_reason(), usage=usage
+    )
+    if cut is not None:
+        return TruncatedJSONResponse(json.dumps(completion).encode())
+    return JSONResponse(completion)
+
+
+def _error(status: int, message: str, kind: str, *, code: str | None = None) -> Response:
+    return JSONResponse(error_json(message, kind=kind, code=code), status_code=status)
+
+
+class MockLLMServer:
+    """The mock app under uvicorn on loopback, in a background thread.
+
+    Usable from sync and async tests alike: the server has its own event loop,
+    so a test's loop blocking on the client never starves the server.
+    """
+
+    def __init__(
+        self,
+        script: ScriptLike | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.state = MockState(Script.coerce(script) if script is not None else default_script())
+        self._thread = ServerThread(create_mock_app(self.state), host=host, port=port)
+        self._base_url: str | None = None
+
+    def start(self) -> str:
+        """Start serving; returns the OpenAI base URL (``http://127.0.0.1:<port>/v1``)."""
+        self._base_url = self._thread.start() + "/v1"
+        return self._base_url
+
+    def stop(self) -> None:
+        self._thread.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("the mock LLM server is not started")
+        return self._base_url
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """The received request bodies (copies), oldest first."""
+        return self.state.requests
+
+    @property
+    def roles(self) -> list[str | None]:
+        return self.state.roles
+
+    @property
+    def disconnects(self) -> int:
+        """How many clients went away before their slow or hanging response ended."""
+        return self.state.disconnects
+
+    def set_script(self, script: ScriptLike) -> None:
+        self.state.set_script(Script.coerce(script))
+
+    def clear_requests(self) -> None:
+        self.state.clear_requests()
+
+    def __enter__(self) -> MockLLMServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def run_mock_llm(script_path: Path | None, host: str, port: int) -> None:
+    """Serve the mock LLM in the foreground until interrupted (``sage mock-llm``).
+
+    Without a script every request gets a friendly canned answer.
+    """
+    script = Script.load(script_path) if script_path is not None else default_script()
+    print(f"Sage mock LLM: base URL http://{host}:{port}/v1 ({len(script.turns)} scripted turn(s))")
+    uvicorn.run(create_mock_app(script), host=host, port=port, log_level="info", access_log=False)

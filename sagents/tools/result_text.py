@@ -1,0 +1,35 @@
+"""Turning whatever a tool returned into the text of a tool message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic_core
+
+
+def result_to_text(value: Any) -> str:
+    """Render a tool's return value for the model.
+
+    Strings pass through untouched (a tool that already formats its answer
+    knows best). Everything else becomes compact JSON via pydantic, so models,
+    dataclasses, dicts, lists and numbers read the same way whichever source
+    produced them; non-ASCII stays as UTF-8 rather than ``\\u`` escapes, which
+    costs fewer tokens. ``None`` becomes ``"null"``, not an empty string: some
+    OpenAI-compatible servers reject empty tool messages, and an explicit
+    ``null`` tells the model the call did return. Objects pydantic cannot
+    serialise fall back to ``str()`` instead of failing a call that succeeded.
+    """
+    if isinstance(value, str):
+        return value
+    return pydantic_core.to_json(value, fallback=str).decode()
+
+
+def truncate(text: str, limit: int | None) -> str:
+    """Cut ``text`` to ``limit`` characters and say so.
+
+    The note matters: without it the model cannot know the result is partial
+    and may reason from a half-read answer as if it were complete.
+    """
+    if limit is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n[truncated: {limit} of {len(text)} characters shown]"

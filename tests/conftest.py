@@ -1,0 +1,50 @@
+"""Shared fixtures: settings on a temp data dir and runtimes around a ScriptedLLM."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sagents.runtime import Runtime
+from sagents.settings import Settings
+from sagents.testing import ScriptedLLM
+from sagents.tools import ToolManager
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "llm_base_url": "http://127.0.0.1:9/v1",
+        "llm_model": "test-model",
+        "llm_api_key": "test-key",
+        "llm_retry_base_delay_s": 0.01,
+        "llm_retry_max_delay_s": 0.05,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+RuntimeFactory = Callable[..., Awaitable[Runtime]]
+
+
+@pytest.fixture
+async def make_runtime(settings: Settings) -> AsyncIterator[RuntimeFactory]:
+    """Build runtimes around a ScriptedLLM; all are closed after the test."""
+    built: list[Runtime] = []
+
+    async def factory(llm: ScriptedLLM, tools: ToolManager | None = None, **kw: Any) -> Runtime:
+        rt = await Runtime.create(kw.pop("settings", settings), llm=llm, tools=tools, **kw)
+        built.append(rt)
+        return rt
+
+    yield factory
+    for rt in built:
+        await rt.aclose()
