@@ -121,7 +121,7 @@ class OpenAIChatModel:
         model = self.model_for(request.role)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.llm_timeout_s
-        stream, chunk = await self._open(client, self._create_kwargs(request, model), deadline)
+        response, chunk = await self._open(client, self._create_kwargs(request, model), deadline)
 
         chunks = 0
         text_chars = 0
@@ -159,13 +159,15 @@ class OpenAIChatModel:
                     yield UsageReport(model, usage.prompt_tokens, usage.completion_tokens)
                 try:
                     async with asyncio.timeout_at(deadline):
-                        chunk = await stream.__anext__()
+                        chunk = await response.__anext__()
                 except StopAsyncIteration:
                     break
         except _STREAM_ERRORS as exc:
             raise self._broken(exc, chunks, text_chars) from exc
         finally:
-            await stream.close()
+            # Also reached when the consuming task is cancelled or the caller
+            # closes this generator: the HTTP response must not outlive it.
+            await response.close()
         if finish is None:
             raise LLMStreamBroken(
                 f"the LLM stream from {self._base_url} broke after {chunks} chunks "

@@ -128,11 +128,11 @@ async def _first_answer(
     known = model.capabilities.get(key)
     modes = MODES[MODES.index(known) :] if known in MODES else MODES
     json_schema = schema.model_json_schema()
-    instruction: ChatMessageDict = {"role": "system", "content": json_instruction(json_schema)}
+    instructed = with_instruction(messages, json_instruction(json_schema))
     for mode in modes:
         request = LLMRequest(
             role=role,
-            messages=[*messages, instruction],
+            messages=instructed,
             response_format=response_format(mode, schema.__name__, json_schema),
         )
         try:
@@ -171,6 +171,23 @@ def json_instruction(json_schema: dict[str, Any]) -> str:
         "below. No prose, no code fences.\nSchema: "
         + json.dumps(json_schema, separators=(",", ":"), ensure_ascii=False)
     )
+
+
+def with_instruction(messages: list[ChatMessageDict], instruction: str) -> list[ChatMessageDict]:
+    """Add ``instruction`` to the leading system message (or start with one).
+
+    Not appended at the end: many chat templates (Mistral, Gemma, some Llama
+    builds) reject a system message anywhere but first, and the server would
+    answer 400, which would read as "response_format not supported".
+    """
+    first = messages[0] if messages else None
+    if (
+        first is not None
+        and first.get("role") == "system"
+        and isinstance(first.get("content"), str)
+    ):
+        return [{**first, "content": f"{first['content']}\n\n{instruction}"}, *messages[1:]]
+    return [{"role": "system", "content": instruction}, *messages]
 
 
 def rejects_response_format(exc: LLMRequestRejected) -> bool:

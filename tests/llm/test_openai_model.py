@@ -4,6 +4,7 @@ openai SDK: streaming, retries, timeouts, error mapping and cancellation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -292,6 +293,22 @@ async def test_cancelling_the_consumer_closes_the_stream(
         await asyncio.sleep(0.02)
     assert mock.disconnects == 1  # the server saw the client go away
     assert len(texts(received)) < 200
+
+
+async def test_closing_the_generator_early_closes_the_stream(
+    mock: MockLLMServer, make_model: ModelFactory
+) -> None:
+    mock.set_script([Turn(text=" ".join(["tock"] * 200), faults=Faults(token_delay_s=0.05))])
+    async with contextlib.aclosing(make_model().stream(request())) as chunks:  # type: ignore[type-var]
+        async for chunk in chunks:
+            assert isinstance(chunk, TextDelta)
+            break
+
+    for _ in range(150):
+        if mock.disconnects:
+            break
+        await asyncio.sleep(0.02)
+    assert mock.disconnects == 1
 
 
 async def test_concurrent_streams_share_one_client(

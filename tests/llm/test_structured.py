@@ -40,9 +40,9 @@ async def test_happy_path_uses_json_schema_and_remembers_it() -> None:
     assert sent.response_format["type"] == "json_schema"
     assert sent.response_format["json_schema"]["name"] == "Route"
     assert sent.response_format["json_schema"]["schema"] == Route.model_json_schema()
-    assert sent.messages[: len(ASK)] == ASK
-    assert sent.messages[-1]["role"] == "system"
-    assert "JSON only" in sent.messages[-1]["content"]
+    assert sent.messages[1:] == ASK
+    assert sent.messages[0]["role"] == "system"
+    assert "JSON only" in sent.messages[0]["content"]
     assert llm.capabilities == {"structured:scripted-router": "json_schema"}
 
 
@@ -58,6 +58,16 @@ def test_extract_json_drops_think_blocks_and_prose() -> None:
     assert extract_json('<think>{"no": 1}</think>\n{"a": 1}') == '{"a": 1}'
     assert extract_json('The answer is {"a": {"b": 2}} as asked.') == '{"a": {"b": 2}}'
     assert extract_json("```\n[1, 2]\n```") == "[1, 2]"
+
+
+async def test_the_instruction_joins_an_existing_system_prompt() -> None:
+    llm = ScriptedLLM([Turn(json=GOOD)])
+    system = {"role": "system", "content": "You are the router."}
+    await complete_json(llm, "router", [system, *ASK], Route)
+
+    sent = llm.requests[0].messages
+    assert [message["role"] for message in sent] == ["system", "user"]
+    assert sent[0]["content"].startswith("You are the router.\n\nAnswer with JSON only")
 
 
 async def test_malformed_output_is_repaired_once() -> None:
@@ -114,7 +124,7 @@ async def test_falls_back_through_every_mode_in_process() -> None:
 
     formats = [request.response_format for request in llm.requests]
     assert [f and f["type"] for f in formats] == ["json_schema", "json_object", None]
-    assert "Schema:" in llm.requests[-1].messages[-1]["content"]  # plain prompting
+    assert "Schema:" in llm.requests[-1].messages[0]["content"]  # plain prompting
     assert llm.capabilities["structured:scripted-router"] == "prompt"
 
 
