@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -29,6 +30,23 @@ STAMP = VENV / ".sage-installed"
 def _run(*cmd: str | Path) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
+
+
+def system_packages() -> None:
+    """bubblewrap sandboxes skill scripts. Installed with apt when we can
+    (root on Debian/Ubuntu); otherwise say how, since without it skill
+    scripts are refused (never run unsandboxed by default)."""
+    if shutil.which("bwrap") or not sys.platform.startswith("linux"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        _run("apt-get", "update", "-qq")
+        _run("apt-get", "install", "-y", "-qq", "bubblewrap")
+    else:
+        print(
+            "note: bubblewrap (bwrap) is not installed; skill scripts will be refused. "
+            "Install it with: sudo apt-get install bubblewrap",
+            flush=True,
+        )
 
 
 def setup() -> None:
@@ -51,6 +69,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     setup()
+    system_packages()
     if command == "setup":
         return 0
     if command == "serve":

@@ -87,6 +87,18 @@ class SageClient:
     async def health(self) -> Any:
         return await self._json("GET", "/healthz")
 
+    async def mcp_servers(self) -> Any:
+        return await self._json("GET", "/api/v1/mcp/servers")
+
+    async def add_mcp_server(self, body: dict[str, Any]) -> Any:
+        return await self._json("POST", "/api/v1/mcp/servers", json=body)
+
+    async def remove_mcp_server(self, name: str) -> Any:
+        return await self._json("DELETE", f"/api/v1/mcp/servers/{name}")
+
+    async def tools(self) -> Any:
+        return await self._json("GET", "/api/v1/tools")
+
 
 def _body(response: httpx.Response) -> Any:
     try:

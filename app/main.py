@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from app.body_limit import BodyLimitMiddleware
 from app.errors import install_error_handlers
-from app.routes import chat, health, sessions
+from app.routes import chat, flow, health, mcp, sessions, skills
+from app.routes import memory as memory_routes
+from app.routes import tools as tools_routes
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
@@ -61,4 +63,9 @@ def create_app(
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(sessions.router)
+    app.include_router(flow.router)
+    app.include_router(skills.router)
+    app.include_router(mcp.router)
+    app.include_router(tools_routes.router)
+    app.include_router(memory_routes.router)
     return app

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from sagents.request import RunRequest
-from sagents.store.records import MessageRecord, RunRecord, SessionRecord
+from sagents.store.records import MessageRecord, RunRecord, SessionRecord, TaskRecord
 
 
 class ChatRequest(RunRequest):
@@ -113,3 +113,35 @@ class CancelOut(BaseModel):
     session_id: str
     run_id: str
     cancelled: bool
+
+
+class TaskOut(BaseModel):
+    id: str
+    title: str
+    description: str
+    status: str
+    depends_on: list[str]
+    result: str
+    run_id: str | None
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def of(cls, t: TaskRecord) -> TaskOut:
+        return cls(
+            id=t.id,
+            title=t.title,
+            description=t.description,
+            status=t.status,
+            depends_on=t.depends_on,
+            result=t.result,
+            run_id=t.run_id,
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+        )
+
+
+class FlowOut(BaseModel):
+    name: str
+    graph: dict[str, Any]
+    mermaid: str

@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-MessageKind = Literal["answer", "analysis", "plan", "observation", "stage_summary", "summary"]
+MessageKind = Literal[
+    "answer", "analysis", "plan", "execution", "observation", "stage_summary", "summary"
+]
 TaskStatus = Literal["pending", "running", "done", "failed", "skipped"]
 AgentStatus = Literal["ok", "error", "cancelled"]
 

@@ -12,6 +12,19 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 ContextKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class Workflow(BaseModel):
+    """A known way of doing a kind of task, given to the planner as guidance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: str = Field(default="", max_length=2000)
+    steps: list[Annotated[str, StringConstraints(max_length=2000)]] = Field(
+        default_factory=list, max_length=50
+    )
 
 
 class RunOptions(BaseModel):
@@ -26,6 +39,12 @@ class RunOptions(BaseModel):
     force_summary: bool = False
     available_tools: list[str] | None = Field(
         default=None, description="Allow-list of tool names for this run; null means every tool."
+    )
+    available_workflows: list[Workflow] | None = Field(
+        default=None, max_length=200, description="Workflows the planner may follow."
+    )
+    available_skills: list[Name] | None = Field(
+        default=None, description="Allow-list of skill names for this run; null means all."
     )
     system_context: dict[ContextKey, str] | None = Field(
         default=None, description="Extra context for the model, treated as untrusted data."

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sagents.context.history import HistoryPreparer
 from sagents.flow.catalog import FlowCatalog
 from sagents.flow.default import default_catalog
 from sagents.llm.types import ChatModel
+from sagents.memory.extractor import MemoryExtractor
+from sagents.memory.manager import UserMemoryManager
 from sagents.runs.local import LocalRunRegistry
 from sagents.runs.registry import RunRegistry
 from sagents.settings import Settings
+from sagents.skills.manager import SkillManager
 from sagents.store.protocol import Store
 from sagents.store.sqlite import SQLiteStore
 from sagents.tools.manager import ToolManager
+from sagents.tools.mcp.manager import McpManager
 
 
 @dataclass
@@ -29,6 +34,14 @@ class Runtime:
     tools: ToolManager = field(default_factory=ToolManager)
     runs: RunRegistry = field(default_factory=LocalRunRegistry)
     catalog: FlowCatalog = field(default_factory=default_catalog)
+    history: HistoryPreparer | None = None
+    """Fits session history into model windows; keeps per-session BM25 indexes."""
+    memory: UserMemoryManager | None = None
+    memory_extractor: MemoryExtractor | None = None
+    mcp: McpManager | None = None
+    """The MCP servers whose tools are registered in ``tools``."""
+    skills: SkillManager | None = None
+    """Bundled, installation and per-user skills, and the sandbox for their scripts."""
 
     @classmethod
     async def create(
@@ -40,6 +53,7 @@ class Runtime:
         tools: ToolManager | None = None,
         runs: RunRegistry | None = None,
         catalog: FlowCatalog | None = None,
+        memory: UserMemoryManager | None = None,
     ) -> Runtime:
         """Build and open every service; the store recovers crashed runs here."""
         if llm is None:
@@ -49,17 +63,52 @@ class Runtime:
         if store is None:
             store = SQLiteStore(settings.db_path)
         await store.open()
+        tools = tools if tools is not None else ToolManager()
+        if tools.max_result_chars is None:
+            tools.max_result_chars = settings.tool_max_result_chars
+        # Connects every configured MCP server concurrently, waiting at most
+        # settings.mcp_startup_wait_s; a failing server is reported, not fatal.
+        mcp = McpManager.from_settings(settings, tools)
+        await mcp.start()
+        memory = memory or (
+            UserMemoryManager.from_settings(settings) if settings.memory_enabled else None
+        )
+        extractor = None
+        if memory is not None and settings.memory_extract:
+            extractor = MemoryExtractor(
+                memory,
+                llm,
+                store,
+                queue_size=settings.memory_queue_size,
+                pending_path=settings.data_dir / "memory_jobs.json",
+            )
+            await extractor.start()
+        skills = SkillManager(settings)
+        skills.start()
         return cls(
             settings=settings,
             llm=llm,
             store=store,
-            tools=tools or ToolManager(),
+            tools=tools,
             runs=runs or LocalRunRegistry(retention_s=settings.run_retention_s),
             catalog=catalog or default_catalog(),
+            history=HistoryPreparer(settings),
+            memory=memory,
+            memory_extractor=extractor,
+            mcp=mcp,
+            skills=skills,
         )
 
     async def aclose(self) -> None:
         """Stop active runs first (they still write to the store), then close."""
         await self.runs.aclose()
+        if self.mcp is not None:  # before the store: no MCP child outlives the Runtime
+            await self.mcp.aclose()
+        if self.skills is not None:
+            await self.skills.aclose()
+        if self.memory_extractor is not None:
+            await self.memory_extractor.aclose()
+        if self.memory is not None:
+            await self.memory.aclose()
         await self.store.close()
         await self.llm.aclose()

@@ -17,13 +17,16 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import cast, get_args
 
 from sagents.context.messages import MessageManager
 from sagents.context.session_context import SessionContext
+from sagents.context.tasks import TaskManager
 from sagents.events import (
     AgentFinished,
     EventBase,
     MessageCompleted,
+    MessageKind,
     RunCancelled,
     RunFailed,
     RunFinished,
@@ -33,6 +36,7 @@ from sagents.flow.default import default_flow
 from sagents.flow.executor import FlowExecutor
 from sagents.flow.nodes import Flow
 from sagents.llm.errors import LLMError
+from sagents.memory.recall import prepare_context
 from sagents.request import RunRequest
 from sagents.runs.registry import RunInfo
 from sagents.runtime import Runtime
@@ -204,9 +208,11 @@ class SAgent:
                 tools=rt.tools.proxy(request.available_tools),
                 store=rt.store,
                 messages=MessageManager(session.id, history),
+                tasks=TaskManager(session.id, run.id, rt.store),
             )
             holder.append(ctx)
             await ctx.commit(ctx.messages.add_user(request.message, run_id=run.id))
+            await prepare_context(ctx, emit, rt)  # history budget + recalled memories
             async for event in self.executor.run(flow, ctx):
                 emit(event)
             answer = ctx.answer or ""
@@ -219,6 +225,8 @@ class SAgent:
             )
             await rt.store.update_session(session.id, status=SessionStatus.COMPLETED)
             emit(RunFinished(answer=answer, usage=ctx.usage))
+            if rt.memory_extractor is not None:  # after the terminal event: never delays it
+                rt.memory_extractor.schedule(user_id, session.id, run.id)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
@@ -250,6 +258,19 @@ class SAgent:
         rt = self.runtime
         saved: list[MessageRecord] = []
         if ctx is not None:
+            # Partial messages first: they belong inside their agent's span.
+            saved = ctx.messages.interrupt_open(run_id=ctx.run_id)
+            for record in saved:
+                if record.role == "assistant" and record.content:
+                    emit(
+                        MessageCompleted(
+                            agent=record.agent,
+                            message_id=record.id,
+                            kind=_kind(record.kind),
+                            content=record.content,
+                            interrupted=True,
+                        )
+                    )
             while ctx.open_agents:
                 agent, node, started = ctx.open_agents.pop()
                 emit(
@@ -260,18 +281,6 @@ class SAgent:
                         duration_ms=(time.perf_counter() - started) * 1000,
                     )
                 )
-            saved = ctx.messages.interrupt_open(run_id=ctx.run_id)
-            for record in saved:
-                if record.role == "assistant" and record.content:
-                    emit(
-                        MessageCompleted(
-                            agent=record.agent,
-                            message_id=record.id,
-                            kind=record.kind or "answer",
-                            content=record.content,
-                            interrupted=True,
-                        )
-                    )
         try:
             if ctx is not None and saved:
                 await asyncio.shield(ctx.commit(*saved))
@@ -287,6 +296,10 @@ class SAgent:
             await asyncio.shield(rt.store.update_session(emit.session_id, status=session_status))
         except Exception:
             log.exception("could not record the end of run %s", emit.run_id)
+
+
+def _kind(kind: str | None) -> MessageKind:
+    return cast(MessageKind, kind) if kind in get_args(MessageKind) else "answer"
 
 
 def _describe(exc: Exception, run_id: str) -> tuple[str, str]:

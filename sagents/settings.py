@@ -7,12 +7,13 @@ application can build several runtimes with different settings side by side.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DECIDER_ROLES = frozenset({"router", "judge", "suggest", "memory", "workflow_select"})
 """Roles that make short decisions and default to the fast model."""
@@ -64,13 +65,74 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(default=1_000_000, ge=1)
     max_loop_count: int = Field(default=10, ge=1, le=1000)
     tool_timeout_s: float = Field(default=60.0, gt=0)
+    tool_max_result_chars: int = Field(
+        default=20_000, ge=1, description="Cap on a tool result's text (a note says it was cut)."
+    )
+
+    # MCP servers. A relative mcp_settings_path is resolved against the working
+    # directory at start-up; a missing file means no configured servers.
+    mcp_settings_path: Path | None = Field(
+        default=Path("mcp_setting.json"),
+        description="mcp_setting.json (Claude Desktop format); empty to load none.",
+    )
+    mcp_connect_timeout_s: float = Field(default=20.0, gt=0)
+    mcp_call_timeout_s: float = Field(default=60.0, gt=0)
+    mcp_startup_wait_s: float = Field(
+        default=5.0, ge=0, description="How long start-up waits for MCP servers to connect."
+    )
+    admin_users: Annotated[set[str], NoDecode] = Field(
+        default_factory=set,
+        description="Users who may register or change MCP servers (the local user always may).",
+    )
     run_retention_s: float = Field(
         default=900.0, ge=0, description="How long a finished run's events stay resumable."
     )
     sse_ping_s: float = Field(default=15.0, gt=0)
 
+    # history and memory (sagents/context/history.py, sagents/memory/)
+    llm_context_windows: dict[str, int] = Field(
+        default_factory=dict,
+        description="Model (or model-name prefix) → context window in tokens, as JSON.",
+    )
+    llm_context_window: int = Field(
+        default=32_768, ge=1024, description="Context window of models not listed."
+    )
+    llm_output_reserve_tokens: int = Field(
+        default=4096, ge=0, description="Tokens kept free for the answer (at most a quarter)."
+    )
+    history_recent_turns: int = Field(default=3, ge=1, description="Turns always sent.")
+    history_cache_sessions: int = Field(default=256, ge=1)
+    memory_enabled: bool = True
+    memory_extract: bool = Field(
+        default=True, description="Extract memories after each finished run."
+    )
+    memory_recall_k: int = Field(default=5, ge=0, le=50)
+    memory_queue_size: int = Field(default=100, ge=1)
+    chroma_url: str | None = Field(
+        default=None, description="A Chroma server (http://host:port); empty = embedded."
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+
+    # skills (sagents/skills): where they live and how their scripts are confined
+    skills_bundled_dir: Path | None = Field(
+        default=None, description="The skills shipped with Sage; None finds skill_workspace/."
+    )
+    skills_allow_unsandboxed: bool = Field(
+        default=False,
+        description="Run skill scripts without bubblewrap when it cannot run (unsafe; "
+        "logs a warning at every use).",
+    )
+    skills_prompt_tokens: int = Field(default=1500, ge=50)
+    skill_cpu_s: int = Field(default=10, ge=1)
+    skill_memory_mb: int = Field(default=512, ge=32)
+    skill_file_size_mb: int = Field(default=16, ge=1)
+    skill_max_procs: int = Field(default=32, ge=4)
+    skill_wall_s: float = Field(default=30.0, gt=0)
+    skill_max_output_bytes: int = Field(default=65_536, ge=1024)
+    skill_upload_max_bytes: int = Field(default=5_000_000, ge=1024)
+    skill_upload_max_files: int = Field(default=200, ge=1)
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -86,6 +148,21 @@ class Settings(BaseSettings):
                 out[key] = user
             return out
         return value
+
+    @field_validator("admin_users", mode="before")
+    @classmethod
+    def _parse_admin_users(cls, value: Any) -> Any:
+        """Accept ``alice,bob`` as well as a JSON list."""
+        if isinstance(value, str) and value.strip().startswith("["):
+            return json.loads(value)
+        if isinstance(value, str):
+            return {user.strip() for user in value.split(",") if user.strip()}
+        return value
+
+    @field_validator("mcp_settings_path", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def db_path(self) -> Path:
@@ -113,6 +190,7 @@ class Settings(BaseSettings):
             sorted(set(self.api_keys.values()))
         )
         data["data_dir"] = str(self.data_dir)
+        data["admin_users"] = sorted(self.admin_users)
         return data
 
 

@@ -22,6 +22,9 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "llm_api_key": "test-key",
         "llm_retry_base_delay_s": 0.01,
         "llm_retry_max_delay_s": 0.05,
+        # Extraction asks the LLM after every run and would take scripted
+        # turns meant for the test; memory tests turn it back on.
+        "memory_extract": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -29,6 +29,11 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
+def simple(**fields: object) -> RunRequest:
+    """A request for the simple path (the router is skipped: flags given)."""
+    return RunRequest.model_validate({"deep_thinking": False, "multi_agent": False, **fields})
+
+
 def tools_with(*specs: object) -> ToolManager:
     manager = ToolManager()
     for spec in specs:
@@ -64,10 +69,13 @@ async def test_tool_turn_golden_trace_and_history(make_runtime: RuntimeFactory) 
         ]
     )
     rt = await make_runtime(llm, tools_with(add))
-    events = await collect(SAgent(rt), RunRequest(message="add 2 and 3"))
+    events = await collect(SAgent(rt), simple(message="add 2 and 3"))
 
     assert compact(events) == [
         "run.started",
+        "agent.started",
+        "route.decided",
+        "agent.finished",
         "agent.started",
         "tool.started",
         "tool.args.delta",
@@ -102,9 +110,9 @@ async def test_second_turn_continues_the_session(make_runtime: RuntimeFactory) -
     llm = ScriptedLLM([Turn(text="Hi Ada."), Turn(text="You are Ada.")])
     rt = await make_runtime(llm)
     agent = SAgent(rt)
-    first = await collect(agent, RunRequest(message="I am Ada"))
+    first = await collect(agent, simple(message="I am Ada"))
     sid = first[0].session_id
-    second = await collect(agent, RunRequest(message="Who am I?", session_id=sid))
+    second = await collect(agent, simple(message="Who am I?", session_id=sid))
     assert isinstance(second[-1], RunFinished) and second[-1].answer == "You are Ada."
     sent = [m["content"] for m in llm.requests[1].messages[1:]]
     assert sent == ["I am Ada", "Hi Ada.", "Who am I?"]
@@ -115,11 +123,11 @@ async def test_unknown_session_and_other_users_session_are_not_found(
 ) -> None:
     rt = await make_runtime(ScriptedLLM([Turn(text="ok")]))
     agent = SAgent(rt)
-    events = await collect(agent, RunRequest(message="hi"), user="alice")
+    events = await collect(agent, simple(message="hi"), user="alice")
     with pytest.raises(SessionNotFound):
-        await agent.start(RunRequest(message="x", session_id=events[0].session_id), "bob")
+        await agent.start(simple(message="x", session_id=events[0].session_id), "bob")
     with pytest.raises(SessionNotFound):
-        await agent.start(RunRequest(message="x", session_id="ses_nope"), "alice")
+        await agent.start(simple(message="x", session_id="ses_nope"), "alice")
 
 
 async def test_unknown_tool_names_are_refused_before_anything_runs(
@@ -127,7 +135,7 @@ async def test_unknown_tool_names_are_refused_before_anything_runs(
 ) -> None:
     rt = await make_runtime(ScriptedLLM([]), tools_with(add))
     with pytest.raises(UnknownTools, match="nope"):
-        await SAgent(rt).start(RunRequest(message="x", available_tools=["add", "nope"]), "u1")
+        await SAgent(rt).start(simple(message="x", available_tools=["add", "nope"]), "u1")
     assert (await rt.store.list_sessions("u1"))[1] == 0
 
 
@@ -151,7 +159,7 @@ async def test_cancel_mid_tool_stops_the_tool_and_keeps_history_valid(
     )
     rt = await make_runtime(llm, tools_with(slow))
     agent = SAgent(rt)
-    info = await agent.start(RunRequest(message="go"), "u1")
+    info = await agent.start(simple(message="go"), "u1")
     events: list[EventBase] = []
     cancelled_at = 0.0
     async for event in rt.runs.subscribe(info.run_id):
@@ -169,7 +177,7 @@ async def test_cancel_mid_tool_stops_the_tool_and_keeps_history_valid(
     assert session is not None and session.status is SessionStatus.INTERRUPTED
 
     # The next chat works and the LLM gets the call paired with a cancelled result.
-    again = await collect(agent, RunRequest(message="and now?", session_id=info.session_id))
+    again = await collect(agent, simple(message="and now?", session_id=info.session_id))
     assert isinstance(again[-1], RunFinished)
     history = llm.requests[-1].messages
     tool_msg = next(m for m in history if m["role"] == "tool")
@@ -182,7 +190,7 @@ async def test_cancel_mid_stream_saves_partial_text(make_runtime: RuntimeFactory
     llm = ScriptedLLM([Turn(text=words, faults={"token_delay_s": 0.01})])
     rt = await make_runtime(llm)
     agent = SAgent(rt)
-    info = await agent.start(RunRequest(message="go"), "u1")
+    info = await agent.start(simple(message="go"), "u1")
     seen = 0
     async for event in rt.runs.subscribe(info.run_id):
         if event.type == "message.delta":
@@ -202,18 +210,18 @@ async def test_second_concurrent_run_on_a_session_is_refused(make_runtime: Runti
     llm = ScriptedLLM([Turn(text="a"), Turn(text="slow " * 50, faults={"token_delay_s": 0.01})])
     rt = await make_runtime(llm)
     agent = SAgent(rt)
-    first = await collect(agent, RunRequest(message="one"))
+    first = await collect(agent, simple(message="one"))
     sid = first[0].session_id
-    info = await agent.start(RunRequest(message="two", session_id=sid), "u1")
+    info = await agent.start(simple(message="two", session_id=sid), "u1")
     with pytest.raises(SessionBusy):
-        await agent.start(RunRequest(message="three", session_id=sid), "u1")
+        await agent.start(simple(message="three", session_id=sid), "u1")
     await rt.runs.wait(info.run_id)
 
 
 async def test_llm_failure_becomes_run_failed(make_runtime: RuntimeFactory) -> None:
     llm = ScriptedLLM([Turn(text="one two three four", faults={"cut_after_chunks": 2})])
     rt = await make_runtime(llm)
-    events = await collect(SAgent(rt), RunRequest(message="hi"))
+    events = await collect(SAgent(rt), simple(message="hi"))
     final = events[-1]
     assert isinstance(final, RunFailed) and final.error_type == "LLMStreamBroken"
     assert [t for t in types(events) if t.startswith("run.")] == ["run.started", "run.failed"]
@@ -230,7 +238,7 @@ async def test_tool_error_is_a_result_not_a_crash(make_runtime: RuntimeFactory) 
         [Turn(tool_calls=[ScriptedToolCall(name="boom", arguments={})]), Turn(text="It failed.")]
     )
     rt = await make_runtime(llm, tools_with(boom))
-    events = await collect(SAgent(rt), RunRequest(message="x"))
+    events = await collect(SAgent(rt), simple(message="x"))
     result = next(e for e in events if isinstance(e, ToolResult))
     assert not result.ok and "kaput" in result.content
     assert isinstance(events[-1], RunFinished)
@@ -240,7 +248,7 @@ async def test_loop_limit_is_stated_in_the_answer(make_runtime: RuntimeFactory) 
     call = Turn(tool_calls=[ScriptedToolCall(name="add", arguments={"a": 1, "b": 1})])
     llm = ScriptedLLM([call, call, call])
     rt = await make_runtime(llm, tools_with(add))
-    events = await collect(SAgent(rt), RunRequest(message="loop", max_loop_count=2))
+    events = await collect(SAgent(rt), simple(message="loop", max_loop_count=2))
     final = events[-1]
     assert isinstance(final, RunFinished) and "max_loop_count" in final.answer
     assert "agent.notice" in types(events)
@@ -264,7 +272,7 @@ async def test_concurrent_tool_calls_run_in_parallel(make_runtime: RuntimeFactor
     calls = [ScriptedToolCall(name="nap", arguments={"seconds": 0.1}) for _ in range(3)]
     llm = ScriptedLLM([Turn(tool_calls=calls), Turn(text="rested")])
     rt = await make_runtime(llm, tools_with(nap))
-    events = await collect(SAgent(rt), RunRequest(message="x"))
+    events = await collect(SAgent(rt), simple(message="x"))
     assert peak == 3
     assert sum(isinstance(e, ToolResult) for e in events) == 3
     assert isinstance(events[-1], RunFinished)

@@ -13,14 +13,20 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from app.cli.mcp import mcp_app
+from app.cli.memory import memory_app
 from app.cli.render import EventPrinter
 from app.cli.sessions import sessions_app
+from app.cli.skills import skills_app
 from app.client import SageAPIError, SageClient
 from sagents.events import EventBase
 from sagents.settings import Settings
 
 app = typer.Typer(help="Sage: streaming multi-agent orchestration.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
+app.add_typer(memory_app, name="memory")
+app.add_typer(skills_app, name="skills")
+app.add_typer(mcp_app, name="mcp")
 console = Console()
 err = Console(stderr=True)
 
@@ -99,6 +105,12 @@ def chat(
     session: Annotated[str | None, typer.Option(help="Continue this session.")] = None,
     local: Annotated[bool, typer.Option("--local", help="Run in-process, no server.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show agent steps.")] = False,
+    deep: Annotated[
+        bool | None, typer.Option("--deep/--no-deep", help="Force deep thinking on or off.")
+    ] = None,
+    multi: Annotated[
+        bool | None, typer.Option("--multi/--no-multi", help="Force the multi-agent path.")
+    ] = None,
     url: UrlOpt = "http://127.0.0.1:8080",
     api_key: KeyOpt = None,
 ) -> None:
@@ -107,6 +119,10 @@ def chat(
     payload: dict[str, Any] = {"message": message}
     if session:
         payload["session_id"] = session
+    if deep is not None:
+        payload["deep_thinking"] = deep
+    if multi is not None:
+        payload["multi_agent"] = multi
 
     async def remote(set_cancel: SetCancel) -> None:
         async with SageClient(url, api_key) as client:

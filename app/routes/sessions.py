@@ -15,7 +15,15 @@ from app.deps import runtime
 from app.errors import ApiError, not_found
 from app.identity import current_user
 from app.routes.chat import SSE_RESPONSES
-from app.schemas import CancelOut, MessageOut, RunOut, SessionDetail, SessionOut, SessionPage
+from app.schemas import (
+    CancelOut,
+    MessageOut,
+    RunOut,
+    SessionDetail,
+    SessionOut,
+    SessionPage,
+    TaskOut,
+)
 from app.sse import frames
 from sagents.runtime import Runtime
 from sagents.store.records import SessionRecord
@@ -66,6 +74,13 @@ async def get_session(session_id: str, user: User, rt: Rt) -> SessionDetail:
 async def get_messages(session_id: str, user: User, rt: Rt) -> list[MessageOut]:
     await _own_session(rt, user, session_id)
     return [MessageOut.of(m) for m in await rt.store.list_messages(session_id)]
+
+
+@router.get("/{session_id}/tasks")
+async def get_tasks(session_id: str, user: User, rt: Rt) -> list[TaskOut]:
+    """The subtasks multi-agent runs created in this session, in creation order."""
+    await _own_session(rt, user, session_id)
+    return [TaskOut.of(t) for t in await rt.store.list_tasks(session_id)]
 
 
 @router.delete("/{session_id}", status_code=204)

@@ -33,3 +33,46 @@ def system_prompt(ctx: SessionContext, extra: str = "") -> dict[str, Any]:
     text = BASE_PROMPT + (f"\n\n{extra}" if extra else "")
     text += render_system_context(ctx.options.system_context)
     return {"role": "system", "content": text}
+
+
+CONVERSATION_KINDS = frozenset({None, "answer", "summary"})
+
+
+def conversation(ctx: SessionContext, *, limit: int = 20) -> str:
+    """The recent user/assistant exchange as plain text, for agents that
+    reason about the conversation rather than continue it (deciders,
+    planners); internal working messages and tool traffic are left out."""
+    lines = []
+    for m in ctx.messages.messages:
+        if m.role == "user" or (
+            m.role == "assistant"
+            and m.kind in CONVERSATION_KINDS
+            and m.content
+            and not m.tool_calls
+        ):
+            lines.append(f"{m.role}: {m.content}")
+    return "\n".join(lines[-limit:])
+
+
+def working_notes(ctx: SessionContext) -> str:
+    """What earlier agents of this run found, for the ones after them."""
+    parts = []
+    if ctx.analysis:
+        parts.append(f"Analysis of the request:\n{ctx.analysis}")
+    if ctx.tasks.tasks:
+        parts.append(f"Tasks:\n{ctx.tasks.describe()}")
+    if ctx.workflows.guidance():
+        parts.append(f"Workflows to follow where they fit:\n{ctx.workflows.render()}")
+    if ctx.stage_summaries:
+        parts.append(f"Progress so far:\n{ctx.stage_summaries[-1]}")
+    return "\n\n".join(parts)
+
+
+def user_turn(ctx: SessionContext, instruction: str) -> list[dict[str, Any]]:
+    """A single-shot prompt: the agent's instruction as system, the context
+    and the request as the user message."""
+    notes = working_notes(ctx)
+    body = f"Conversation so far:\n{conversation(ctx)}\n\nCurrent request:\n{ctx.user_input}"
+    if notes:
+        body += f"\n\n{notes}"
+    return [system_prompt(ctx, instruction), {"role": "user", "content": body}]

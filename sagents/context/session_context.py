@@ -6,11 +6,15 @@ Agents never talk to each other; they leave what the next one needs here
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagents.context.history import HistoryPreparer, llm_messages
 from sagents.context.messages import MessageManager
-from sagents.events import TokenUsage
+from sagents.context.tasks import TaskManager
+from sagents.context.workflows import WorkflowManager
+from sagents.events import EventBase, TokenUsage
 from sagents.llm.types import ChatModel
 from sagents.request import RunOptions
 from sagents.settings import Settings
@@ -31,6 +35,8 @@ class SessionContext:
     tools: ToolProxy
     store: Store
     messages: MessageManager
+    tasks: TaskManager
+    workflows: WorkflowManager = field(default_factory=WorkflowManager)
     usage: TokenUsage = field(default_factory=TokenUsage)
     answer: str | None = None
     """The run's final answer, set by the last agent that answers."""
@@ -41,7 +47,37 @@ class SessionContext:
     """(agent, node, start time) of agents currently running, innermost last;
     used to close them with ``agent.finished`` when a run stops early."""
     state: dict[str, Any] = field(default_factory=dict)
-    """Scratch space for flow conditions and agents (flags, counters)."""
+    """Scratch space for flow conditions and custom agents (counters, flags)."""
+
+    # What the agents of the default flow leave for the ones after them.
+    deep_thinking: bool | None = None
+    multi_agent: bool | None = None
+    analysis: str = ""
+    plan: str = ""
+    execution: str = ""
+    observation: str = ""
+    stage_summaries: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    loop_cut_short: bool = False
+    """The plan–execute loop hit ``max_loop_count`` with tasks still open."""
+
+    # History preparation and recalled memories (sagents.context.history).
+    history: HistoryPreparer | None = None
+    """Fits the history into the model's window; None sends all of it."""
+    memory_section: str = ""
+    """Recalled user memories, appended to every agent's system prompt."""
+    emit: Callable[[EventBase], None] | None = None
+    """Publishes an event at once, for events raised outside an agent's
+    generator (``context.clamped`` while messages are prepared)."""
+    clamp_reported: tuple[int, int] = (0, 0)
+
+    def __post_init__(self) -> None:
+        if self.deep_thinking is None:
+            self.deep_thinking = self.options.deep_thinking
+        if self.multi_agent is None:
+            self.multi_agent = self.options.multi_agent
+        if not self.workflows.available and self.options.available_workflows:
+            self.workflows = WorkflowManager(self.options.available_workflows)
 
     @property
     def session_id(self) -> str:
@@ -54,6 +90,13 @@ class SessionContext:
     @property
     def max_loop_count(self) -> int:
         return self.options.max_loop_count or self.settings.max_loop_count
+
+    def llm_messages(
+        self, system: dict[str, Any], *, role: str | None = None
+    ) -> list[dict[str, Any]]:
+        """System prompt (plus recalled memories) and the history that fits
+        ``role``'s model: what an agent that continues the conversation sends."""
+        return llm_messages(self, system, role)
 
     async def commit(self, *messages: MessageRecord) -> None:
         """Persist completed messages now, so they survive a crash."""

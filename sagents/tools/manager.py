@@ -26,7 +26,12 @@ class ToolManager:
     reconnecting) show up in running sessions too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_result_chars: int | None = None) -> None:
+        if max_result_chars is not None and max_result_chars <= 0:
+            raise ValueError("max_result_chars must be positive")
+        self.max_result_chars = max_result_chars
+        """Cap on result text for tools whose spec sets none; None means no cap.
+        ``Runtime.create`` fills it from ``Settings.tool_max_result_chars``."""
         self._by_name: dict[str, dict[ToolSource, ToolSpec]] = {}
         self._winners: dict[str, ToolSpec] = {}
         self._ordered: tuple[ToolSpec, ...] = ()

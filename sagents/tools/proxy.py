@@ -80,7 +80,8 @@ class ToolProxy:
         arguments, which some servers send for parameterless tools) or an
         already decoded dict. The effective timeout is the smaller of
         ``timeout_s`` and the spec's own. Result text, and error text, longer
-        than the spec's ``max_result_chars`` is truncated with a note.
+        than the spec's ``max_result_chars`` (or, if the spec sets none, the
+        manager's ``max_result_chars``) is truncated with a note.
 
         Never raises, except ``asyncio.CancelledError``: cancelling the run
         must reach the tool (an async tool is interrupted at its current
@@ -122,7 +123,8 @@ class ToolProxy:
                 content = _error_text(name, error)
         except Exception as error:
             ok, content = False, _error_text(name, error)
-        return ToolOutcome(ok, truncate(content, spec.max_result_chars), _elapsed_ms(started))
+        cap = spec.max_result_chars or self._manager.max_result_chars
+        return ToolOutcome(ok, truncate(content, cap), _elapsed_ms(started))
 
     def _visible(self) -> tuple[ToolSpec, ...]:
         version = self._manager.version

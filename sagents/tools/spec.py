@@ -74,7 +74,11 @@ class ToolSpec:
     timeout_s: float | None = None
     """Upper bound for one call; the caller's timeout applies if smaller."""
     max_result_chars: int | None = None
-    """Longer result text is cut, so one chatty tool cannot flood the context."""
+    """Longer result text is cut, so one chatty tool cannot flood the context.
+    None means the manager's default cap (``Settings.tool_max_result_chars``)."""
+    origin: str | None = None
+    """Where within its source the tool lives: the MCP server's name for MCP
+    tools, None for local functions. Shown by ``GET /api/v1/tools``."""
     _openai: dict[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -62,5 +62,11 @@ async def sse_events(
                 yield parse_event(frame.data)
 
 
+SIMPLE = {"deep_thinking": False, "multi_agent": False}
+"""Options that take the simple path: the router is skipped, flags given."""
+
+
 async def chat(http: httpx.AsyncClient, **payload: Any) -> list[EventBase]:
-    return [e async for e in sse_events(http, "POST", "/api/v1/chat", json=payload)]
+    """One chat on the simple path unless the payload sets the flags."""
+    body = {**SIMPLE, **payload}
+    return [e async for e in sse_events(http, "POST", "/api/v1/chat", json=body)]

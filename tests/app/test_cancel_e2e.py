@@ -12,7 +12,7 @@ from sagents.context.messages import CANCELLED_TOOL_RESULT
 from sagents.events import EventBase
 from sagents.testing import MockLLMServer, ScriptedToolCall, Turn
 from sagents.tools import ToolManager, tool
-from tests.app.conftest import StartServer, chat, sse_events
+from tests.app.conftest import SIMPLE, StartServer, chat, sse_events
 
 
 async def test_cancel_during_slow_tool(start_server: StartServer, mock_llm: MockLLMServer) -> None:
@@ -46,7 +46,9 @@ async def test_cancel_during_slow_tool(start_server: StartServer, mock_llm: Mock
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         events: list[EventBase] = []
         cancel_sent = 0.0
-        async for event in sse_events(http, "POST", "/api/v1/chat", json={"message": "look up x"}):
+        async for event in sse_events(
+            http, "POST", "/api/v1/chat", json={**SIMPLE, "message": "look up x"}
+        ):
             events.append(event)
             if event.type == "tool.called":
                 await asyncio.sleep(0.1)
@@ -85,7 +87,9 @@ async def test_cancel_mid_stream_keeps_partial_answer(start_server: StartServer)
         events: list[EventBase] = []
         deltas = 0
         cancel_sent = 0.0
-        async for event in sse_events(http, "POST", "/api/v1/chat", json={"message": "talk"}):
+        async for event in sse_events(
+            http, "POST", "/api/v1/chat", json={**SIMPLE, "message": "talk"}
+        ):
             events.append(event)
             if event.type == "message.delta":
                 deltas += 1
@@ -104,7 +108,9 @@ async def test_client_disconnect_cancels_by_default(start_server: StartServer) -
     url = start_server([Turn(text="tick " * 500, faults={"token_delay_s": 0.01})])
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         sid = ""
-        async for event in sse_events(http, "POST", "/api/v1/chat", json={"message": "go"}):
+        async for event in sse_events(
+            http, "POST", "/api/v1/chat", json={**SIMPLE, "message": "go"}
+        ):
             sid = event.session_id
             if event.type == "message.delta":
                 break  # drop the connection

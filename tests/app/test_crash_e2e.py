@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from sagents.testing import MockLLMServer, Script, Turn
-from tests.app.conftest import sse_events
+from tests.app.conftest import SIMPLE, sse_events
 
 
 def free_port() -> int:
@@ -29,6 +29,7 @@ def spawn(data_dir: Path, port: int, llm_url: str) -> subprocess.Popen[bytes]:
         "SAGE_LLM_BASE_URL": llm_url,
         "SAGE_LLM_MODEL": "mock",
         "SAGE_LLM_API_KEY": "k",
+        "SAGE_MEMORY_EXTRACT": "false",  # it would take the scripted turns
     }
     return subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port)],
@@ -70,11 +71,14 @@ async def test_kill_9_mid_run_then_restart(tmp_path: Path, mock_llm: MockLLMServ
         wait_ready(url, proc)
         async with httpx.AsyncClient(base_url=url, timeout=10) as http:
             first = [
-                e async for e in sse_events(http, "POST", "/api/v1/chat", json={"message": "one"})
+                e
+                async for e in sse_events(
+                    http, "POST", "/api/v1/chat", json={**SIMPLE, "message": "one"}
+                )
             ]
             assert first[-1].type == "run.finished"
             sid = first[0].session_id
-            payload = {"message": "two", "session_id": sid}
+            payload = {**SIMPLE, "message": "two", "session_id": sid}
             deltas = 0
             run_id = ""
             try:

@@ -6,7 +6,7 @@ import httpx
 
 from sagents.events import EventBase
 from sagents.testing import Turn
-from tests.app.conftest import StartServer, sse_events
+from tests.app.conftest import SIMPLE, StartServer, sse_events
 
 
 async def test_reconnect_gets_exactly_the_missed_events(start_server: StartServer) -> None:
@@ -15,7 +15,7 @@ async def test_reconnect_gets_exactly_the_missed_events(start_server: StartServe
     )
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         first: list[EventBase] = []
-        payload = {"message": "stream", "on_disconnect": "continue"}
+        payload = {**SIMPLE, "message": "stream", "on_disconnect": "continue"}
         async for event in sse_events(http, "POST", "/api/v1/chat", json=payload):
             first.append(event)
             if len(first) == 8:
@@ -37,7 +37,12 @@ async def test_reconnect_gets_exactly_the_missed_events(start_server: StartServe
 async def test_bad_last_event_ids(start_server: StartServer) -> None:
     url = start_server([Turn(text="short answer")])
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        events = [e async for e in sse_events(http, "POST", "/api/v1/chat", json={"message": "hi"})]
+        events = [
+            e
+            async for e in sse_events(
+                http, "POST", "/api/v1/chat", json={**SIMPLE, "message": "hi"}
+            )
+        ]
         sid, rid = events[0].session_id, events[0].run_id
         base = f"/api/v1/sessions/{sid}/runs/{rid}/events"
         for bad, status in [("abc", 400), ("-1", 400), ("99999", 400)]:

@@ -54,7 +54,12 @@ def test_doctor_masks_the_key_and_reaches_the_llm(
 
 
 def test_chat_and_sessions_against_a_server(clean_env: Path, start_server: StartServer) -> None:
-    url = start_server([Turn(text="Paris is the capital of France.")])
+    url = start_server(
+        [
+            Turn(role="router", json={"deep_thinking": False, "multi_agent": False}),
+            Turn(role="simple", text="Paris is the capital of France."),
+        ]
+    )
     result = runner.invoke(app, ["chat", "--url", url, "Capital of France?"])
     assert result.exit_code == 0, result.output
     assert "Paris is the capital of France." in result.output

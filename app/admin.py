@@ -1,0 +1,35 @@
+"""Who may change installation-wide things (MCP servers).
+
+Registering an MCP server can run a command on the host, so it is not an
+ordinary user's operation. Admins are listed in ``SAGE_ADMIN_USERS``; in the
+single-user local mode (no API keys, loopback only) the local user is the
+admin. This is the one place a 403 is right: the resource is not per-user, so
+there is nothing to hide behind a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.errors import ApiError
+from app.identity import current_user
+from sagents.settings import Settings
+
+
+def is_admin(settings: Settings, user: str) -> bool:
+    return not settings.api_keys or user in settings.admin_users
+
+
+def admin_user(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
+    """FastAPI dependency: the caller, who must be an admin."""
+    settings: Settings = request.app.state.runtime.settings
+    if not is_admin(settings, user):
+        raise ApiError(
+            403,
+            "forbidden",
+            "changing MCP servers is an admin operation; "
+            "an operator can add your user id to SAGE_ADMIN_USERS",
+        )
+    return user

@@ -1,0 +1,140 @@
+"""``sage mcp list | add | remove | tools``: MCP servers, through the HTTP API.
+
+Like ``sage sessions``, these talk to a running server, so what they show is
+what the service really has connected, not what a config file says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.client import SageAPIError, SageClient
+
+mcp_app = typer.Typer(help="List, register and remove MCP servers.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+UrlOpt = Annotated[str, typer.Option("--url", envvar="SAGE_URL", help="Sage server URL.")]
+KeyOpt = Annotated[
+    str | None, typer.Option("--api-key", envvar="SAGE_CLIENT_API_KEY", help="Bearer key.")
+]
+DEFAULT_URL = "http://127.0.0.1:8080"
+T = TypeVar("T")
+
+
+def _call(url: str, api_key: str | None, fn: Callable[[SageClient], Awaitable[T]]) -> T:
+    async def go() -> T:
+        async with SageClient(url, api_key) as client:
+            return await fn(client)
+
+    try:
+        return asyncio.run(go())
+    except SageAPIError as exc:
+        err.print(f"[red]{exc}[/]")
+        for detail in (exc.body.get("error", {}) if isinstance(exc.body, dict) else {}).get(
+            "details"
+        ) or []:
+            err.print(f"  {detail.get('field')}: {detail.get('problem')}")
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(f"[red]cannot reach Sage at {url}: {exc}[/]\nStart it with `sage serve`.")
+        raise typer.Exit(1) from None
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values or []:
+        key, sep, item = value.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{what} must look like KEY=VALUE, got {value!r}")
+        out[key] = item
+    return out
+
+
+@mcp_app.command("list")
+def list_(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+    """Servers with their status, tool count and last error."""
+    data: Any = _call(url, api_key, lambda c: c.mcp_servers())
+    if data.get("config_error"):
+        err.print(f"[red]mcp_setting.json: {data['config_error']}[/]")
+    table = Table("name", "origin", "transport", "status", "tools", "last error")
+    for s in data["servers"]:
+        table.add_row(
+            s["name"],
+            s["origin"],
+            s["transport"] or "-",
+            s["status"],
+            str(s["tool_count"]),
+            s["last_error"] or "",
+        )
+    console.print(table)
+
+
+@mcp_app.command()
+def add(
+    name: str,
+    command: Annotated[
+        list[str] | None, typer.Argument(help="Command and arguments of a stdio server.")
+    ] = None,
+    server_url: Annotated[
+        str | None, typer.Option("--server-url", help="URL of a remote server.")
+    ] = None,
+    transport: Annotated[
+        str | None, typer.Option(help="Remote transport: streamable_http or sse.")
+    ] = None,
+    env: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for the command.")] = None,
+    header: Annotated[list[str] | None, typer.Option(help="KEY=VALUE HTTP header.")] = None,
+    cwd: Annotated[str | None, typer.Option(help="Working directory for the command.")] = None,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
+) -> None:
+    """Register a server: ``sage mcp add time -- mcp-server-time`` or
+    ``sage mcp add docs --server-url https://host/mcp``."""
+    body: dict[str, Any] = {"name": name}
+    if command:
+        body |= {"command": command[0], "args": command[1:]}
+    if server_url:
+        body["url"] = server_url
+    if transport:
+        body["transport"] = transport
+    if env:
+        body["env"] = _pairs(env, "--env")
+    if header:
+        body["headers"] = _pairs(header, "--header")
+    if cwd:
+        body["cwd"] = cwd
+    server: Any = _call(url, api_key, lambda c: c.add_mcp_server(body))
+    if server["status"] == "connected":
+        console.print(
+            f"registered {name}: {server['tool_count']} tools: {', '.join(server['tools'])}"
+        )
+    else:
+        err.print(
+            f"[yellow]registered {name}, but it is {server['status']}: {server['last_error']}[/]"
+        )
+
+
+@mcp_app.command()
+def remove(name: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+    """Unregister a server added with ``sage mcp add``."""
+    _call(url, api_key, lambda c: c.remove_mcp_server(name))
+    console.print(f"removed {name}")
+
+
+@mcp_app.command()
+def tools(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+    """Every tool, its source, and what it shadows."""
+    data: Any = _call(url, api_key, lambda c: c.tools())
+    table = Table("name", "source", "server", "shadows", "description")
+    for t in data:
+        shadows = ", ".join(
+            s["source"] + (f" ({s['server']})" if s.get("server") else "") for s in t["shadows"]
+        )
+        table.add_row(t["name"], t["source"], t["server"] or "", shadows, t["description"][:60])
+    console.print(table)

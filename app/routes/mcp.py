@@ -1,0 +1,165 @@
+"""MCP servers over HTTP: list, register, enable/disable, remove, refresh.
+
+Reading is open to every user (they choose tools per chat); every change is
+an admin operation (``app.admin``), since a stdio server runs a command on
+the host. Registrations persist in the data directory; servers from
+``mcp_setting.json`` can be disabled here but are removed by editing the file.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from app.admin import admin_user, is_admin
+from app.deps import runtime
+from app.errors import ApiError, not_found
+from app.identity import current_user
+from sagents.runtime import Runtime
+from sagents.tools.mcp import (
+    McpManager,
+    McpServerConflict,
+    McpServerInfo,
+    McpServerNotFound,
+    McpServerRegistration,
+)
+from sagents.tools.mcp.config import error_fields
+
+router = APIRouter(prefix="/api/v1/mcp/servers", tags=["mcp"])
+
+Rt = Annotated[Runtime, Depends(runtime)]
+User = Annotated[str, Depends(current_user)]
+Admin = Annotated[str, Depends(admin_user)]
+
+
+class McpServerOut(BaseModel):
+    name: str
+    origin: str
+    """``file`` (mcp_setting.json) or ``api`` (registered over HTTP)."""
+    status: str
+    """``connected``, ``connecting``, ``error``, ``disabled`` or ``idle``."""
+    transport: str | None
+    disabled: bool
+    tool_count: int
+    tools: list[str]
+    last_error: str | None
+    skipped_tools: list[str]
+    config: dict[str, Any] | None = None
+    """The entry, for admins only, with env and header values masked."""
+
+    @classmethod
+    def of(cls, info: McpServerInfo, *, admin: bool) -> McpServerOut:
+        config = None
+        if admin and info.entry is not None:
+            config = info.entry.to_json()
+            for secret in ("env", "headers"):
+                if secret in config:
+                    config[secret] = dict.fromkeys(config[secret], "***")
+        return cls(
+            name=info.name,
+            origin=info.origin.value,
+            status=info.status.value,
+            transport=info.transport.value if info.transport else None,
+            disabled=info.disabled,
+            tool_count=len(info.tools),
+            tools=info.tools,
+            last_error=info.last_error,
+            skipped_tools=info.skipped_tools,
+            config=config,
+        )
+
+
+class McpServerList(BaseModel):
+    servers: list[McpServerOut]
+    config_error: str | None
+    """A problem with mcp_setting.json as a whole, if any."""
+
+
+class McpServerPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    disabled: bool
+
+
+def _manager(rt: Runtime) -> McpManager:
+    if rt.mcp is None:
+        raise ApiError(503, "mcp_unavailable", "MCP support is not running in this server")
+    return rt.mcp
+
+
+def _info(manager: McpManager, name: str) -> McpServerInfo:
+    try:
+        return manager.info(name)
+    except McpServerNotFound:
+        raise not_found("MCP server", name) from None
+
+
+def _conflict(error: McpServerConflict) -> ApiError:
+    return ApiError(409, "conflict", str(error))
+
+
+@router.get("")
+async def list_servers(rt: Rt, user: User) -> McpServerList:
+    manager = _manager(rt)
+    admin = is_admin(rt.settings, user)
+    return McpServerList(
+        servers=[McpServerOut.of(i, admin=admin) for i in manager.list()],
+        config_error=manager.config_error,
+    )
+
+
+@router.get("/{name}")
+async def get_server(name: str, rt: Rt, user: User) -> McpServerOut:
+    return McpServerOut.of(_info(_manager(rt), name), admin=is_admin(rt.settings, user))
+
+
+@router.post("", status_code=201)
+async def register_server(
+    rt: Rt, _admin: Admin, body: Annotated[dict[str, Any], Body()]
+) -> McpServerOut:
+    """Register, persist and connect; a connection failure is in ``last_error``."""
+    try:
+        registration = McpServerRegistration.model_validate(body)
+    except ValidationError as error:
+        details = [{"field": f, "problem": p} for f, p in error_fields(error)]
+        summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
+        raise ApiError(422, "validation_error", f"invalid MCP server: {summary}", details) from None
+    manager = _manager(rt)
+    try:
+        info = await manager.register(registration.name, registration.entry())
+    except McpServerConflict as error:
+        raise _conflict(error) from None
+    return McpServerOut.of(info, admin=True)
+
+
+@router.patch("/{name}")
+async def patch_server(name: str, patch: McpServerPatch, rt: Rt, _admin: Admin) -> McpServerOut:
+    manager = _manager(rt)
+    _info(manager, name)
+    try:
+        info = await manager.set_disabled(name, patch.disabled)
+    except McpServerConflict as error:
+        raise _conflict(error) from None
+    return McpServerOut.of(info, admin=True)
+
+
+@router.delete("/{name}", status_code=204)
+async def delete_server(name: str, rt: Rt, _admin: Admin) -> None:
+    manager = _manager(rt)
+    _info(manager, name)
+    try:
+        await manager.remove(name)
+    except McpServerConflict as error:
+        raise _conflict(error) from None
+
+
+@router.post("/{name}/refresh")
+async def refresh_server(name: str, rt: Rt, _admin: Admin) -> McpServerOut:
+    manager = _manager(rt)
+    _info(manager, name)
+    try:
+        info = await manager.refresh(name)
+    except McpServerConflict as error:
+        raise _conflict(error) from None
+    return McpServerOut.of(info, admin=True)

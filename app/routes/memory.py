@@ -1,0 +1,76 @@
+"""The caller's long-term memory: list, search, forget.
+
+Every call passes the caller's user id down to the memory driver, which
+answers from that user's memories only; another user's memory id therefore
+looks exactly like a missing one (404).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.deps import runtime
+from app.errors import ApiError, not_found
+from app.identity import current_user
+from sagents.memory import Memory, UserMemoryManager
+from sagents.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1/memory", tags=["memory"])
+
+User = Annotated[str, Depends(current_user)]
+Rt = Annotated[Runtime, Depends(runtime)]
+
+
+class MemoryOut(BaseModel):
+    id: str
+    text: str
+    kind: str
+    source: str
+    created_at: float
+
+    @classmethod
+    def of(cls, memory: Memory) -> MemoryOut:
+        return cls(
+            id=memory.id,
+            text=memory.text,
+            kind=memory.kind.value,
+            source=memory.source,
+            created_at=memory.created_at,
+        )
+
+
+class MemoryHitOut(MemoryOut):
+    distance: float
+
+
+class MemorySearch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=4000)
+    k: int = Field(default=5, ge=1, le=50)
+
+
+def _memory(rt: Runtime) -> UserMemoryManager:
+    if rt.memory is None:
+        raise ApiError(503, "memory_disabled", "long-term memory is disabled (SAGE_MEMORY_ENABLED)")
+    return rt.memory
+
+
+@router.get("")
+async def list_memories(user: User, rt: Rt) -> list[MemoryOut]:
+    return [MemoryOut.of(m) for m in await _memory(rt).list(user)]
+
+
+@router.post("/search")
+async def search_memories(body: MemorySearch, user: User, rt: Rt) -> list[MemoryHitOut]:
+    hits = await _memory(rt).recall(user, body.query, body.k)
+    return [MemoryHitOut(**MemoryOut.of(h.memory).model_dump(), distance=h.distance) for h in hits]
+
+
+@router.delete("/{memory_id}", status_code=204)
+async def forget_memory(memory_id: str, user: User, rt: Rt) -> None:
+    if not await _memory(rt).forget(user, memory_id):
+        raise not_found("memory", memory_id)

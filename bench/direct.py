@@ -1,0 +1,113 @@
+"""The floor every scenario is compared with: the same LLM calls made with the
+raw openai SDK, and the tool called by hand, with no framework in between.
+
+It uses the same transport settings as ``OpenAIChatModel`` (an httpx2 pool
+sized for the concurrency, SDK retries off) so the comparison measures what
+Sage adds, not a different connection setup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, cast
+
+import httpx2
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletionChunk
+
+from bench.tools import add, add_numbers
+
+SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
+ADD_TOOL = add.openai_tool()
+
+OnToken = Callable[[str], None]
+
+
+class DirectClient:
+    def __init__(self, base_url: str, *, max_connections: int = 1100) -> None:
+        self.http = httpx2.AsyncClient(
+            limits=httpx2.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            timeout=httpx2.Timeout(120.0, connect=10.0),
+        )
+        self.client = AsyncOpenAI(
+            api_key="bench", base_url=base_url, max_retries=0, http_client=self.http
+        )
+
+    async def stream(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        on_token: OnToken | None = None,
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """One streamed completion: ``(text, tool_calls)`` in the OpenAI message shape."""
+        params: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            params["tools"] = tools
+        stream = cast(
+            "AsyncStream[ChatCompletionChunk]",
+            await self.client.chat.completions.create(**params),
+        )
+        text: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        async for chunk in stream:
+            if not chunk.choices:
+                continue
+            delta = chunk.choices[0].delta
+            if delta.content:
+                text.append(delta.content)
+                if on_token is not None:
+                    on_token(delta.content)
+            for call in delta.tool_calls or []:
+                entry = calls.setdefault(
+                    call.index,
+                    {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
+                )
+                if call.id:
+                    entry["id"] = call.id
+                if call.function is not None:
+                    if call.function.name:
+                        entry["function"]["name"] = call.function.name
+                    entry["function"]["arguments"] += call.function.arguments or ""
+        return "".join(text), [calls[i] for i in sorted(calls)]
+
+    async def tool_turn(
+        self, model: str, history: list[dict[str, Any]], question: str
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """User message → tool call → ``add`` by hand → streamed answer.
+
+        Returns the answer and the conversation's new messages.
+        """
+        new: list[dict[str, Any]] = [{"role": "user", "content": question}]
+        text, calls = await self.stream(model, [SYSTEM, *history, *new], [ADD_TOOL])
+        new.append({"role": "assistant", "content": text or None, "tool_calls": calls})
+        for call in calls:
+            args = json.loads(call["function"]["arguments"])
+            result = add_numbers(**args)
+            new.append({"role": "tool", "tool_call_id": call["id"], "content": str(result)})
+        answer, _ = await self.stream(model, [SYSTEM, *history, *new], [ADD_TOOL])
+        new.append({"role": "assistant", "content": answer})
+        return answer, new
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+    async def __aenter__(self) -> DirectClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

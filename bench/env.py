@@ -1,0 +1,82 @@
+"""What a scenario gets to work with: the running mock LLM, a scratch
+directory, the run's size, and helpers to build Sage the way a user would
+(in process, or as a server in its own process)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.direct import DirectClient
+from bench.mock import Workload
+from bench.procs import Child
+from sagents.runtime import Runtime
+from sagents.settings import Settings
+from sagents.tools import ToolManager
+
+ORCHESTRATION_ONLY: dict[str, Any] = {"memory_enabled": False, "mcp_settings_path": None}
+"""These scenarios measure orchestration: no long-term memory (its recall
+embeds every input, its extraction makes LLM calls after each run) and no
+MCP servers from a stray mcp_setting.json. Memory and MCP get scenarios of
+their own."""
+
+
+@dataclass
+class BenchEnv:
+    mock_url: str
+    workdir: Path
+    quick: bool = False
+    _dirs: itertools.count[int] = field(default_factory=itertools.count)
+
+    def size(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+    def data_dir(self, label: str) -> Path:
+        path = self.workdir / f"{label}-{next(self._dirs)}"
+        path.mkdir(parents=True)
+        return path
+
+    def settings(self, label: str, workload: Workload, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": self.data_dir(label),
+            "llm_base_url": self.mock_url,
+            "llm_model": workload.model(),
+            "llm_api_key": "bench",
+            **ORCHESTRATION_ONLY,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    @asynccontextmanager
+    async def runtime(
+        self, label: str, workload: Workload, tools: ToolManager | None = None
+    ) -> AsyncIterator[Runtime]:
+        rt = await Runtime.create(self.settings(label, workload), tools=tools)
+        try:
+            yield rt
+        finally:
+            await rt.aclose()
+
+    @asynccontextmanager
+    async def direct(self) -> AsyncIterator[DirectClient]:
+        async with DirectClient(self.mock_url) as client:
+            yield client
+
+    @asynccontextmanager
+    async def server(self, label: str, workload: Workload) -> AsyncIterator[Child]:
+        """``bench.server`` (the Sage app plus the ``add`` tool) in its own process."""
+        env = {
+            "SAGE_LLM_BASE_URL": self.mock_url,
+            "SAGE_LLM_MODEL": workload.model(),
+            "SAGE_LLM_API_KEY": "bench",
+            "SAGE_DATA_DIR": str(self.data_dir(label)),
+            "SAGE_MEMORY_ENABLED": "false",
+            "SAGE_MCP_SETTINGS_PATH": "",
+        }
+        with Child("bench.server", "URL", env) as child:
+            await child.start("/healthz")
+            yield child

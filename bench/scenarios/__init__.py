@@ -1,0 +1,20 @@
+"""Every benchmark scenario, in the order ``python -m bench`` runs them.
+
+To add one: write ``bench/scenarios/<name>.py`` exposing ``SCENARIO``
+(a ``bench.scenario.Scenario`` whose ``run(env)`` returns a
+``ScenarioResult`` with a direct baseline measured in the same run, and
+sizes chosen with ``env.size(full, quick)``), then list it here.
+"""
+
+from __future__ import annotations
+
+from bench.scenario import Scenario
+from bench.scenarios import cancel, concurrency, streaming_http, tool_turn, tool_turn_http
+
+SCENARIOS: list[Scenario] = [
+    tool_turn.SCENARIO,
+    tool_turn_http.SCENARIO,
+    concurrency.SCENARIO,
+    streaming_http.SCENARIO,
+    cancel.SCENARIO,
+]

@@ -1,0 +1,331 @@
+"""What of a session's history goes to the LLM: the recent turns always,
+older messages by relevance, all within the model's context window.
+
+The rules, in order:
+
+1. The system prompt and the tool schemas are always sent.
+2. Messages are grouped into units: an assistant message that calls tools
+   forms one unit with the results of those calls, so a call and its result
+   are never separated (a request with one but not the other is rejected by
+   every OpenAI-compatible server).
+3. The last ``history_recent_turns`` turns (a turn starts at a user message)
+   are kept, newest first, until one does not fit. The newest unit is always
+   kept; if it alone is over the budget its text is shortened.
+4. Older units are ranked by BM25 against the current request (ties and
+   zero scores by recency) and added while they fit.
+5. Everything kept is sent in its original order.
+
+When the whole history fits, nothing is ranked and everything is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sagents.context.bm25 import IncrementalBM25, tokenize
+from sagents.context.tokens import (
+    REPLY_PRIMING,
+    TokenCounter,
+    TokenCounters,
+    message_tokens,
+    tools_tokens,
+)
+from sagents.events import ContextClamped
+from sagents.settings import Settings
+from sagents.store.records import MessageRecord
+
+if TYPE_CHECKING:
+    from sagents.context.session_context import SessionContext
+
+log = logging.getLogger(__name__)
+
+MIN_NEWEST_TOKENS = 64
+"""The newest message is never shortened below this many tokens."""
+TRUNCATION_NOTE = "\n[… shortened to fit the model's context window]"
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedHistory:
+    messages: list[Message]
+    """The system message first, then the history that fits."""
+    kept: int
+    dropped: int
+    truncated: int
+    tokens: int
+    token_budget: int
+
+    @property
+    def clamped(self) -> bool:
+        return self.dropped > 0 or self.truncated > 0
+
+
+def group_units(messages: Sequence[Message]) -> list[list[int]]:
+    """Indices of ``messages`` grouped so tool calls stay with their results."""
+    units: list[list[int]] = []
+    owner: dict[str, int] = {}
+    for i, message in enumerate(messages):
+        call_id = message.get("tool_call_id")
+        if message.get("role") == "tool" and isinstance(call_id, str) and call_id in owner:
+            units[owner[call_id]].append(i)
+            continue
+        units.append([i])
+        if message.get("role") == "assistant":
+            for call in message.get("tool_calls") or []:
+                owner[call["id"]] = len(units) - 1
+    return units
+
+
+def shorten(counter: TokenCounter, text: str, max_tokens: int) -> str:
+    """``text`` cut (keeping its start) so that it counts at most ``max_tokens``."""
+    note_tokens = counter.count(TRUNCATION_NOTE)
+    target = max(1, max_tokens - note_tokens)
+    cut = min(len(text), target * 3)
+    for _ in range(8):
+        if counter.count(text[:cut]) <= target:
+            return text[:cut] + TRUNCATION_NOTE
+        cut = int(cut * 0.8)
+    return text[: max(0, target // 4)] + TRUNCATION_NOTE
+
+
+def fit_history(
+    messages: Sequence[Message],
+    tokens: Sequence[int],
+    scores: Callable[[], Sequence[float]],
+    *,
+    available: int,
+    recent_turns: int,
+    counter: TokenCounter,
+) -> tuple[list[Message], int, int]:
+    """Choose what of ``messages`` fits into ``available`` tokens.
+
+    ``tokens[i]`` is what ``messages[i]`` costs; ``scores`` is called only
+    when something has to be dropped. Returns the kept messages (in order),
+    how many of them were shortened and what the kept messages cost.
+    """
+    total = sum(tokens)
+    if total <= available:
+        return list(messages), 0, total
+    units = group_units(messages)
+    cost = [sum(tokens[i] for i in unit) for unit in units]
+    user_units = [u for u, unit in enumerate(units) if messages[unit[0]].get("role") == "user"]
+    recent_start = user_units[-recent_turns] if len(user_units) >= recent_turns > 0 else 0
+    if recent_turns <= 0:
+        recent_start = len(units) - 1
+    kept: set[int] = set()
+    replaced: dict[int, Message] = {}
+    left = available
+    for u in range(len(units) - 1, recent_start - 1, -1):
+        if cost[u] <= left:
+            kept.add(u)
+            left -= cost[u]
+        elif not kept:
+            spent = _shorten_unit(messages, units[u], tokens, max(left, 0), counter, replaced)
+            kept.add(u)
+            left -= spent
+        else:
+            break
+    older = [u for u in range(recent_start) if u not in kept]
+    if older and left > 0:
+        all_scores = scores()
+        ranked = sorted(
+            older, key=lambda u: (max(all_scores[i] for i in units[u]), u), reverse=True
+        )
+        for u in ranked:
+            if cost[u] <= left:
+                kept.add(u)
+                left -= cost[u]
+    chosen = sorted(i for u in kept for i in units[u])
+    return [replaced.get(i, messages[i]) for i in chosen], len(replaced), available - left
+
+
+def _shorten_unit(
+    messages: Sequence[Message],
+    unit: list[int],
+    tokens: Sequence[int],
+    left: int,
+    counter: TokenCounter,
+    replaced: dict[int, Message],
+) -> int:
+    """Shorten the texts of the newest unit, largest first, until it fits;
+    returns what the unit costs afterwards."""
+    total = sum(tokens[i] for i in unit)
+    for i in sorted(unit, key=lambda i: tokens[i], reverse=True):
+        if total <= left:
+            break
+        content = messages[i].get("content")
+        if not isinstance(content, str) or not content:
+            continue
+        fixed = tokens[i] - counter.count(content)
+        allowed = max(MIN_NEWEST_TOKENS, tokens[i] - (total - left) - fixed)
+        message = {**messages[i], "content": shorten(counter, content, allowed)}
+        new_cost = message_tokens(counter, message)
+        if new_cost < tokens[i]:
+            replaced[i] = message
+            total += new_cost - tokens[i]
+    if total > left:
+        log.warning("the newest message does not fit the context window even when shortened")
+    return total
+
+
+@dataclass
+class _SessionIndex:
+    """What is kept per session between requests, extended as it grows."""
+
+    counter_name: str
+    ids: list[str] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    bm25: IncrementalBM25 = field(default_factory=IncrementalBM25)
+
+    def matches(self, records: Sequence[MessageRecord]) -> bool:
+        n = len(self.ids)
+        return n <= len(records) and (n == 0 or records[n - 1].id == self.ids[-1])
+
+    def extend(self, records: Sequence[MessageRecord], counter: TokenCounter) -> None:
+        for record in records[len(self.ids) :]:
+            message = record.to_openai()
+            self.ids.append(record.id)
+            self.messages.append(message)
+            self.tokens.append(message_tokens(counter, message))
+
+    def scores(self, query: str) -> Sequence[float]:
+        missing = self.messages[len(self.bm25) :]
+        self.bm25.add([tokenize(_searchable(m)) for m in missing])
+        return list(self.bm25.scores(tokenize(query)))
+
+
+def _searchable(message: Message) -> str:
+    parts = [message.get("content") if isinstance(message.get("content"), str) else ""]
+    for call in message.get("tool_calls") or []:
+        parts.append(f"{call['function']['name']} {call['function']['arguments']}")
+    return " ".join(p for p in parts if p)
+
+
+class HistoryPreparer:
+    """One per Runtime: token counters and an LRU of per-session indexes."""
+
+    def __init__(self, settings: Settings, counters: TokenCounters | None = None) -> None:
+        self.settings = settings
+        self.counters = counters or TokenCounters()
+        self._sessions: OrderedDict[str, _SessionIndex] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def context_window(self, model: str) -> int:
+        windows = self.settings.llm_context_windows
+        if model in windows:
+            return windows[model]
+        prefixes = [name for name in windows if model.startswith(name)]
+        if prefixes:
+            return windows[max(prefixes, key=len)]
+        return self.settings.llm_context_window
+
+    def budget_for(self, model: str) -> int:
+        window = self.context_window(model)
+        return window - min(self.settings.llm_output_reserve_tokens, window // 4)
+
+    def indexed(self, session_id: str) -> int:
+        """How many messages of the session are indexed (0 when not cached)."""
+        index = self._sessions.get(session_id)
+        return len(index.ids) if index else 0
+
+    def _index(
+        self, session_id: str, records: Sequence[MessageRecord], counter: TokenCounter
+    ) -> _SessionIndex:
+        with self._lock:  # warm() runs in a worker thread
+            index = self._sessions.get(session_id)
+            if index is None or index.counter_name != counter.name or not index.matches(records):
+                index = _SessionIndex(counter_name=counter.name)
+            self._sessions[session_id] = index
+            self._sessions.move_to_end(session_id)
+            while len(self._sessions) > self.settings.history_cache_sessions:
+                self._sessions.popitem(last=False)
+        # Outside the lock: one session is prepared by one run at a time.
+        index.extend(records, counter)
+        return index
+
+    def warm(self, session_id: str, records: Sequence[MessageRecord], model: str) -> None:
+        """Count and index a session's messages ahead of its first request.
+
+        Blocking (about 0.8 s for 10,000 messages on one core): the run calls
+        it through ``asyncio.to_thread`` so a long session loaded after a
+        restart does not stall the event loop; later requests only add what
+        is new.
+        """
+        index = self._index(session_id, records, self.counters.for_model(model))
+        index.scores("")
+
+    def prepare(
+        self,
+        *,
+        session_id: str,
+        records: Sequence[MessageRecord],
+        query: str,
+        system: Message,
+        model: str,
+        tools: list[Message] | None = None,
+        budget: int | None = None,
+    ) -> PreparedHistory:
+        counter = self.counters.for_model(model)
+        token_budget = self.budget_for(model) if budget is None else budget
+        index = self._index(session_id, records, counter)
+        fixed = message_tokens(counter, system) + tools_tokens(counter, tools) + REPLY_PRIMING
+        kept, truncated, used = fit_history(
+            index.messages,
+            index.tokens,
+            lambda: index.scores(query),
+            available=token_budget - fixed,
+            recent_turns=self.settings.history_recent_turns,
+            counter=counter,
+        )
+        return PreparedHistory(
+            messages=[system, *kept],
+            kept=len(kept),
+            dropped=len(index.messages) - len(kept),
+            truncated=truncated,
+            tokens=fixed + used,
+            token_budget=token_budget,
+        )
+
+
+def llm_messages(ctx: SessionContext, system: Message, role: str | None = None) -> list[Message]:
+    """The messages an agent of ``ctx``'s run sends: its system prompt plus
+    the recalled memories, then the history fitted into the model's window.
+
+    Emits ``context.clamped`` (through ``ctx.emit``) when something was
+    dropped or shortened and the outcome differs from the last one reported
+    in this run, so a tool loop does not repeat the same event every round.
+    """
+    if ctx.memory_section:
+        system = {**system, "content": f"{system.get('content') or ''}\n\n{ctx.memory_section}"}
+    if ctx.history is None:
+        return [system, *ctx.messages.to_openai()]
+    model = ctx.llm.model_for(role or "simple")
+    prepared = ctx.history.prepare(
+        session_id=ctx.session_id,
+        records=ctx.messages.messages,
+        query=ctx.user_input,
+        system=system,
+        model=model,
+        tools=ctx.tools.openai_tools() or None,
+    )
+    outcome = (prepared.dropped, prepared.truncated)
+    if prepared.clamped and outcome != ctx.clamp_reported and ctx.emit is not None:
+        ctx.clamp_reported = outcome
+        agent = ctx.open_agents[-1][0] if ctx.open_agents else None
+        ctx.emit(
+            ContextClamped(
+                agent=agent,
+                kept=prepared.kept,
+                dropped=prepared.dropped,
+                token_budget=prepared.token_budget,
+                tokens=prepared.tokens,
+            )
+        )
+    return prepared.messages

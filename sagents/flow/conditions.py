@@ -1,0 +1,23 @@
+"""The named conditions the default flow branches on."""
+
+from __future__ import annotations
+
+from sagents.context.session_context import SessionContext
+from sagents.flow.catalog import Condition
+
+TASK_LOOP_ID = "task_loop"
+
+
+def tasks_finished(ctx: SessionContext) -> bool:
+    """The loop ends when no task is open, or none can make progress."""
+    return ctx.tasks.all_finished() or not ctx.tasks.ready()
+
+
+DEFAULT_CONDITIONS: dict[str, Condition] = {
+    "many_workflows": lambda ctx: ctx.workflows.needs_selection,
+    "deep_thinking": lambda ctx: bool(ctx.deep_thinking),
+    "multi_agent": lambda ctx: bool(ctx.multi_agent),
+    "tasks_finished": tasks_finished,
+    "force_summary": lambda ctx: ctx.options.force_summary,
+    "more_suggest": lambda ctx: ctx.options.more_suggest,
+}

@@ -1,0 +1,41 @@
+"""MCP servers as tool sources, on the official ``mcp`` SDK.
+
+``config`` reads ``mcp_setting.json`` (Claude Desktop format); ``McpProxy``
+keeps one session per server, owned by one task; ``McpManager`` holds every
+server and registers their tools into the Runtime's ToolManager.
+"""
+
+from sagents.tools.mcp.config import (
+    McpServerEntry,
+    McpServerRegistration,
+    Transport,
+    load_mcp_settings,
+    parse_mcp_settings,
+)
+from sagents.tools.mcp.convert import McpToolError
+from sagents.tools.mcp.manager import (
+    McpManager,
+    McpServerConflict,
+    McpServerInfo,
+    McpServerNotFound,
+    ServerOrigin,
+)
+from sagents.tools.mcp.proxy import Backoff, McpProxy, McpStatus, McpUnavailable
+
+__all__ = [
+    "Backoff",
+    "McpManager",
+    "McpProxy",
+    "McpServerConflict",
+    "McpServerEntry",
+    "McpServerInfo",
+    "McpServerNotFound",
+    "McpServerRegistration",
+    "McpStatus",
+    "McpToolError",
+    "McpUnavailable",
+    "ServerOrigin",
+    "Transport",
+    "load_mcp_settings",
+    "parse_mcp_settings",
+]

@@ -1,0 +1,393 @@
+"""McpManager: every configured MCP server, and their tools in the ToolManager.
+
+Servers come from two places: the user's ``mcp_setting.json`` (read-only to
+Sage) and registrations made over HTTP (persisted in the data directory).
+Each valid entry gets an ``McpProxy``; whenever a proxy's tool list changes
+(connect, ``tools/list_changed``, refresh) its tools are re-registered into
+the Runtime's ToolManager with source MCP, so running sessions see the change.
+
+Start-up never waits long: all servers connect concurrently and ``start``
+returns after ``mcp_startup_wait_s`` at most, the slow ones finishing in the
+background. A broken entry or a server that fails is reported (status,
+``last_error``), never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sagents.settings import Settings
+from sagents.tools.manager import ToolManager
+from sagents.tools.mcp.config import McpServerEntry, Transport, load_mcp_settings
+from sagents.tools.mcp.convert import description, parameters, result_text, tool_name
+from sagents.tools.mcp.proxy import McpProxy, McpStatus, McpUnavailable
+from sagents.tools.mcp.registry_file import Registrations, load_registrations, save_registrations
+from sagents.tools.spec import ToolSource, ToolSpec
+
+_log = logging.getLogger(__name__)
+
+
+class ServerOrigin(StrEnum):
+    FILE = "file"
+    """From mcp_setting.json; edit the file to change or remove it."""
+    API = "api"
+    """Registered over HTTP; persisted in the data directory."""
+
+
+class McpServerNotFound(LookupError):
+    pass
+
+
+class McpServerConflict(ValueError):
+    """The request does not fit the server's state (exists, read-only, disabled...)."""
+
+
+@dataclass(frozen=True)
+class McpServerInfo:
+    """A snapshot of one server for the API and the CLI."""
+
+    name: str
+    origin: ServerOrigin
+    status: McpStatus
+    transport: Transport | None
+    disabled: bool
+    tools: list[str]
+    last_error: str | None
+    skipped_tools: list[str]
+    entry: McpServerEntry | None
+
+
+@dataclass
+class _Server:
+    name: str
+    origin: ServerOrigin
+    entry: McpServerEntry | None
+    disabled: bool = False
+    config_error: str | None = None
+    proxy: McpProxy | None = None
+    registered: dict[str, ToolSpec] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+class McpManager:
+    def __init__(
+        self,
+        tools: ToolManager,
+        *,
+        settings_path: Path | None,
+        registry_path: Path,
+        log_dir: Path | None,
+        connect_timeout_s: float = 20.0,
+        call_timeout_s: float = 60.0,
+        startup_wait_s: float = 5.0,
+    ) -> None:
+        self._tools = tools
+        self._settings_path = settings_path
+        self._registry_path = registry_path
+        self._log_dir = log_dir
+        self._connect_timeout_s = connect_timeout_s
+        self._call_timeout_s = call_timeout_s
+        self._startup_wait_s = startup_wait_s
+        self._servers: dict[str, _Server] = {}
+        self._overrides: dict[str, bool] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+        self._closing = False
+        self.config_error: str | None = None
+        """A problem with the settings file as a whole (unreadable, not JSON)."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, tools: ToolManager) -> McpManager:
+        path = settings.mcp_settings_path
+        if path is not None and not path.is_absolute():
+            path = Path.cwd() / path
+        return cls(
+            tools,
+            settings_path=path,
+            registry_path=settings.data_dir / "mcp_servers.json",
+            log_dir=settings.data_dir / "mcp_logs",
+            connect_timeout_s=settings.mcp_connect_timeout_s,
+            call_timeout_s=settings.mcp_call_timeout_s,
+            startup_wait_s=settings.mcp_startup_wait_s,
+        )
+
+    # -- lifecycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load both sources and connect every enabled server concurrently."""
+        registrations = await asyncio.to_thread(load_registrations, self._registry_path)
+        self._overrides = dict(registrations.disabled_overrides)
+        if self._settings_path is not None:
+            loaded = await asyncio.to_thread(load_mcp_settings, self._settings_path)
+            self.config_error = loaded.file_error
+            if loaded.file_error:
+                _log.error("MCP settings: %s", loaded.file_error)
+            base_dir = self._settings_path.parent
+            for name, entry in loaded.servers.items():
+                disabled = self._overrides.get(name, entry.disabled)
+                self._add(name, ServerOrigin.FILE, entry, disabled=disabled, base_dir=base_dir)
+            for name, reason in loaded.errors.items():
+                _log.error("MCP settings: server %r is invalid: %s", name, reason)
+                self._servers[name] = _Server(
+                    name, ServerOrigin.FILE, None, config_error=f"invalid entry: {reason}"
+                )
+        for name, entry in registrations.servers.items():
+            if name in self._servers:
+                _log.error("registered MCP server %r is also in mcp_setting.json; ignored", name)
+                continue
+            self._add(name, ServerOrigin.API, entry, disabled=entry.disabled, base_dir=None)
+        pending = [self._connect_in_background(s) for s in self._servers.values() if _enabled(s)]
+        if pending:
+            await asyncio.wait(pending, timeout=self._startup_wait_s)
+
+    async def aclose(self) -> None:
+        """Close every session (and so every stdio child) and unregister the tools."""
+        self._closing = True
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        proxies = [s.proxy for s in self._servers.values() if s.proxy is not None]
+        await asyncio.gather(*(p.aclose() for p in proxies), return_exceptions=True)
+        for server in self._servers.values():
+            self._unregister_all(server)
+
+    # -- queries --------------------------------------------------------------
+
+    def list(self) -> list[McpServerInfo]:
+        return [self._info(s) for s in sorted(self._servers.values(), key=lambda s: s.name)]
+
+    def info(self, name: str) -> McpServerInfo:
+        return self._info(self._get(name))
+
+    # -- admin operations -------------------------------------------------------
+
+    async def register(self, name: str, entry: McpServerEntry) -> McpServerInfo:
+        """Add a server, persist it, connect it (a failure is in the result)."""
+        async with self._lock:
+            if name in self._servers:
+                raise McpServerConflict(f"an MCP server named {name!r} already exists")
+            server = self._add(name, ServerOrigin.API, entry, disabled=entry.disabled)
+            try:
+                await self._persist()
+            except OSError:
+                self._servers.pop(name, None)
+                raise
+        if _enabled(server):
+            await self._connect(server)
+        return self._info(server)
+
+    async def set_disabled(self, name: str, disabled: bool) -> McpServerInfo:
+        async with self._lock:
+            server = self._get(name)
+            if server.proxy is None or server.entry is None:
+                raise McpServerConflict(
+                    f"MCP server {name!r} has an invalid entry: {server.config_error}"
+                )
+            if server.disabled != disabled:
+                server.disabled = disabled
+                if server.origin is ServerOrigin.API:
+                    server.entry = server.entry.model_copy(update={"disabled": disabled})
+                else:
+                    self._overrides[name] = disabled
+                await self._persist()
+                if disabled:
+                    server.proxy.disable()
+                    await server.proxy.aclose()
+                    self._unregister_all(server)
+                else:
+                    await server.proxy.reopen()
+        if not disabled:
+            await self._connect(server, force=True)
+        return self._info(server)
+
+    async def remove(self, name: str) -> None:
+        async with self._lock:
+            server = self._get(name)
+            if server.origin is not ServerOrigin.API:
+                raise McpServerConflict(
+                    f"MCP server {name!r} comes from mcp_setting.json: remove it there, "
+                    "or disable it here"
+                )
+            del self._servers[name]
+            await self._persist()
+        if server.proxy is not None:
+            await server.proxy.aclose()
+        self._unregister_all(server)
+
+    async def refresh(self, name: str) -> McpServerInfo:
+        """Reconnect if needed and re-list the server's tools."""
+        server = self._get(name)
+        if server.proxy is None:
+            raise McpServerConflict(
+                f"MCP server {name!r} has an invalid entry: {server.config_error}"
+            )
+        if server.disabled:
+            raise McpServerConflict(f"MCP server {name!r} is disabled; enable it first")
+        try:
+            await server.proxy.refresh()
+        except McpUnavailable as error:
+            _log.warning("%s", error)
+        return self._info(server)
+
+    # -- internals --------------------------------------------------------------
+
+    def _get(self, name: str) -> _Server:
+        server = self._servers.get(name)
+        if server is None:
+            raise McpServerNotFound(name)
+        return server
+
+    def _add(
+        self,
+        name: str,
+        origin: ServerOrigin,
+        entry: McpServerEntry,
+        *,
+        disabled: bool,
+        base_dir: Path | None = None,
+    ) -> _Server:
+        server = _Server(name, origin, entry, disabled=disabled)
+        server.proxy = McpProxy(
+            name,
+            entry,
+            connect_timeout_s=self._connect_timeout_s,
+            call_timeout_s=self._call_timeout_s,
+            log_dir=self._log_dir,
+            base_dir=base_dir,
+            on_tools_changed=lambda _proxy: self._sync_tools(server),
+        )
+        if disabled:
+            server.proxy.disable()
+        self._servers[name] = server
+        return server
+
+    def _connect_in_background(self, server: _Server) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._connect(server), name=f"mcp-connect:{server.name}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def _connect(self, server: _Server, *, force: bool = False) -> None:
+        assert server.proxy is not None
+        try:
+            await server.proxy.connect(force=force)
+        except McpUnavailable as error:
+            _log.warning("%s", error)
+
+    async def _persist(self) -> None:
+        registrations = Registrations(
+            servers={
+                s.name: s.entry
+                for s in self._servers.values()
+                if s.origin is ServerOrigin.API and s.entry is not None
+            },
+            disabled_overrides=dict(self._overrides),
+        )
+        await asyncio.to_thread(save_registrations, self._registry_path, registrations)
+
+    def _sync_tools(self, server: _Server) -> None:
+        """Make the ToolManager hold exactly this server's current tools."""
+        if self._closing or server.disabled or self._servers.get(server.name) is not server:
+            return
+        if server.proxy is None:
+            return
+        wanted: dict[str, ToolSpec] = {}
+        skipped: list[str] = []
+        for tool in server.proxy.tools:
+            spec = self._spec(server, server.proxy, tool)
+            if isinstance(spec, str):
+                skipped.append(f"{tool.name}: {spec}")
+                continue
+            if spec.name in wanted:
+                skipped.append(f"{tool.name}: another of its tools is also named {spec.name!r}")
+                continue
+            existing = self._tools.get(spec.name)
+            if (
+                existing is not None
+                and existing.source is ToolSource.MCP
+                and existing.origin != server.name
+            ):
+                skipped.append(
+                    f"{tool.name}: MCP server {existing.origin!r} already offers {spec.name!r}"
+                )
+                continue
+            wanted[spec.name] = spec
+        for name in [n for n in server.registered if n not in wanted]:
+            self._unregister(server, name)
+        for name, spec in wanted.items():
+            self._tools.add(spec, replace=True)
+            server.registered[name] = spec
+        server.skipped = skipped
+
+    def _spec(self, server: _Server, proxy: McpProxy, tool: Any) -> ToolSpec | str:
+        name = tool_name(tool.name)
+        schema = parameters(tool)
+        if name is None:
+            return "no usable characters in the name"
+        if schema is None:
+            return "its input schema is not an object"
+        mcp_name: str = tool.name
+        server_name = server.name
+
+        async def invoke(arguments: dict[str, Any]) -> str:
+            result = await proxy.call_tool(mcp_name, arguments)
+            return result_text(server_name, mcp_name, result)
+
+        try:
+            return ToolSpec(
+                name=name,
+                description=description(tool),
+                parameters=schema,
+                source=ToolSource.MCP,
+                invoke=invoke,
+                timeout_s=self._call_timeout_s,
+                origin=server.name,
+            )
+        except ValueError as error:
+            return str(error)
+
+    def _unregister(self, server: _Server, name: str) -> None:
+        server.registered.pop(name, None)
+        current = self._tools.get(name)
+        ours = current is not None and current.origin == server.name
+        if ours and current is not None and current.source is ToolSource.MCP:
+            self._tools.remove(name, ToolSource.MCP)
+
+    def _unregister_all(self, server: _Server) -> None:
+        for name in list(server.registered):
+            self._unregister(server, name)
+        server.skipped = []
+        # A name this server held may be wanted by another server that was
+        # skipped for it: let the others claim their tools again.
+        for other in self._servers.values():
+            if other is not server and other.skipped:
+                self._sync_tools(other)
+
+    def _info(self, server: _Server) -> McpServerInfo:
+        proxy = server.proxy
+        if server.config_error is not None or proxy is None:
+            status, error = McpStatus.ERROR, server.config_error
+        elif server.disabled:
+            status, error = McpStatus.DISABLED, None
+        else:
+            status, error = proxy.status, proxy.last_error
+        return McpServerInfo(
+            name=server.name,
+            origin=server.origin,
+            status=status,
+            transport=server.entry.kind if server.entry else None,
+            disabled=server.disabled,
+            tools=sorted(server.registered),
+            last_error=error,
+            skipped_tools=list(server.skipped),
+            entry=server.entry,
+        )
+
+
+def _enabled(server: _Server) -> bool:
+    return server.proxy is not None and not server.disabled

@@ -1,0 +1,439 @@
+"""McpProxy: one MCP server, one session, owned by one task.
+
+The SDK's transports and ``Client`` are anyio context managers with task
+groups inside; entering one in a task and leaving it in another raises
+cancel-scope errors. So each connection has an *owner* task that enters the
+context, stays in it until told to stop, and leaves it. Everything else
+(every session's tool calls, refreshes) only sends requests over the open
+``Client``, which the SDK supports from any task of the loop: each request
+waits on its own response stream, and a caller that is cancelled sends the
+server ``notifications/cancelled`` itself (the SDK does this in
+``JSONRPCDispatcher.send_raw_request``, shielded, so the server is told).
+
+A dead server is noticed when a call fails with a closed connection: that
+call comes back as a failure, the owner is told to stop (which, for stdio,
+reaps the process), and the next use connects again. Failed connection
+attempts back off exponentially, so a broken server is not respawned on
+every call; an explicit ``refresh`` always tries at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+import anyio.lowlevel
+import httpx2
+import mcp_types
+from mcp import Client
+from mcp.client.session import IncomingMessage
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from sagents.tools.mcp.config import McpServerEntry, Transport
+from sagents.tools.mcp.convert import McpToolError
+from sagents.tools.mcp.transports import open_errlog, open_transport, stderr_tail
+
+_log = logging.getLogger(__name__)
+
+_CLIENT_INFO = mcp_types.Implementation(name="sage", version="0.1.0")
+_MAX_TOOL_PAGES = 100
+_CONNECTION_ERRORS = (
+    OSError,
+    EOFError,
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+    anyio.EndOfStream,
+    httpx2.TransportError,
+)
+
+
+class McpStatus(StrEnum):
+    IDLE = "idle"
+    """Not connected yet, or closed."""
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    ERROR = "error"
+    DISABLED = "disabled"
+
+
+class McpUnavailable(RuntimeError):
+    """The server cannot be reached right now; the message says why and when
+    it will be tried again."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delay before the next connection attempt after ``failures`` failed ones."""
+
+    base_s: float = 0.5
+    max_s: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        if failures <= 0:
+            return 0.0
+        return float(min(self.max_s, self.base_s * 2 ** (failures - 1)))
+
+
+ToolsChanged = Callable[["McpProxy"], None]
+
+
+class _Connection:
+    """One owner task's state: its client once connected, and how to stop it."""
+
+    def __init__(self) -> None:
+        self.ready: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
+        # Nobody may be waiting when a background attempt fails; mark the
+        # exception as seen so asyncio does not log it as lost.
+        self.ready.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self.stop = asyncio.Event()
+        self.refresh_wanted = asyncio.Event()
+        self.scope: anyio.CancelScope | None = None
+        self.client: Client | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+class McpProxy:
+    """A live connection to one MCP server, shared by every session."""
+
+    def __init__(
+        self,
+        name: str,
+        entry: McpServerEntry,
+        *,
+        connect_timeout_s: float,
+        call_timeout_s: float,
+        log_dir: Path | None = None,
+        base_dir: Path | None = None,
+        on_tools_changed: ToolsChanged | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.name = name
+        self.entry = entry
+        self._connect_timeout_s = connect_timeout_s
+        self._call_timeout_s = call_timeout_s
+        self._errlog_path = None if log_dir is None else log_dir / f"{name}.stderr.log"
+        self._base_dir = base_dir
+        self._on_tools_changed = on_tools_changed
+        self._backoff = backoff or Backoff()
+        self._current: _Connection | None = None
+        self._owners: set[asyncio.Task[None]] = set()
+        self._tools: tuple[mcp_types.Tool, ...] = ()
+        self._status = McpStatus.IDLE
+        self._last_error: str | None = None
+        self._failures = 0
+        self._retry_at = 0.0
+        self._closed = False
+
+    @property
+    def status(self) -> McpStatus:
+        return self._status
+
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
+
+    @property
+    def tools(self) -> tuple[mcp_types.Tool, ...]:
+        """The cached tool list (kept while disconnected, so calls can reconnect)."""
+        return self._tools
+
+    async def connect(self, *, force: bool = False) -> None:
+        """Connect now if not connected; raises McpUnavailable on failure."""
+        await self._client(force=force)
+
+    async def refresh(self) -> tuple[mcp_types.Tool, ...]:
+        """Reconnect if needed (ignoring backoff) and list the tools again.
+
+        A connection found dead is replaced once within the same refresh:
+        unlike a tool call, listing tools is safe to repeat.
+        """
+        for attempt in (1, 2):
+            client = await self._client(force=True)
+            connection = self._current
+            try:
+                tools = await _list_tools(client, self._connect_timeout_s)
+            except MCPError as error:
+                if error.code != mcp_types.CONNECTION_CLOSED:
+                    raise McpUnavailable(
+                        f"MCP server {self.name!r}: listing tools failed: {error.message}"
+                    ) from None
+                lost = self._lost(connection, error.message)
+            except TimeoutError:
+                limit = self._connect_timeout_s
+                raise McpUnavailable(
+                    f"MCP server {self.name!r}: listing tools took over {limit:g} s"
+                ) from None
+            except _CONNECTION_ERRORS as error:
+                lost = self._lost(connection, _describe(error))
+            else:
+                self._set_tools(tools)
+                return tools
+            if attempt == 2:
+                raise lost
+        raise AssertionError("unreachable")
+
+    async def call_tool(self, tool: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:
+        """Call one tool. Cancelling the caller cancels the call on the server.
+
+        Raises McpUnavailable when the server cannot be reached (the next call
+        reconnects) and McpToolError when the server refused the request.
+        """
+        client = await self._client()
+        connection = self._current
+        try:
+            return await client.call_tool(
+                tool, arguments, read_timeout_seconds=self._call_timeout_s
+            )
+        except MCPError as error:
+            if error.code == mcp_types.CONNECTION_CLOSED:
+                raise self._lost(connection, error.message) from None
+            message = f"MCP server {self.name!r}, tool {tool!r}: {error.message}"
+            raise McpToolError(message) from None
+        except _CONNECTION_ERRORS as error:
+            raise self._lost(connection, _describe(error)) from None
+
+    def disable(self) -> None:
+        """Mark disabled; the caller also closes the connection."""
+        self._status = McpStatus.DISABLED
+        self._tools = ()
+
+    async def aclose(self) -> None:
+        """Close the session and wait until the owner has left it.
+
+        For stdio the SDK closes the server's stdin, waits briefly, then
+        terminates its whole process tree, so no child outlives this.
+        """
+        self._closed = True
+        self._stop(self._current)
+        self._current = None
+        if self._status is not McpStatus.DISABLED:
+            self._status = McpStatus.IDLE
+        owners = list(self._owners)
+        if owners:
+            await asyncio.gather(*owners, return_exceptions=True)
+
+    async def reopen(self) -> None:
+        """Allow connecting again after ``aclose`` (a server re-enabled)."""
+        await self.aclose()
+        self._closed = False
+        self._status = McpStatus.IDLE
+        self._failures = 0
+        self._retry_at = 0.0
+
+    # -- connection management -------------------------------------------
+
+    async def _client(self, *, force: bool = False) -> Client:
+        if self._closed or self._status is McpStatus.DISABLED:
+            raise McpUnavailable(f"MCP server {self.name!r} is disabled or closed")
+        connection = self._current
+        if connection is None:
+            wait = self._retry_at - asyncio.get_running_loop().time()
+            if wait > 0 and not force:
+                raise McpUnavailable(
+                    f"MCP server {self.name!r} is unavailable ({self._last_error}); "
+                    f"next connection attempt in {wait:.1f} s"
+                )
+            connection = self._spawn()
+        # Shielded: a caller cancelled while waiting must not abort a connection
+        # attempt other callers share; the attempt has its own timeout.
+        return await asyncio.shield(connection.ready)
+
+    def _spawn(self) -> _Connection:
+        connection = _Connection()
+        self._current = connection
+        self._status = McpStatus.CONNECTING
+        task = asyncio.create_task(self._own(connection), name=f"mcp-owner:{self.name}")
+        connection.task = task
+        self._owners.add(task)
+        task.add_done_callback(self._owners.discard)
+        loop = asyncio.get_running_loop()
+        loop.call_later(self._connect_timeout_s, self._connect_deadline, connection)
+        return connection
+
+    def _connect_deadline(self, connection: _Connection) -> None:
+        if not connection.ready.done():
+            connection.ready.set_exception(
+                McpUnavailable(
+                    f"MCP server {self.name!r} did not connect within {self._connect_timeout_s:g} s"
+                )
+            )
+            if connection.scope is not None:
+                connection.scope.cancel()
+
+    async def _own(self, connection: _Connection) -> None:
+        """The owner task: enter the session, serve until stopped, leave it."""
+        error: BaseException | None = None
+        errlog: TextIO | None = None
+        try:
+            with anyio.CancelScope() as scope:
+                connection.scope = scope
+                if connection.ready.done():  # timed out before we even started
+                    return
+                async with AsyncExitStack() as stack:
+                    if self.entry.kind is Transport.STDIO:
+                        errlog = await asyncio.to_thread(open_errlog, self._errlog_path)
+                    transport = await open_transport(
+                        self.entry,
+                        stack,
+                        errlog=errlog,
+                        base_dir=self._base_dir,
+                        connect_timeout_s=self._connect_timeout_s,
+                        read_timeout_s=self._call_timeout_s + 5,
+                    )
+                    client = await stack.enter_async_context(
+                        Client(
+                            transport,
+                            cache=None,
+                            client_info=_CLIENT_INFO,
+                            read_timeout_seconds=self._connect_timeout_s,
+                            message_handler=self._message_handler(connection),
+                        )
+                    )
+                    tools = await _list_tools(client, self._connect_timeout_s)
+                    if connection.ready.done():  # the deadline passed meanwhile
+                        return
+                    connection.client = client
+                    self._connected(tools)
+                    connection.ready.set_result(client)
+                    await self._serve(connection, client)
+        except Exception as caught:
+            error = caught
+        finally:
+            if errlog is not None:
+                errlog.close()
+            self._owner_ended(connection, error)
+
+    async def _serve(self, connection: _Connection, client: Client) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._refresh_loop, connection, client)
+            capabilities = client.server_capabilities.tools
+            listens = capabilities is not None and bool(capabilities.list_changed)
+            if listens and client.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                group.start_soon(self._listen, connection, client)
+            await connection.stop.wait()
+            group.cancel_scope.cancel()
+
+    def _message_handler(self, connection: _Connection) -> Any:
+        async def handle(message: IncomingMessage) -> None:
+            # Runs inside the SDK's receive loop: never await a request here,
+            # only wake the refresh loop.
+            if isinstance(message, mcp_types.ToolListChangedNotification):
+                connection.refresh_wanted.set()
+            elif isinstance(message, Exception):
+                _log.debug("MCP server %r: transport reported %r", self.name, message)
+            await anyio.lowlevel.checkpoint()
+
+        return handle
+
+    async def _listen(self, connection: _Connection, client: Client) -> None:
+        """2026-07-28 servers announce list changes on a listen stream."""
+        try:
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for _event in subscription:
+                    connection.refresh_wanted.set()
+        except Exception as error:
+            _log.debug("MCP server %r: change stream ended: %s", self.name, error)
+
+    async def _refresh_loop(self, connection: _Connection, client: Client) -> None:
+        while True:
+            await connection.refresh_wanted.wait()
+            connection.refresh_wanted.clear()
+            try:
+                tools = await _list_tools(client, self._connect_timeout_s)
+            except Exception as error:
+                _log.warning("MCP server %r: re-listing tools failed: %s", self.name, error)
+                continue
+            self._set_tools(tools)
+
+    # -- state transitions ------------------------------------------------
+
+    def _connected(self, tools: tuple[mcp_types.Tool, ...]) -> None:
+        self._status = McpStatus.CONNECTED
+        self._last_error = None
+        self._failures = 0
+        self._retry_at = 0.0
+        _log.info("MCP server %r connected: %d tools", self.name, len(tools))
+        self._set_tools(tools)
+
+    def _set_tools(self, tools: tuple[mcp_types.Tool, ...]) -> None:
+        self._tools = tools
+        if self._on_tools_changed is not None:
+            self._on_tools_changed(self)
+
+    def _lost(self, connection: _Connection | None, reason: str) -> McpUnavailable:
+        """A call found the connection dead: stop its owner, reconnect next time."""
+        message = f"MCP server {self.name!r} is not reachable ({reason})"
+        if connection is not None and connection is self._current:
+            self._current = None
+            self._status = McpStatus.ERROR
+            self._last_error = f"connection lost: {reason}"
+            _log.warning("%s; it will be reconnected on next use", message)
+        self._stop(connection)
+        return McpUnavailable(f"{message}; it will be reconnected on the next call")
+
+    def _stop(self, connection: _Connection | None) -> None:
+        if connection is None:
+            return
+        if connection.client is None and connection.scope is not None:
+            connection.scope.cancel()  # still connecting
+        connection.stop.set()
+
+    def _owner_ended(self, connection: _Connection, error: BaseException | None) -> None:
+        connection.client = None
+        if not connection.ready.done():
+            reason = _describe(error) if error else "the connection attempt was cancelled"
+            tail = stderr_tail(self._errlog_path) if self.entry.kind is Transport.STDIO else ""
+            if tail:
+                reason = f"{reason}; server stderr: {tail}"
+            connection.ready.set_exception(
+                McpUnavailable(f"MCP server {self.name!r} failed to connect: {reason}")
+            )
+        if connection is not self._current:
+            return
+        # This connection was current: it failed to connect, or died unnoticed.
+        self._current = None
+        if self._closed or self._status is McpStatus.DISABLED:
+            return
+        exc = connection.ready.exception() if not connection.ready.cancelled() else None
+        if isinstance(exc, McpUnavailable):
+            self._failures += 1
+            delay = self._backoff.delay(self._failures)
+            self._retry_at = asyncio.get_running_loop().time() + delay
+            self._last_error = str(exc)
+            _log.warning("%s (next attempt in %.1f s)", exc, delay)
+        else:
+            self._last_error = f"connection ended: {_describe(error)}" if error else "disconnected"
+        self._status = McpStatus.ERROR
+
+
+async def _list_tools(client: Client, timeout_s: float) -> tuple[mcp_types.Tool, ...]:
+    tools: list[mcp_types.Tool] = []
+    cursor: str | None = None
+    with anyio.fail_after(timeout_s):
+        for _ in range(_MAX_TOOL_PAGES):
+            page = await client.list_tools(cursor=cursor)
+            tools.extend(page.tools)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+    return tuple(tools)
+
+
+def _describe(error: BaseException) -> str:
+    """One line for an error, unwrapping task-group exception groups."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    if isinstance(error, BaseExceptionGroup):
+        return "; ".join(_describe(inner) for inner in error.exceptions)
+    if isinstance(error, MCPError):
+        return error.message
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -1,0 +1,132 @@
+"""Skill authoring over real HTTP: upload, list, read, delete, and hostile archives."""
+
+from __future__ import annotations
+
+import io
+import stat
+import tarfile
+import zipfile
+from pathlib import Path
+
+import httpx
+
+from tests.app.conftest import StartServer
+
+SKILL_MD = "---\nname: {name}\ndescription: Say hello.\n---\n# Hello\nRun scripts/hi.py.\n"
+
+
+def make_zip(entries: dict[str, str], symlinks: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in entries.items():
+            archive.writestr(name, text)
+        for name, target in (symlinks or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
+    return buffer.getvalue()
+
+
+def make_tgz(entries: dict[str, str], links: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in entries.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            archive.addfile(info)
+    return buffer.getvalue()
+
+
+def good(name: str = "say-hello") -> dict[str, str]:
+    return {f"{name}/SKILL.md": SKILL_MD.format(name=name), f"{name}/scripts/hi.py": "print(1)"}
+
+
+async def upload(http: httpx.AsyncClient, data: bytes, filename: str) -> httpx.Response:
+    return await http.post("/api/v1/skills", files={"file": (filename, data)})
+
+
+def written(data_dir: Path) -> list[Path]:
+    """Everything under the user-skill and staging folders."""
+    found: list[Path] = []
+    for sub in ("users", "staging"):
+        if (data_dir / sub).exists():
+            found += [p for p in (data_dir / sub).rglob("*") if p.is_file()]
+    return found
+
+
+async def test_upload_list_read_delete(start_server: StartServer, tmp_path: Path) -> None:
+    url = start_server(api_keys="ka:alice,kb:bob")
+    alice = {"Authorization": "Bearer ka"}
+    bob = {"Authorization": "Bearer kb"}
+    async with httpx.AsyncClient(base_url=url, timeout=20, headers=alice) as http:
+        response = await upload(http, make_zip(good()), "hello.zip")
+        assert response.status_code == 201, response.text
+        assert response.json()["files"] == ["SKILL.md", "scripts/hi.py"]
+        # a root-level SKILL.md in a .tar.gz works too
+        root_level = {"SKILL.md": SKILL_MD.format(name="root-hello"), "scripts/x.py": "1"}
+        response = await upload(http, make_tgz(root_level), "root.tar.gz")
+        assert response.status_code == 201, response.text
+
+        listing = (await http.get("/api/v1/skills")).json()
+        names = {item["name"]: item["origin"] for item in listing["items"]}
+        assert names["say-hello"] == "user" and names["root-hello"] == "user"
+        assert names["csv-summary"] == "bundled"
+        assert listing["sandbox"]["available"] is True
+
+        detail = (await http.get("/api/v1/skills/say-hello")).json()
+        assert detail["body"].startswith("# Hello")
+        file = await http.get("/api/v1/skills/say-hello/files/scripts/hi.py")
+        assert file.status_code == 200 and file.text == "print(1)"
+        escape = await http.get("/api/v1/skills/say-hello/files/../../sage.db")
+        assert escape.status_code == 404
+        encoded = await http.get("/api/v1/skills/say-hello/files/%2e%2e/%2e%2e/sage.db")
+        assert encoded.status_code == 404
+
+        # bob sees neither alice's skill nor can delete it
+        other = await http.get("/api/v1/skills/say-hello", headers=bob)
+        assert other.status_code == 404
+        assert (await http.delete("/api/v1/skills/say-hello", headers=bob)).status_code == 404
+        assert (await http.delete("/api/v1/skills/csv-summary")).status_code == 404
+
+        assert (await http.delete("/api/v1/skills/say-hello")).status_code == 204
+        assert (await http.get("/api/v1/skills/say-hello")).status_code == 404
+
+
+async def test_hostile_archives_are_rejected_and_nothing_is_written(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    url = start_server(skill_upload_max_files=10, skill_upload_max_bytes=4096)
+    data_dir = tmp_path / "data0"
+    cases = {
+        "dotdot.zip": make_zip({**good(), "say-hello/../../evil.txt": "x"}),
+        "absolute.zip": make_zip({**good(), "/etc/evil.txt": "x"}),
+        "symlink.zip": make_zip(good(), symlinks={"say-hello/passwd": "/etc/passwd"}),
+        "symlink.tar.gz": make_tgz(good(), links={"say-hello/passwd": "/etc/passwd"}),
+        "dotdot.tar.gz": make_tgz({**good(), "say-hello/../../evil.txt": "x"}),
+        "many.zip": make_zip({**good(), **{f"say-hello/f{i}.txt": "x" for i in range(20)}}),
+        "big.zip": make_zip({**good(), "say-hello/big.txt": "x" * 10_000}),
+        "noskill.zip": make_zip({"README.md": "hi"}),
+        "notanarchive.zip": b"this is not a zip",
+        "skill.rar": b"whatever",
+    }
+    async with httpx.AsyncClient(base_url=url, timeout=20) as http:
+        for filename, data in cases.items():
+            response = await upload(http, data, filename)
+            assert response.status_code == 400, (filename, response.text)
+            error = response.json()["error"]
+            assert error["type"] == "archive_rejected" and error["message"], filename
+        invalid = make_zip({"Bad_Name/SKILL.md": "---\nname: Bad_Name\n---\n"})
+        response = await upload(http, invalid, "invalid.zip")
+        assert response.status_code == 422
+        fields = {d["field"] for d in response.json()["error"]["details"]}
+        assert {"name", "description", "body"} <= fields
+        missing = await http.post("/api/v1/skills", data={"nofile": "1"})
+        assert missing.status_code == 422
+    assert written(data_dir) == []
+    assert not (tmp_path / "evil.txt").exists() and not (data_dir / "evil.txt").exists()

@@ -1,0 +1,41 @@
+"""The benchmark harness keeps working: every scenario runs at a tiny size
+against the real mock LLM (and the real server subprocess where it uses
+one), its correctness checks pass, and the JSON and Markdown come out in
+the shape the docs page is built from. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.report import BEGIN, END
+from bench.runner import run_bench
+from bench.scenarios import SCENARIOS
+
+
+async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text(f"# Benchmarks\n\nhand-written intro\n\n{BEGIN}\nold\n{END}\n\nfindings\n")
+    data = await run_bench(quick=True, out_dir=tmp_path / "results", docs=docs, command="test")
+
+    names = [s["name"] for s in data["scenarios"]]
+    assert names == [s.name for s in SCENARIOS]
+    for scenario in data["scenarios"]:
+        assert scenario["ok"], (scenario["name"], scenario["checks"], scenario["notes"])
+        assert scenario["metrics"], scenario["name"]
+        for metric in scenario["metrics"]:
+            assert metric["value"] >= 0, (scenario["name"], metric)
+    by_name = {s["name"]: s for s in data["scenarios"]}
+    # every scenario but the resource figures is compared with a direct baseline
+    for name in ("tool_turn", "tool_turn_http", "concurrency", "cancel"):
+        assert all(m["baseline"] is not None for m in by_name[name]["metrics"]), name
+    streaming = {m["name"]: m for m in by_name["streaming_http"]["metrics"]}
+    assert streaming["completed"]["value"] == by_name["streaming_http"]["params"]["sessions"]
+    assert streaming["errors"]["value"] == 0
+    assert "tool really stopped" in " ".join(by_name["cancel"]["checks"])
+
+    saved = json.loads((tmp_path / "results" / "latest.json").read_text())
+    assert [s["name"] for s in saved["scenarios"]] == names
+    page = docs.read_text()
+    assert "hand-written intro" in page and "findings" in page and "old" not in page
+    assert "| tool_turn | p50 per turn (ms) |" in page

@@ -1,0 +1,370 @@
+"""Golden traces of the default flow, one per path, with the ScriptedLLM.
+
+A trace is the ordered list of event types, with the agent named on
+``agent.started`` / ``agent.finished``, runs of deltas collapsed and
+``usage`` events left out (they follow every LLM call and add only noise).
+A change to orchestration shows up here as a diff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagents.events import (
+    AgentNotice,
+    EventBase,
+    RouteDecided,
+    RunFinished,
+    Suggestions,
+    TaskUpdated,
+    WorkflowSelected,
+)
+from sagents.request import RunRequest
+from sagents.sagent import SAgent
+from sagents.testing import ScriptedLLM, ScriptedToolCall, Turn
+from sagents.tools import ToolManager, tool
+from tests.conftest import RuntimeFactory
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def trace(events: list[EventBase]) -> list[str]:
+    out: list[str] = []
+    for e in events:
+        if e.type == "usage":
+            continue
+        label = f"{e.type}:{e.agent}" if e.type in ("agent.started", "agent.finished") else e.type
+        if label.endswith(".delta") and out and out[-1] == label:
+            continue
+        out.append(label)
+    return out
+
+
+def span(agent: str, *inner: str) -> list[str]:
+    return [f"agent.started:{agent}", *inner, f"agent.finished:{agent}"]
+
+
+STREAMED = ("message.started", "message.delta", "message.completed")
+ROUTE = span("router", "route.decided")
+
+
+async def run(rt: Any, **request: Any) -> list[EventBase]:
+    return [e async for e in SAgent(rt).run_stream(RunRequest(**request), "u1")]
+
+
+def tools() -> ToolManager:
+    manager = ToolManager()
+    manager.add(add)
+    return manager
+
+
+async def test_simple_path(make_runtime: RuntimeFactory) -> None:
+    rt = await make_runtime(ScriptedLLM([Turn(role="simple", text="Hello there.")]))
+    events = await run(rt, message="hi", deep_thinking=False, multi_agent=False)
+    assert trace(events) == ["run.started", *ROUTE, *span("simple", *STREAMED), "run.finished"]
+    route = next(e for e in events if isinstance(e, RouteDecided))
+    assert route.source == "options"
+
+
+async def test_router_decides(make_runtime: RuntimeFactory) -> None:
+    llm = ScriptedLLM(
+        [
+            Turn(
+                role="router",
+                json={"deep_thinking": False, "multi_agent": False, "reason": "small talk"},
+            ),
+            Turn(role="simple", text="Hi!"),
+        ]
+    )
+    rt = await make_runtime(llm)
+    events = await run(rt, message="hello")
+    assert trace(events) == ["run.started", *ROUTE, *span("simple", *STREAMED), "run.finished"]
+    route = next(e for e in events if isinstance(e, RouteDecided))
+    assert (route.source, route.reason, route.multi_agent) == ("router", "small talk", False)
+    assert [r.role for r in llm.requests] == ["router", "simple"]
+
+
+async def test_deep_thinking_only(make_runtime: RuntimeFactory) -> None:
+    llm = ScriptedLLM(
+        [
+            Turn(role="analysis", text="The user wants a haiku about rain."),
+            Turn(role="simple", text="Soft rain on the roof."),
+        ]
+    )
+    rt = await make_runtime(llm)
+    events = await run(rt, message="haiku about rain", deep_thinking=True, multi_agent=False)
+    assert trace(events) == [
+        "run.started",
+        *ROUTE,
+        *span("analysis", *STREAMED),
+        *span("simple", *STREAMED),
+        "run.finished",
+    ]
+    # The analysis is in the context of the agent after it.
+    simple_prompt = llm.requests_for("simple")[0].messages
+    assert any("haiku about rain" in str(m["content"]) for m in simple_prompt)
+    stored = await rt.store.list_messages(events[0].session_id)
+    assert [m.kind for m in stored if m.role == "assistant"] == ["analysis", "answer"]
+
+
+def loop_iteration(judged: list[str], *, tool_round: bool = False) -> list[str]:
+    executor = (
+        ["tool.started", "tool.args.delta", "tool.called", "tool.result", *STREAMED]
+        if tool_round
+        else list(STREAMED)
+    )
+    return [
+        *span("planning", *(["task.updated"] if "running" in judged else []), *STREAMED),
+        *span("executor", *executor),
+        *span("observation", *STREAMED),
+        *span("judge", *(["task.updated"] * judged.count("update"))),
+        *span("stage_summary", *STREAMED),
+    ]
+
+
+def three_tasks() -> dict[str, Any]:
+    return {
+        "tasks": [
+            {"id": "1", "title": "Find A"},
+            {"id": "2", "title": "Find B", "depends_on": ["1"]},
+            {"id": "3", "title": "Combine A and B", "depends_on": ["1", "2"]},
+        ]
+    }
+
+
+def step(executor: list[Turn], verdict: dict[str, Any]) -> list[Turn]:
+    return [
+        Turn(role="planning", text="Plan the step."),
+        *executor,
+        Turn(role="observation", text="Observed."),
+        Turn(role="judge", json=verdict),
+        Turn(role="stage_summary", text="Progress noted."),
+    ]
+
+
+async def test_multi_agent_three_subtasks_one_retried(make_runtime: RuntimeFactory) -> None:
+    script = [
+        Turn(role="decompose", json=three_tasks()),
+        *step(
+            [
+                Turn(
+                    role="executor",
+                    tool_calls=[ScriptedToolCall(name="add", arguments={"a": 1, "b": 2})],
+                ),
+                Turn(role="executor", text="A is 3."),
+            ],
+            {"tasks": [{"task_id": "1", "status": "done", "result": "A = 3"}]},
+        ),
+        *step(
+            [Turn(role="executor", text="No data for B yet.")],
+            {"tasks": [{"task_id": "2", "status": "continue", "result": "no data"}]},
+        ),
+        *step(
+            [Turn(role="executor", text="B is 4.")],
+            {"tasks": [{"task_id": "2", "status": "done", "result": "B = 4"}]},
+        ),
+        *step(
+            [Turn(role="executor", text="A + B = 7.")],
+            {"tasks": [{"task_id": "3", "status": "done", "result": "7"}], "all_done": True},
+        ),
+        Turn(role="summary", text="A is 3, B is 4, together 7."),
+    ]
+    llm = ScriptedLLM(script)
+    rt = await make_runtime(llm, tools())
+    events = await run(rt, message="A, B and their sum", deep_thinking=False, multi_agent=True)
+    assert trace(events) == [
+        "run.started",
+        *ROUTE,
+        *span("decompose", "task.created", "task.created", "task.created"),
+        *loop_iteration(["running", "update"], tool_round=True),
+        *loop_iteration(["running"]),  # task 2: "continue" changes nothing yet
+        *loop_iteration(["update"]),  # task 2 retried (already running), then done
+        *loop_iteration(["running", "update"]),
+        *span("summary", *STREAMED),
+        "run.finished",
+    ]
+    final = events[-1]
+    assert isinstance(final, RunFinished) and final.answer == "A is 3, B is 4, together 7."
+    tasks = await rt.store.list_tasks(events[0].session_id)
+    assert [(t.title, t.status, t.result) for t in tasks] == [
+        ("Find A", "done", "A = 3"),
+        ("Find B", "done", "B = 4"),
+        ("Combine A and B", "done", "7"),
+    ]
+    assert tasks[2].depends_on == [tasks[0].id, tasks[1].id]
+    assert llm.remaining == 0
+    # The executor's second call saw its tool call paired with the result.
+    second = llm.requests_for("executor")[1].messages
+    assert second[-1]["role"] == "tool" and second[-1]["content"] == "3"
+
+
+async def test_more_than_five_workflows_selects_one(make_runtime: RuntimeFactory) -> None:
+    workflows = [
+        {"name": f"wf{i}", "description": f"workflow {i}", "steps": ["a"]} for i in range(7)
+    ]
+    llm = ScriptedLLM(
+        [
+            Turn(role="workflow_select", json={"workflow": "wf4", "reason": "fits"}),
+            Turn(role="simple", text="Done the wf4 way."),
+        ]
+    )
+    rt = await make_runtime(llm)
+    events = await run(
+        rt, message="do it", deep_thinking=False, multi_agent=False, available_workflows=workflows
+    )
+    assert trace(events) == [
+        "run.started",
+        *span("workflow_select", "workflow.selected"),
+        *ROUTE,
+        *span("simple", *STREAMED),
+        "run.finished",
+    ]
+    assert next(e for e in events if isinstance(e, WorkflowSelected)).workflow == "wf4"
+
+
+async def test_five_workflows_all_guide_the_planner(make_runtime: RuntimeFactory) -> None:
+    workflows = [{"name": f"wf{i}", "description": f"recipe {i}"} for i in range(5)]
+    llm = ScriptedLLM(
+        [
+            Turn(role="decompose", json={"tasks": []}),
+            *step(
+                [Turn(role="executor", text="done")],
+                {"tasks": [{"task_id": "1", "status": "done"}]},
+            ),
+            Turn(role="summary", text="All done."),
+        ]
+    )
+    rt = await make_runtime(llm)
+    events = await run(
+        rt, message="job", deep_thinking=False, multi_agent=True, available_workflows=workflows
+    )
+    assert "agent.started:workflow_select" not in trace(events)
+    plan_prompt = str(llm.requests_for("planning")[0].messages)
+    assert all(f"recipe {i}" in plan_prompt for i in range(5))
+    # Zero subtasks → one task for the whole request.
+    tasks = await rt.store.list_tasks(events[0].session_id)
+    assert [(t.title, t.status) for t in tasks] == [("job", "done")]
+
+
+async def test_more_suggest(make_runtime: RuntimeFactory) -> None:
+    questions = ["What about Lyon?", "How big is Paris?", "Best season to visit?"]
+    llm = ScriptedLLM(
+        [Turn(role="simple", text="Paris."), Turn(role="suggest", json={"questions": questions})]
+    )
+    rt = await make_runtime(llm)
+    events = await run(
+        rt, message="capital?", deep_thinking=False, multi_agent=False, more_suggest=True
+    )
+    assert trace(events) == [
+        "run.started",
+        *ROUTE,
+        *span("simple", *STREAMED),
+        *span("suggest", "suggestions"),
+        "run.finished",
+    ]
+    assert next(e for e in events if isinstance(e, Suggestions)).questions == questions
+
+
+async def test_force_summary(make_runtime: RuntimeFactory) -> None:
+    llm = ScriptedLLM(
+        [Turn(role="simple", text="A long rambling answer: 42."), Turn(role="summary", text="42.")]
+    )
+    rt = await make_runtime(llm)
+    events = await run(rt, message="q", deep_thinking=False, multi_agent=False, force_summary=True)
+    assert trace(events) == [
+        "run.started",
+        *ROUTE,
+        *span("simple", *STREAMED),
+        *span("summary", *STREAMED),
+        "run.finished",
+    ]
+    final = events[-1]
+    assert isinstance(final, RunFinished) and final.answer == "42."
+    assert "A long rambling answer: 42." in str(llm.requests_for("summary")[0].messages)
+
+
+async def test_max_loop_count_reached(make_runtime: RuntimeFactory) -> None:
+    keep_going = {"tasks": [{"task_id": "1", "status": "continue"}]}
+    llm = ScriptedLLM(
+        [
+            Turn(
+                role="decompose",
+                json={"tasks": [{"id": "1", "title": "Endless"}, {"id": "2", "title": "Next"}]},
+            ),
+            *step([Turn(role="executor", text="trying")], keep_going),
+            *step([Turn(role="executor", text="trying again")], keep_going),
+            Turn(role="summary", text="Cut short: only partial progress."),
+        ]
+    )
+    rt = await make_runtime(llm)
+    events = await run(rt, message="x", deep_thinking=False, multi_agent=True, max_loop_count=2)
+    kinds = trace(events)
+    assert kinds.count("agent.started:planning") == 2
+    notices = [e.code for e in events if isinstance(e, AgentNotice)]
+    assert notices == ["max_loop_count", "cut_short"]
+    assert kinds[-10:] == [
+        "agent.notice",  # the loop's bound
+        *span("summary", "task.updated", "task.updated", "agent.notice", *STREAMED),
+        "run.finished",
+    ]
+    tasks = await rt.store.list_tasks(events[0].session_id)
+    assert [t.status for t in tasks] == ["skipped", "skipped"]
+    assert "max_loop_count" in tasks[0].result
+    assert "cut short" in str(llm.requests_for("summary")[0].messages)
+    assert isinstance(events[-1], RunFinished)
+
+
+async def test_decider_answering_garbage_twice_falls_back(make_runtime: RuntimeFactory) -> None:
+    llm = ScriptedLLM(
+        [
+            Turn(role="router", text="I think maybe yes?"),
+            Turn(role="router", text="{not json"),
+            Turn(role="simple", text="Answer anyway."),
+        ]
+    )
+    rt = await make_runtime(llm)
+    events = await run(rt, message="hmm")
+    assert trace(events) == [
+        "run.started",
+        *span("router", "agent.notice", "route.decided"),
+        *span("simple", *STREAMED),
+        "run.finished",
+    ]
+    notice = next(e for e in events if isinstance(e, AgentNotice))
+    assert notice.code == "decision_fallback" and "simple path" in notice.message
+    route = next(e for e in events if isinstance(e, RouteDecided))
+    assert (route.deep_thinking, route.multi_agent) == (False, False)
+
+
+async def test_cancel_inside_the_loop(make_runtime: RuntimeFactory) -> None:
+    llm = ScriptedLLM(
+        [
+            Turn(role="decompose", json={"tasks": [{"id": "1", "title": "Slow"}]}),
+            Turn(role="planning", text="Plan."),
+            Turn(role="executor", text="working " * 200, faults={"token_delay_s": 0.01}),
+        ]
+    )
+    rt = await make_runtime(llm)
+    agent = SAgent(rt)
+    info = await agent.start(RunRequest(message="x", deep_thinking=False, multi_agent=True), "u1")
+    events = []
+    async for event in rt.runs.subscribe(info.run_id):
+        events.append(event)
+        if event.type == "message.delta" and event.agent == "executor":
+            agent.cancel(info.run_id, "stop")
+    kinds = trace(events)
+    assert kinds[-4:] == [
+        "message.delta",
+        "message.completed",
+        "agent.finished:executor",
+        "run.cancelled",
+    ]
+    assert [e for e in events if e.type == "agent.finished"][-1].status == "cancelled"  # type: ignore[attr-defined]
+    tasks = await rt.store.list_tasks(info.session_id)
+    assert [t.status for t in tasks] == ["running"]  # left as it was; the run is cancelled
+    updated = [e for e in events if isinstance(e, TaskUpdated)]
+    assert [u.status for u in updated] == ["running"]
