@@ -40,6 +40,7 @@ from sagents.memory.recall import prepare_context
 from sagents.request import RunRequest
 from sagents.runs.registry import RunInfo
 from sagents.runtime import Runtime
+from sagents.skills.view import SkillView
 from sagents.store.records import (
     MessageRecord,
     RunRecord,
@@ -62,18 +63,25 @@ class SessionNotFound(LookupError):
         self.session_id = session_id
 
 
-class UnknownTools(ValueError):
-    def __init__(self, names: list[str], available: list[str]) -> None:
+class UnknownNames(ValueError):
+    """The request names tools or skills that do not exist (for this user)."""
+
+    def __init__(self, kind: str, names: list[str], available: list[str]) -> None:
+        listed = ", ".join(sorted(available)) if available else "none"
         super().__init__(
-            "unknown tools in available_tools: "
-            + ", ".join(sorted(names))
-            + (
-                f" (available: {', '.join(sorted(available))})"
-                if available
-                else " (none registered)"
-            )
+            f"unknown {kind} in available_{kind}: {', '.join(sorted(names))} (available: {listed})"
         )
         self.names = names
+
+
+class UnknownTools(UnknownNames):
+    def __init__(self, names: list[str], available: list[str]) -> None:
+        super().__init__("tools", names, available)
+
+
+class UnknownSkills(UnknownNames):
+    def __init__(self, names: list[str], available: list[str]) -> None:
+        super().__init__("skills", names, available)
 
 
 class _Emitter:
@@ -120,6 +128,13 @@ class SAgent:
             unknown = rt.tools.unknown(request.available_tools)
             if unknown:
                 raise UnknownTools(unknown, [t.name for t in rt.tools.list()])
+        if request.available_skills is not None:
+            if rt.skills is None:
+                raise UnknownSkills(request.available_skills, [])
+            visible = await rt.skills.for_user(user_id)
+            unknown_skills = [n for n in request.available_skills if n not in visible]
+            if unknown_skills:
+                raise UnknownSkills(unknown_skills, visible.names)
         if request.session_id:
             session = await rt.store.get_session(user_id, request.session_id)
             if session is None:
@@ -173,6 +188,12 @@ class SAgent:
             if not finished and cancel_on_exit:
                 self.runtime.runs.cancel(info.run_id, "the caller stopped reading")
 
+    async def _skill_view(self, user_id: str, allowed: list[str] | None) -> SkillView | None:
+        if self.runtime.skills is None:
+            return None
+        view = await self.runtime.skills.for_user(user_id)
+        return view if allowed is None else view.only(allowed)
+
     def cancel(self, run_id: str, reason: str = "cancelled by the user") -> bool:
         return self.runtime.runs.cancel(run_id, reason)
 
@@ -209,6 +230,8 @@ class SAgent:
                 store=rt.store,
                 messages=MessageManager(session.id, history),
                 tasks=TaskManager(session.id, run.id, rt.store),
+                skills=rt.skills,
+                skill_view=await self._skill_view(user_id, request.available_skills),
             )
             holder.append(ctx)
             await ctx.commit(ctx.messages.add_user(request.message, run_id=run.id))

@@ -15,7 +15,9 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DECIDER_ROLES = frozenset({"router", "judge", "suggest", "memory", "workflow_select"})
+DECIDER_ROLES = frozenset(
+    {"router", "judge", "suggest", "memory", "workflow_select", "skill_select"}
+)
 """Roles that make short decisions and default to the fast model."""
 
 
@@ -58,7 +60,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
 
     # identity: API key -> user id; empty means single local user, loopback only
-    api_keys: dict[str, str] = Field(default_factory=dict)
+    api_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     local_user: str = "local"
 
     # limits
@@ -138,7 +140,9 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_api_keys(cls, value: Any) -> Any:
         """Accept ``key1:alice,key2:bob`` as well as a JSON object."""
-        if isinstance(value, str) and not value.strip().startswith("{"):
+        if isinstance(value, str) and value.strip().startswith("{"):
+            return json.loads(value)
+        if isinstance(value, str):
             pairs = [p.strip() for p in value.split(",") if p.strip()]
             out: dict[str, str] = {}
             for pair in pairs:

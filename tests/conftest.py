@@ -13,6 +13,8 @@ from sagents.settings import Settings
 from sagents.testing import ScriptedLLM
 from sagents.tools import ToolManager
 
+BUNDLED_SKILLS = Path(__file__).resolve().parents[1] / "skill_workspace"
+
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
@@ -25,6 +27,9 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         # Extraction asks the LLM after every run and would take scripted
         # turns meant for the test; memory tests turn it back on.
         "memory_extract": False,
+        # Likewise the skill selector runs before every simple-path answer
+        # when skills exist; skill tests opt in with BUNDLED_SKILLS.
+        "skills_bundled_dir": data_dir / "no-bundled-skills",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

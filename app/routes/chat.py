@@ -15,7 +15,7 @@ from app.sse import frames
 from sagents.flow.catalog import FlowError
 from sagents.runs.registry import SessionBusy
 from sagents.runtime import Runtime
-from sagents.sagent import SAgent, SessionNotFound, UnknownTools
+from sagents.sagent import SAgent, SessionNotFound, UnknownNames
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
 
@@ -52,7 +52,7 @@ async def chat(
             f"session '{exc.session_id}' is already running run '{exc.run_id}'; "
             "cancel it or wait for it to finish",
         ) from None
-    except (UnknownTools, FlowError) as exc:
+    except (UnknownNames, FlowError) as exc:
         raise ApiError(422, "validation_error", str(exc)) from None
 
     def on_close(completed: bool) -> None:

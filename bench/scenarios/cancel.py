@@ -28,7 +28,12 @@ from sagents.tools import ToolManager
 TITLE = "Cancel mid-stream and mid-tool (cancel request → run.cancelled)"
 STREAM = Workload(tokens=400, delay_ms=5)
 CANCEL_AFTER_TOKENS = 10
-REQUEST = {"message": "Go.", "deep_thinking": False, "multi_agent": False}
+REQUEST: dict[str, Any] = {
+    "message": "Go.",
+    "deep_thinking": False,
+    "multi_agent": False,
+    "available_skills": [],
+}
 
 
 async def sage_cancel(sage: SAgent, probe: SlowToolProbe | None) -> float:
@@ -36,7 +41,9 @@ async def sage_cancel(sage: SAgent, probe: SlowToolProbe | None) -> float:
     deltas = 0
     cancel_at = 0.0
     last: Any = None
-    async for event in sage.run_stream(RunRequest(**REQUEST), "bench"):
+    tools = [] if probe is None else ["slow_add"]
+    request = RunRequest(**REQUEST, available_tools=tools)
+    async for event in sage.run_stream(request, "bench"):
         last = event
         trigger = False
         if probe is None and event.type == "message.delta":

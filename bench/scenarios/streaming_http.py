@@ -32,6 +32,7 @@ RAMP_S = 0.5
 PAYLOAD = {
     "message": "Tell me a story.",
     "available_tools": [],
+    "available_skills": [],
     "deep_thinking": False,
     "multi_agent": False,
 }

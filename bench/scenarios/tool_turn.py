@@ -10,6 +10,7 @@ new session, so history length stays constant.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from bench.env import BenchEnv
 from bench.mock import Workload, answer_text
@@ -21,10 +22,15 @@ from sagents.request import RunRequest
 from sagents.sagent import SAgent
 
 QUESTION = "What is 2 + 3?"
-SIMPLE_PATH = {"deep_thinking": False, "multi_agent": False}
+SIMPLE_PATH: dict[str, Any] = {
+    "deep_thinking": False,
+    "multi_agent": False,
+    "available_tools": ["add"],
+    "available_skills": [],
+}
 """Both flags given: the router reports them without an LLM call, so the run
-takes the simple path (SimpleAgent) and makes exactly the direct baseline's
-two LLM calls."""
+takes the simple path (SimpleAgent). Only ``add`` is offered and no skills,
+so the run makes exactly the direct baseline's two LLM calls."""
 WORKLOAD = Workload(tokens=50, delay_ms=0)
 
 

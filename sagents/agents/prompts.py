@@ -31,6 +31,10 @@ def render_system_context(context: dict[str, str] | None) -> str:
 
 def system_prompt(ctx: SessionContext, extra: str = "") -> dict[str, Any]:
     text = BASE_PROMPT + (f"\n\n{extra}" if extra else "")
+    if ctx.memory_section:
+        text += f"\n\n{ctx.memory_section}"
+    if ctx.skill_prompt:
+        text += f"\n\n{ctx.skill_prompt}"
     text += render_system_context(ctx.options.system_context)
     return {"role": "system", "content": text}
 

@@ -295,15 +295,14 @@ class HistoryPreparer:
 
 
 def llm_messages(ctx: SessionContext, system: Message, role: str | None = None) -> list[Message]:
-    """The messages an agent of ``ctx``'s run sends: its system prompt plus
-    the recalled memories, then the history fitted into the model's window.
+    """The messages an agent of ``ctx``'s run sends: its system prompt (which
+    carries the recalled memories), then the history fitted into the model's
+    window.
 
     Emits ``context.clamped`` (through ``ctx.emit``) when something was
     dropped or shortened and the outcome differs from the last one reported
     in this run, so a tool loop does not repeat the same event every round.
     """
-    if ctx.memory_section:
-        system = {**system, "content": f"{system.get('content') or ''}\n\n{ctx.memory_section}"}
     if ctx.history is None:
         return [system, *ctx.messages.to_openai()]
     model = ctx.llm.model_for(role or "simple")

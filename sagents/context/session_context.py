@@ -18,6 +18,8 @@ from sagents.events import EventBase, TokenUsage
 from sagents.llm.types import ChatModel
 from sagents.request import RunOptions
 from sagents.settings import Settings
+from sagents.skills.manager import SkillManager
+from sagents.skills.view import SkillView
 from sagents.store.protocol import Store
 from sagents.store.records import MessageRecord, RunRecord, SessionRecord
 from sagents.tools.proxy import ToolProxy
@@ -58,6 +60,11 @@ class SessionContext:
     observation: str = ""
     stage_summaries: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
+    skills: SkillManager | None = None
+    skill_view: SkillView | None = None
+    """The skills this run may use (the user's, within ``available_skills``)."""
+    skill_prompt: str = ""
+    """Skill list (level 1) and a preloaded skill body (level 2), for the prompt."""
     loop_cut_short: bool = False
     """The plan–execute loop hit ``max_loop_count`` with tasks still open."""
 
@@ -94,7 +101,7 @@ class SessionContext:
     def llm_messages(
         self, system: dict[str, Any], *, role: str | None = None
     ) -> list[dict[str, Any]]:
-        """System prompt (plus recalled memories) and the history that fits
+        """The system prompt and the history that fits
         ``role``'s model: what an agent that continues the conversation sends."""
         return llm_messages(self, system, role)
 

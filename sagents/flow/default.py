@@ -14,6 +14,7 @@ from sagents.agents.observation import TaskObservationAgent
 from sagents.agents.planning import TaskPlanningAgent
 from sagents.agents.router import TaskRouterAgent
 from sagents.agents.simple import SimpleAgent
+from sagents.agents.skill_executor import SkillExecutorAgent
 from sagents.agents.stage_summary import TaskStageSummaryAgent
 from sagents.agents.suggest import QuerySuggestAgent
 from sagents.agents.summary import TaskSummaryAgent
@@ -43,7 +44,11 @@ def default_flow() -> Flow:
     )
     multi = SequenceNode(steps=[_agent("decompose"), task_loop, _agent("summary")])
     single = SequenceNode(
-        steps=[_agent("simple"), IfNode(condition="force_summary", then=_agent("summary"))]
+        steps=[
+            IfNode(condition="skills_available", then=_agent("skill_executor")),
+            _agent("simple"),
+            IfNode(condition="force_summary", then=_agent("summary")),
+        ]
     )
     return Flow(
         name="default",
@@ -73,6 +78,7 @@ def default_catalog() -> FlowCatalog:
         TaskStageSummaryAgent(),
         TaskSummaryAgent(),
         QuerySuggestAgent(),
+        SkillExecutorAgent(),
         SimpleAgent(),
     ):
         catalog.add_agent(agent)

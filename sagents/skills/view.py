@@ -36,3 +36,10 @@ class SkillView:
 
     def __contains__(self, name: object) -> bool:
         return name in self.skills
+
+    def only(self, names: list[str]) -> SkillView:
+        """The part of this view a run's ``available_skills`` allows."""
+        allowed = set(names)
+        return SkillView(
+            user_id=self.user_id, skills={n: s for n, s in self.skills.items() if n in allowed}
+        )

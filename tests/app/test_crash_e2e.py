@@ -29,7 +29,9 @@ def spawn(data_dir: Path, port: int, llm_url: str) -> subprocess.Popen[bytes]:
         "SAGE_LLM_BASE_URL": llm_url,
         "SAGE_LLM_MODEL": "mock",
         "SAGE_LLM_API_KEY": "k",
-        "SAGE_MEMORY_EXTRACT": "false",  # it would take the scripted turns
+        # Both would take the scripted turns meant for the answer.
+        "SAGE_MEMORY_EXTRACT": "false",
+        "SAGE_SKILLS_BUNDLED_DIR": str(data_dir / "no-skills"),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port)],

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.app.conftest import StartServer
+from tests.conftest import BUNDLED_SKILLS
 
 SKILL_MD = "---\nname: {name}\ndescription: Say hello.\n---\n# Hello\nRun scripts/hi.py.\n"
 
@@ -61,7 +62,7 @@ def written(data_dir: Path) -> list[Path]:
 
 
 async def test_upload_list_read_delete(start_server: StartServer, tmp_path: Path) -> None:
-    url = start_server(api_keys="ka:alice,kb:bob")
+    url = start_server(api_keys="ka:alice,kb:bob", skills_bundled_dir=BUNDLED_SKILLS)
     alice = {"Authorization": "Bearer ka"}
     bob = {"Authorization": "Bearer kb"}
     async with httpx.AsyncClient(base_url=url, timeout=20, headers=alice) as http:
@@ -101,7 +102,9 @@ async def test_upload_list_read_delete(start_server: StartServer, tmp_path: Path
 async def test_hostile_archives_are_rejected_and_nothing_is_written(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    url = start_server(skill_upload_max_files=10, skill_upload_max_bytes=4096)
+    url = start_server(
+        skill_upload_max_files=10, skill_upload_max_bytes=4096, skills_bundled_dir=BUNDLED_SKILLS
+    )
     data_dir = tmp_path / "data0"
     cases = {
         "dotdot.zip": make_zip({**good(), "say-hello/../../evil.txt": "x"}),

@@ -1,96 +1,99 @@
-"""End to end over HTTP: the scripted LLM loads a bundled skill and runs its script.
-
-Until the flow's SkillExecutorAgent lands, this test gives the ``simple``
-agent the skill tools through the runtime's FlowCatalog (its public way to
-register agents): a small agent attaches ``skill_tools`` for the run's user
-and session with ``proxy_with``, then delegates to SimpleAgent.
-"""
+"""End to end over HTTP: the flow's SkillExecutorAgent picks a bundled skill,
+the agent runs the skill's script in the sandbox, and the script's real
+output reaches the final answer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 
-from app.main import create_app
-from sagents.agents.simple import SimpleAgent
-from sagents.context.session_context import SessionContext
-from sagents.events import EventBase, RunFinished, ToolResult
-from sagents.skills import SkillManager, proxy_with, skill_tools
-from sagents.testing import MockLLMServer, Script, ScriptedToolCall, ServerThread, Turn
-from tests.app.conftest import chat
-from tests.conftest import make_settings
+from sagents.events import RunFinished, SkillSelected, ToolResult
+from sagents.testing import MockLLMServer, ScriptedToolCall, Turn
+from tests.app.conftest import StartServer, chat
+from tests.conftest import BUNDLED_SKILLS
+
+CONVERT = ScriptedToolCall(
+    name="run_skill_script",
+    arguments={"name": "unit-convert", "script": "convert.py", "args": ["5", "mi", "km"]},
+)
 
 
-class SkillToolsSimpleAgent:
-    name = "simple"
-    role = "simple"
-
-    def __init__(self, skills: SkillManager) -> None:
-        self.skills = skills
-
-    async def run(self, ctx: SessionContext) -> AsyncIterator[EventBase]:
-        view = await self.skills.for_user(ctx.user_id)
-        specs = skill_tools(view, self.skills.workspace(ctx.session_id))
-        ctx.tools = proxy_with(ctx.tools, specs)
-        async for event in SimpleAgent().run(ctx):
-            yield event
+def system_texts(request: dict[str, object]) -> str:
+    messages = request["messages"]
+    assert isinstance(messages, list)
+    return "\n".join(m.get("content") or "" for m in messages if m["role"] == "system")
 
 
-async def test_scripted_llm_loads_and_runs_a_bundled_skill(
-    tmp_path: Path, mock_llm: MockLLMServer
+async def test_skill_selected_loaded_and_script_run(
+    start_server: StartServer, mock_llm: MockLLMServer
 ) -> None:
-    mock_llm.set_script(
-        Script(
-            turns=[
-                Turn(
-                    tool_calls=[
-                        ScriptedToolCall(name="load_skill", arguments={"name": "unit-convert"})
-                    ]
-                ),
-                Turn(
-                    tool_calls=[
-                        ScriptedToolCall(
-                            name="run_skill_script",
-                            arguments={
-                                "name": "unit-convert",
-                                "script": "convert.py",
-                                "args": ["5", "mi", "km"],
-                            },
-                        )
-                    ]
-                ),
-                Turn(text="5 mi = 8.04672 km"),
-            ]
-        )
+    url = start_server(
+        [
+            Turn(
+                role="skill_select",
+                json={"use_skill": True, "skill": "unit-convert", "reason": "units"},
+            ),
+            Turn(role="simple", tool_calls=[CONVERT]),
+            Turn(role="simple", text="5 mi = 8.04672 km"),
+        ],
+        skills_bundled_dir=BUNDLED_SKILLS,
     )
-    settings = make_settings(tmp_path / "data", llm_base_url=mock_llm.base_url)
-    app = create_app(settings)
-    server = ServerThread(app)
-    url = server.start()
-    try:
-        runtime = app.state.runtime
-        assert runtime.skills is not None
-        runtime.catalog.add_agent(SkillToolsSimpleAgent(runtime.skills))
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            events = await chat(
-                http, message="How many km is 5 miles?", deep_thinking=False, multi_agent=False
-            )
-    finally:
-        server.stop()
-
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        events = await chat(http, message="How many km is 5 miles?")
+    selected = [e for e in events if isinstance(e, SkillSelected)]
+    assert [(s.skill, s.level) for s in selected] == [("unit-convert", 2)]
     results = [e for e in events if isinstance(e, ToolResult)]
-    assert [r.tool for r in results] == ["load_skill", "run_skill_script"]
-    assert all(r.ok for r in results), results
-    assert "# Unit conversion" in results[0].content  # the body, via level 2
-    assert "8.04672 km" in results[1].content  # the script's real output, via level 3
+    assert [r.tool for r in results] == ["run_skill_script"] and results[0].ok
+    assert "8.04672 km" in results[0].content  # the script's real output, via level 3
     final = events[-1]
     assert isinstance(final, RunFinished) and "8.04672 km" in final.answer
-    # The model was shown the script's output before it answered.
-    last_request = mock_llm.requests[-1]
-    assert "8.04672 km" in last_request["messages"][-1]["content"]
-    # The body is not in any system prompt: level 2 only through load_skill.
+
+    selector, first_answer = mock_llm.requests[0], mock_llm.requests[1]
+    # Level 1 only while choosing: names and descriptions, not the body.
+    assert "unit-convert" in system_texts(selector)
+    assert "# Unit conversion" not in system_texts(selector)
+    # Level 2 after selection: the body is in the answering agent's prompt.
+    assert "# Unit conversion" in system_texts(first_answer)
+    assert {t["function"]["name"] for t in first_answer["tools"]} >= {
+        "load_skill",
+        "read_skill_file",
+        "run_skill_script",
+    }
+    assert "8.04672 km" in mock_llm.requests[-1]["messages"][-1]["content"]
+
+
+async def test_no_skill_fits_but_the_model_can_still_load_one(
+    start_server: StartServer, mock_llm: MockLLMServer
+) -> None:
+    url = start_server(
+        [
+            Turn(role="skill_select", json={"use_skill": False, "reason": "no match"}),
+            Turn(
+                role="simple",
+                tool_calls=[
+                    ScriptedToolCall(name="load_skill", arguments={"name": "unit-convert"})
+                ],
+            ),
+            Turn(role="simple", tool_calls=[CONVERT]),
+            Turn(role="simple", text="It is 8.04672 km."),
+        ],
+        skills_bundled_dir=BUNDLED_SKILLS,
+    )
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        events = await chat(http, message="5 miles?")
+    assert not any(isinstance(e, SkillSelected) for e in events)
+    results = [e for e in events if isinstance(e, ToolResult)]
+    assert [r.tool for r in results] == ["load_skill", "run_skill_script"]
+    assert "# Unit conversion" in results[0].content  # the body, only via load_skill
     for request in mock_llm.requests:
-        system = [m for m in request["messages"] if m["role"] == "system"]
-        assert all("Unit conversion" not in (m.get("content") or "") for m in system)
+        assert "# Unit conversion" not in system_texts(request)
+    assert isinstance(events[-1], RunFinished)
+
+
+async def test_unknown_available_skills_is_422(start_server: StartServer) -> None:
+    url = start_server(skills_bundled_dir=BUNDLED_SKILLS)
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        response = await http.post(
+            "/api/v1/chat", json={"message": "hi", "available_skills": ["unit-convert", "nope"]}
+        )
+    assert response.status_code == 422
+    assert "nope" in response.json()["error"]["message"]

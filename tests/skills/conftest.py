@@ -11,7 +11,7 @@ import pytest
 from sagents.settings import Settings
 from sagents.skills import SkillManager, skill_tools
 from sagents.tools import ToolManager, ToolProxy
-from tests.conftest import make_settings
+from tests.conftest import BUNDLED_SKILLS, make_settings
 
 
 def write_skill(
@@ -36,7 +36,7 @@ def sandbox_settings(data_dir: Path, **overrides: Any) -> Settings:
         "skill_max_output_bytes": 4096,
     }
     limits.update(overrides)
-    return make_settings(data_dir, **limits)
+    return make_settings(data_dir, skills_bundled_dir=BUNDLED_SKILLS, **limits)
 
 
 @pytest.fixture

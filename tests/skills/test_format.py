@@ -57,7 +57,7 @@ def test_symlinks_are_refused(tmp_path: Path) -> None:
 
 
 def test_bundled_skills_are_valid_and_have_scripts(tmp_path: Path) -> None:
-    bundled = find_bundled_dir(make_settings(tmp_path))
+    bundled = find_bundled_dir(make_settings(tmp_path, skills_bundled_dir=None))
     assert bundled is not None
     folders = sorted(p for p in bundled.iterdir() if p.is_dir())
     assert len(folders) >= 3

@@ -30,6 +30,8 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAGE_")}
     env["SAGE_DATA_DIR"] = str(tmp_path / "cli-data")
     env["COLUMNS"] = "200"
+    env["SAGE_SKILLS_BUNDLED_DIR"] = str(tmp_path / "no-skills")
+    env["SAGE_MEMORY_EXTRACT"] = "false"
     return env
 
 

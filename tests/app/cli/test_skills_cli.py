@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from app.cli.main import app
 from tests.app.conftest import StartServer
+from tests.conftest import BUNDLED_SKILLS
 
 runner = CliRunner()
 
@@ -43,7 +44,7 @@ def test_validate_lists_every_problem(workdir: Path) -> None:
 
 
 def test_install_and_list(workdir: Path, start_server: StartServer) -> None:
-    url = start_server()
+    url = start_server(skills_bundled_dir=BUNDLED_SKILLS)
     assert runner.invoke(app, ["skills", "new", "cli-made"]).exit_code == 0
     installed = runner.invoke(app, ["skills", "install", "cli-made", "--url", url])
     assert installed.exit_code == 0, installed.output
