@@ -42,7 +42,8 @@ class SageClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+    async def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        """One JSON request; an error status raises ``SageAPIError``."""
         response = await self._http.request(method, url, **kwargs)
         if response.status_code >= 400:
             raise SageAPIError(response.status_code, _body(response))
@@ -71,33 +72,33 @@ class SageClient:
                     yield parse_event(frame.data)
 
     async def cancel(self, session_id: str) -> Any:
-        return await self._json("POST", f"/api/v1/sessions/{session_id}/cancel")
+        return await self.request("POST", f"/api/v1/sessions/{session_id}/cancel")
 
     async def sessions(self, limit: int = 50, offset: int = 0) -> Any:
-        return await self._json(
+        return await self.request(
             "GET", "/api/v1/sessions", params={"limit": limit, "offset": offset}
         )
 
     async def session(self, session_id: str) -> Any:
-        return await self._json("GET", f"/api/v1/sessions/{session_id}")
+        return await self.request("GET", f"/api/v1/sessions/{session_id}")
 
     async def messages(self, session_id: str) -> Any:
-        return await self._json("GET", f"/api/v1/sessions/{session_id}/messages")
+        return await self.request("GET", f"/api/v1/sessions/{session_id}/messages")
 
     async def health(self) -> Any:
-        return await self._json("GET", "/healthz")
+        return await self.request("GET", "/healthz")
 
     async def mcp_servers(self) -> Any:
-        return await self._json("GET", "/api/v1/mcp/servers")
+        return await self.request("GET", "/api/v1/mcp/servers")
 
     async def add_mcp_server(self, body: dict[str, Any]) -> Any:
-        return await self._json("POST", "/api/v1/mcp/servers", json=body)
+        return await self.request("POST", "/api/v1/mcp/servers", json=body)
 
     async def remove_mcp_server(self, name: str) -> Any:
-        return await self._json("DELETE", f"/api/v1/mcp/servers/{name}")
+        return await self.request("DELETE", f"/api/v1/mcp/servers/{name}")
 
     async def tools(self) -> Any:
-        return await self._json("GET", "/api/v1/tools")
+        return await self.request("GET", "/api/v1/tools")
 
 
 def _body(response: httpx.Response) -> Any:

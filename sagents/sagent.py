@@ -213,10 +213,6 @@ class SAgent:
         emit(RunStarted(input=request.message, options=run.options))
         ctx: SessionContext | None = None
         try:
-            if created:
-                await rt.store.create_session(session)
-            await rt.store.create_run(run)
-            await rt.store.update_session(session.id, status=SessionStatus.RUNNING)
             history = [] if created else await rt.store.list_messages(session.id)
             ctx = SessionContext(
                 session=session,
@@ -234,19 +230,21 @@ class SAgent:
                 skill_view=await self._skill_view(user_id, request.available_skills),
             )
             holder.append(ctx)
-            await ctx.commit(ctx.messages.add_user(request.message, run_id=run.id))
+            user_message = ctx.messages.add_user(request.message, run_id=run.id)
+            await rt.store.begin_run(run, user_message, new_session=session if created else None)
             await prepare_context(ctx, emit, rt)  # history budget + recalled memories
             async for event in self.executor.run(flow, ctx):
                 emit(event)
             answer = ctx.answer or ""
-            await rt.store.finish_run(
+            await rt.store.end_run(
                 run.id,
                 RunStatus.FINISHED,
+                session_id=session.id,
+                session_status=SessionStatus.COMPLETED,
                 answer=answer,
                 input_tokens=ctx.usage.input_tokens,
                 output_tokens=ctx.usage.output_tokens,
             )
-            await rt.store.update_session(session.id, status=SessionStatus.COMPLETED)
             emit(RunFinished(answer=answer, usage=ctx.usage))
             if rt.memory_extractor is not None:  # after the terminal event: never delays it
                 rt.memory_extractor.schedule(user_id, session.id, run.id)
@@ -305,18 +303,18 @@ class SAgent:
                     )
                 )
         try:
-            if ctx is not None and saved:
-                await asyncio.shield(ctx.commit(*saved))
             await asyncio.shield(
-                rt.store.finish_run(
+                rt.store.end_run(
                     emit.run_id,
                     run_status,
+                    session_id=emit.session_id,
+                    session_status=session_status,
+                    messages=saved,
                     error=detail if run_status is not RunStatus.CANCELLED else None,
                     input_tokens=ctx.usage.input_tokens if ctx else 0,
                     output_tokens=ctx.usage.output_tokens if ctx else 0,
                 )
             )
-            await asyncio.shield(rt.store.update_session(emit.session_id, status=session_status))
         except Exception:
             log.exception("could not record the end of run %s", emit.run_id)
 

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from app.cli.mcp import mcp_app
 from app.cli.memory import memory_app
+from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt
 from app.cli.render import EventPrinter
 from app.cli.sessions import sessions_app
 from app.cli.skills import skills_app
@@ -29,11 +30,6 @@ app.add_typer(skills_app, name="skills")
 app.add_typer(mcp_app, name="mcp")
 console = Console()
 err = Console(stderr=True)
-
-UrlOpt = Annotated[str, typer.Option("--url", envvar="SAGE_URL", help="Sage server URL.")]
-KeyOpt = Annotated[
-    str | None, typer.Option("--api-key", envvar="SAGE_CLIENT_API_KEY", help="Bearer key.")
-]
 
 
 def is_loopback(host: str) -> bool:
@@ -111,7 +107,7 @@ def chat(
     multi: Annotated[
         bool | None, typer.Option("--multi/--no-multi", help="Force the multi-agent path.")
     ] = None,
-    url: UrlOpt = "http://127.0.0.1:8080",
+    url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = None,
 ) -> None:
     """Ask a question and watch the run stream. Ctrl-C cancels the run."""

@@ -6,45 +6,14 @@ what the service really has connected, not what a config file says.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from app.client import SageAPIError, SageClient
+from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, call, console, err
 
 mcp_app = typer.Typer(help="List, register and remove MCP servers.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
-
-UrlOpt = Annotated[str, typer.Option("--url", envvar="SAGE_URL", help="Sage server URL.")]
-KeyOpt = Annotated[
-    str | None, typer.Option("--api-key", envvar="SAGE_CLIENT_API_KEY", help="Bearer key.")
-]
-DEFAULT_URL = "http://127.0.0.1:8080"
-T = TypeVar("T")
-
-
-def _call(url: str, api_key: str | None, fn: Callable[[SageClient], Awaitable[T]]) -> T:
-    async def go() -> T:
-        async with SageClient(url, api_key) as client:
-            return await fn(client)
-
-    try:
-        return asyncio.run(go())
-    except SageAPIError as exc:
-        err.print(f"[red]{exc}[/]")
-        for detail in (exc.body.get("error", {}) if isinstance(exc.body, dict) else {}).get(
-            "details"
-        ) or []:
-            err.print(f"  {detail.get('field')}: {detail.get('problem')}")
-        raise typer.Exit(1) from None
-    except OSError as exc:
-        err.print(f"[red]cannot reach Sage at {url}: {exc}[/]\nStart it with `sage serve`.")
-        raise typer.Exit(1) from None
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -60,7 +29,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
 @mcp_app.command("list")
 def list_(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Servers with their status, tool count and last error."""
-    data: Any = _call(url, api_key, lambda c: c.mcp_servers())
+    data: Any = call(url, api_key, lambda c: c.mcp_servers())
     if data.get("config_error"):
         err.print(f"[red]mcp_setting.json: {data['config_error']}[/]")
     table = Table("name", "origin", "transport", "status", "tools", "last error")
@@ -109,7 +78,7 @@ def add(
         body["headers"] = _pairs(header, "--header")
     if cwd:
         body["cwd"] = cwd
-    server: Any = _call(url, api_key, lambda c: c.add_mcp_server(body))
+    server: Any = call(url, api_key, lambda c: c.add_mcp_server(body))
     if server["status"] == "connected":
         console.print(
             f"registered {name}: {server['tool_count']} tools: {', '.join(server['tools'])}"
@@ -123,14 +92,14 @@ def add(
 @mcp_app.command()
 def remove(name: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Unregister a server added with ``sage mcp add``."""
-    _call(url, api_key, lambda c: c.remove_mcp_server(name))
+    call(url, api_key, lambda c: c.remove_mcp_server(name))
     console.print(f"removed {name}")
 
 
 @mcp_app.command()
 def tools(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Every tool, its source, and what it shadows."""
-    data: Any = _call(url, api_key, lambda c: c.tools())
+    data: Any = call(url, api_key, lambda c: c.tools())
     table = Table("name", "source", "server", "shadows", "description")
     for t in data:
         shadows = ", ".join(

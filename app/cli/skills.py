@@ -10,20 +10,13 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, console, err, request
 from sagents.skills.format import SkillInvalid, validate_skill_dir
 from sagents.skills.scaffold import scaffold_skill
 
 skills_app = typer.Typer(help="Create, check, list and install skills.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
-
-UrlOpt = Annotated[str, typer.Option("--url", envvar="SAGE_URL", help="Sage server URL.")]
-KeyOpt = Annotated[
-    str | None, typer.Option("--api-key", envvar="SAGE_CLIENT_API_KEY", help="Bearer key.")
-]
 
 
 @skills_app.command()
@@ -79,9 +72,9 @@ def _request(url: str, api_key: str | None, method: str, path: str, **kwargs: An
 
 
 @skills_app.command("list")
-def list_skills(url: UrlOpt = "http://127.0.0.1:8080", api_key: KeyOpt = None) -> None:
+def list_skills(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """The skills the server shows you (bundled, installation and your own)."""
-    body = _request(url, api_key, "GET", "/api/v1/skills")
+    body = request(url, api_key, "GET", "/api/v1/skills")
     table = Table("name", "origin", "description")
     for item in body["items"]:
         table.add_row(item["name"], item["origin"], item["description"])
@@ -100,7 +93,7 @@ def _pack(folder: Path) -> bytes:
 
 
 @skills_app.command()
-def install(path: Path, url: UrlOpt = "http://127.0.0.1:8080", api_key: KeyOpt = None) -> None:
+def install(path: Path, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Install a skill folder, .zip or .tar.gz as one of your skills."""
     if path.is_dir():
         problems = validate_skill_dir(path)
@@ -114,5 +107,5 @@ def install(path: Path, url: UrlOpt = "http://127.0.0.1:8080", api_key: KeyOpt =
     else:
         err.print(f"[red]{path} does not exist[/red]")
         raise typer.Exit(1)
-    body = _request(url, api_key, "POST", "/api/v1/skills", files={"file": (filename, data)})
+    body = request(url, api_key, "POST", "/api/v1/skills", files={"file": (filename, data)})
     console.print(f"installed [bold]{body['name']}[/bold] ({len(body['files'])} files)")

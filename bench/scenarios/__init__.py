@@ -9,7 +9,14 @@ sizes chosen with ``env.size(full, quick)``), then list it here.
 from __future__ import annotations
 
 from bench.scenario import Scenario
-from bench.scenarios import cancel, concurrency, streaming_http, tool_turn, tool_turn_http
+from bench.scenarios import (
+    cancel,
+    concurrency,
+    history,
+    streaming_http,
+    tool_turn,
+    tool_turn_http,
+)
 
 SCENARIOS: list[Scenario] = [
     tool_turn.SCENARIO,
@@ -17,4 +24,5 @@ SCENARIOS: list[Scenario] = [
     concurrency.SCENARIO,
     streaming_http.SCENARIO,
     cancel.SCENARIO,
+    history.SCENARIO,
 ]

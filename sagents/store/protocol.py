@@ -65,6 +65,32 @@ class Store(Protocol):
 
     async def list_runs(self, session_id: str) -> list[RunRecord]: ...
 
+    async def begin_run(
+        self, run: RunRecord, user_message: MessageRecord, *, new_session: SessionRecord | None
+    ) -> None:
+        """Start a run in one transaction: create the session (when new),
+        create the run, mark the session running and commit the user's
+        message. A crash leaves either all of it or none."""
+        ...
+
+    async def end_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        session_id: str,
+        session_status: SessionStatus,
+        messages: list[MessageRecord] | None = None,
+        error: str | None = None,
+        answer: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ) -> None:
+        """End a run in one transaction: commit its last ``messages`` (partial
+        output of a stopped run), record how it ended and set the session's
+        status."""
+        ...
+
     # messages
     async def add_messages(self, messages: list[MessageRecord]) -> None:
         """Commit completed messages durably (they survive a kill -9)."""

@@ -51,6 +51,11 @@ _SELECT_RUN = _rows.select_sql("runs", _rows.RUN_COLUMNS)
 _SELECT_MESSAGE = _rows.select_sql("messages", _rows.MESSAGE_COLUMNS)
 _SELECT_TASK = _rows.select_sql("tasks", _rows.TASK_COLUMNS)
 
+_FINISH_RUN = (
+    "UPDATE runs SET status = ?, error = ?, answer = ?, input_tokens = ?,"
+    " output_tokens = ?, ended_at = ? WHERE id = ?"
+)
+_SET_SESSION_STATUS = "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?"
 _INTERRUPTED_ERROR = "interrupted: the process stopped while this run was active"
 
 
@@ -205,6 +210,25 @@ class SQLiteStore:
                 raise
             await db.execute("COMMIT")
 
+    async def _atomic(self, statements: list[tuple[str, Iterable[Any]]]) -> None:
+        """Several statements in one transaction (one commit, one fsync),
+        shielded like ``_write_many`` so a cancelled caller cannot leave the
+        transaction open."""
+
+        async def run() -> None:
+            async with self._lock:
+                db = self._conn
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, params in statements:
+                        await db.execute(sql, params)
+                except BaseException:
+                    await db.execute("ROLLBACK")
+                    raise
+                await db.execute("COMMIT")
+
+        await self._shielded(run())
+
     async def _shielded(self, coro: Coroutine[Any, Any, _T]) -> _T:
         task = asyncio.ensure_future(coro)
         self._inflight.add(task)
@@ -286,10 +310,46 @@ class SQLiteStore:
         output_tokens: int = 0,
     ) -> None:
         await self._write(
-            "UPDATE runs SET status = ?, error = ?, answer = ?, input_tokens = ?,"
-            " output_tokens = ?, ended_at = ? WHERE id = ?",
-            (status.value, error, answer, input_tokens, output_tokens, now(), run_id),
+            _FINISH_RUN, (status.value, error, answer, input_tokens, output_tokens, now(), run_id)
         )
+
+    async def begin_run(
+        self, run: RunRecord, user_message: MessageRecord, *, new_session: SessionRecord | None
+    ) -> None:
+        statements: list[tuple[str, Iterable[Any]]] = []
+        if new_session is not None:
+            statements.append((_INSERT_SESSION, _rows.session_row(new_session)))
+        statements += [
+            (_INSERT_RUN, _rows.run_row(run)),
+            (_SET_SESSION_STATUS, (SessionStatus.RUNNING.value, now(), run.session_id)),
+            (_INSERT_MESSAGE, _rows.message_row(user_message)),
+        ]
+        await self._atomic(statements)
+
+    async def end_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        session_id: str,
+        session_status: SessionStatus,
+        messages: list[MessageRecord] | None = None,
+        error: str | None = None,
+        answer: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ) -> None:
+        statements: list[tuple[str, Iterable[Any]]] = [
+            (_INSERT_MESSAGE, _rows.message_row(m)) for m in messages or []
+        ]
+        statements += [
+            (
+                _FINISH_RUN,
+                (status.value, error, answer, input_tokens, output_tokens, now(), run_id),
+            ),
+            (_SET_SESSION_STATUS, (session_status.value, now(), session_id)),
+        ]
+        await self._atomic(statements)
 
     async def get_run(self, session_id: str, run_id: str) -> RunRecord | None:
         rows = await self._conn.execute_fetchall(

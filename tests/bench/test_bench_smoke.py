@@ -15,7 +15,9 @@ from bench.scenarios import SCENARIOS
 
 async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
     docs = tmp_path / "benchmarks.md"
-    docs.write_text(f"# Benchmarks\n\nhand-written intro\n\n{BEGIN}\nold\n{END}\n\nfindings\n")
+    docs.write_text(
+        f"# Benchmarks\n\nhand-written intro\n\n{BEGIN}\nSTALE-RESULTS-BLOCK\n{END}\n\nfindings\n"
+    )
     data = await run_bench(quick=True, out_dir=tmp_path / "results", docs=docs, command="test")
 
     names = [s["name"] for s in data["scenarios"]]
@@ -37,5 +39,5 @@ async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "results" / "latest.json").read_text())
     assert [s["name"] for s in saved["scenarios"]] == names
     page = docs.read_text()
-    assert "hand-written intro" in page and "findings" in page and "old" not in page
+    assert "hand-written intro" in page and "findings" in page and "STALE-RESULTS-BLOCK" not in page
     assert "| tool_turn | p50 per turn (ms) |" in page

@@ -1,0 +1,51 @@
+"""What every CLI command that talks to a running Sage server shares: the
+``--url`` / ``--api-key`` options and one way to call the server and turn
+its errors into a message (with the fields the server named) and an exit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from app.client import SageAPIError, SageClient
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+UrlOpt = Annotated[str, typer.Option("--url", envvar="SAGE_URL", help="Sage server URL.")]
+KeyOpt = Annotated[
+    str | None, typer.Option("--api-key", envvar="SAGE_CLIENT_API_KEY", help="Bearer key.")
+]
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def call(url: str, api_key: str | None, fn: Callable[[SageClient], Awaitable[T]]) -> T:
+    """Run ``fn`` against the server; on failure print why and exit 1."""
+
+    async def go() -> T:
+        async with SageClient(url, api_key) as client:
+            return await fn(client)
+
+    try:
+        return asyncio.run(go())
+    except SageAPIError as exc:
+        err.print(f"[red]{exc}[/]")
+        error = exc.body.get("error", {}) if isinstance(exc.body, dict) else {}
+        for detail in error.get("details") or [] if isinstance(error, dict) else []:
+            if isinstance(detail, dict) and "field" in detail:
+                err.print(
+                    f"  {detail.get('field')}: {detail.get('problem') or detail.get('message')}"
+                )
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(f"[red]cannot reach Sage at {url}: {exc}[/]\nStart it with `sage serve`.")
+        raise typer.Exit(1) from None
+
+
+def request(url: str, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
+    """One JSON request to the server, with ``call``'s error handling."""
+    return call(url, api_key, lambda client: client.request(method, path, **kwargs))
