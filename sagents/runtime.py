@@ -8,6 +8,7 @@ instead of the local one).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from sagents.context.history import HistoryPreparer
@@ -85,6 +86,10 @@ class Runtime:
             await extractor.start()
         skills = SkillManager(settings)
         skills.start()
+        history = HistoryPreparer(settings)
+        # Load the tokenizer now (~0.3 s, off the loop) rather than in the
+        # first chat, which would otherwise pay for it.
+        await asyncio.to_thread(history.counters.for_model, settings.model_for("simple"))
         return cls(
             settings=settings,
             llm=llm,
@@ -92,7 +97,7 @@ class Runtime:
             tools=tools,
             runs=runs or LocalRunRegistry(retention_s=settings.run_retention_s),
             catalog=catalog or default_catalog(),
-            history=HistoryPreparer(settings),
+            history=history,
             memory=memory,
             memory_extractor=extractor,
             mcp=mcp,

@@ -13,6 +13,7 @@ from sagents.tools.mcp.config import (
     parse_mcp_settings,
 )
 from sagents.tools.mcp.convert import McpToolError
+from sagents.tools.mcp.health import Backoff, McpStatus, McpUnavailable
 from sagents.tools.mcp.manager import (
     McpManager,
     McpServerConflict,
@@ -20,7 +21,7 @@ from sagents.tools.mcp.manager import (
     McpServerNotFound,
     ServerOrigin,
 )
-from sagents.tools.mcp.proxy import Backoff, McpProxy, McpStatus, McpUnavailable
+from sagents.tools.mcp.proxy import McpProxy
 
 __all__ = [
     "Backoff",

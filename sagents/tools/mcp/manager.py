@@ -25,7 +25,8 @@ from sagents.settings import Settings
 from sagents.tools.manager import ToolManager
 from sagents.tools.mcp.config import McpServerEntry, Transport, load_mcp_settings
 from sagents.tools.mcp.convert import description, parameters, result_text, tool_name
-from sagents.tools.mcp.proxy import McpProxy, McpStatus, McpUnavailable
+from sagents.tools.mcp.health import McpStatus, McpUnavailable
+from sagents.tools.mcp.proxy import McpProxy
 from sagents.tools.mcp.registry_file import Registrations, load_registrations, save_registrations
 from sagents.tools.spec import ToolSource, ToolSpec
 

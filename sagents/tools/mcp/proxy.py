@@ -23,14 +23,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
 import anyio.lowlevel
-import httpx2
 import mcp_types
 from mcp import Client
 from mcp.client.session import IncomingMessage
@@ -39,49 +36,19 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from sagents.tools.mcp.config import McpServerEntry, Transport
 from sagents.tools.mcp.convert import McpToolError
+from sagents.tools.mcp.health import (
+    CONNECTION_ERRORS,
+    Backoff,
+    McpStatus,
+    McpUnavailable,
+    describe_error,
+)
 from sagents.tools.mcp.transports import open_errlog, open_transport, stderr_tail
 
 _log = logging.getLogger(__name__)
 
 _CLIENT_INFO = mcp_types.Implementation(name="sage", version="0.1.0")
 _MAX_TOOL_PAGES = 100
-_CONNECTION_ERRORS = (
-    OSError,
-    EOFError,
-    anyio.BrokenResourceError,
-    anyio.ClosedResourceError,
-    anyio.EndOfStream,
-    httpx2.TransportError,
-)
-
-
-class McpStatus(StrEnum):
-    IDLE = "idle"
-    """Not connected yet, or closed."""
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    ERROR = "error"
-    DISABLED = "disabled"
-
-
-class McpUnavailable(RuntimeError):
-    """The server cannot be reached right now; the message says why and when
-    it will be tried again."""
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Delay before the next connection attempt after ``failures`` failed ones."""
-
-    base_s: float = 0.5
-    max_s: float = 30.0
-
-    def delay(self, failures: int) -> float:
-        if failures <= 0:
-            return 0.0
-        return float(min(self.max_s, self.base_s * 2 ** (failures - 1)))
-
-
 ToolsChanged = Callable[["McpProxy"], None]
 
 
@@ -171,8 +138,8 @@ class McpProxy:
                 raise McpUnavailable(
                     f"MCP server {self.name!r}: listing tools took over {limit:g} s"
                 ) from None
-            except _CONNECTION_ERRORS as error:
-                lost = self._lost(connection, _describe(error))
+            except CONNECTION_ERRORS as error:
+                lost = self._lost(connection, describe_error(error))
             else:
                 self._set_tools(tools)
                 return tools
@@ -197,8 +164,8 @@ class McpProxy:
                 raise self._lost(connection, error.message) from None
             message = f"MCP server {self.name!r}, tool {tool!r}: {error.message}"
             raise McpToolError(message) from None
-        except _CONNECTION_ERRORS as error:
-            raise self._lost(connection, _describe(error)) from None
+        except CONNECTION_ERRORS as error:
+            raise self._lost(connection, describe_error(error)) from None
 
     def disable(self) -> None:
         """Mark disabled; the caller also closes the connection."""
@@ -389,7 +356,7 @@ class McpProxy:
     def _owner_ended(self, connection: _Connection, error: BaseException | None) -> None:
         connection.client = None
         if not connection.ready.done():
-            reason = _describe(error) if error else "the connection attempt was cancelled"
+            reason = describe_error(error) if error else "the connection attempt was cancelled"
             tail = stderr_tail(self._errlog_path) if self.entry.kind is Transport.STDIO else ""
             if tail:
                 reason = f"{reason}; server stderr: {tail}"
@@ -410,7 +377,9 @@ class McpProxy:
             self._last_error = str(exc)
             _log.warning("%s (next attempt in %.1f s)", exc, delay)
         else:
-            self._last_error = f"connection ended: {_describe(error)}" if error else "disconnected"
+            self._last_error = (
+                f"connection ended: {describe_error(error)}" if error else "disconnected"
+            )
         self._status = McpStatus.ERROR
 
 
@@ -425,15 +394,3 @@ async def _list_tools(client: Client, timeout_s: float) -> tuple[mcp_types.Tool,
             if not cursor:
                 break
     return tuple(tools)
-
-
-def _describe(error: BaseException) -> str:
-    """One line for an error, unwrapping task-group exception groups."""
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    if isinstance(error, BaseExceptionGroup):
-        return "; ".join(_describe(inner) for inner in error.exceptions)
-    if isinstance(error, MCPError):
-        return error.message
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -31,12 +31,15 @@ def write_settings(path: Path, servers: dict[str, Any]) -> Path:
     return path
 
 
-def live_children() -> set[int]:
-    """Our descendant processes that are still running (zombies excluded)."""
+def live_children(marker: str = str(DEMO)) -> set[int]:
+    """Our running descendant processes whose command line holds ``marker``
+    (the demo MCP server by default; zombies excluded). Filtered, because
+    other parts of a Runtime start short-lived children of their own (the
+    sandbox's start-up probe) whose timing must not decide these tests."""
     out = set()
     for child in psutil.Process().children(recursive=True):
         try:
-            if child.status() != psutil.STATUS_ZOMBIE:
+            if child.status() != psutil.STATUS_ZOMBIE and marker in " ".join(child.cmdline()):
                 out.add(child.pid)
         except psutil.NoSuchProcess:
             continue

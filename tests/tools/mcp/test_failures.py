@@ -81,10 +81,11 @@ async def test_failed_connects_back_off_and_refresh_retries_at_once(tmp_path: Pa
 
 
 async def test_connect_timeout_kills_a_server_that_never_answers(tmp_path: Path) -> None:
-    before = live_children()
-    mute = McpServerEntry(command=sys.executable, args=["-c", "import time; time.sleep(60)"])
+    sleeper = "import time; time.sleep(60)"
+    before = live_children(sleeper)
+    mute = McpServerEntry(command=sys.executable, args=["-c", sleeper])
     proxy = McpProxy("mute", mute, connect_timeout_s=1.0, call_timeout_s=5)
     with pytest.raises(McpUnavailable, match="did not connect within 1 s"):
         await proxy.connect()
     await proxy.aclose()
-    assert live_children() - before == set()
+    assert live_children(sleeper) - before == set()

@@ -188,11 +188,12 @@ async def test_shutdown_leaves_no_child_process(tmp_path: Path) -> None:
     path = write_settings(tmp_path / "mcp_setting.json", {"a": stdio_entry(), "b": stdio_entry()})
     settings = make_settings(tmp_path / "data", mcp_settings_path=path, mcp_startup_wait_s=30.0)
     rt = await Runtime.create(settings, llm=ScriptedLLM([]))
-    assert rt.mcp is not None
-    assert {i.status for i in rt.mcp.list()} == {McpStatus.CONNECTED}
-    assert len(live_children() - before) == 2
-
-    await rt.aclose()
+    try:
+        assert rt.mcp is not None
+        assert {i.status for i in rt.mcp.list()} == {McpStatus.CONNECTED}
+        assert len(live_children() - before) == 2
+    finally:
+        await rt.aclose()
 
     assert live_children() - before == set()
     assert "add" not in rt.tools
