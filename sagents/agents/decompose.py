@@ -70,56 +70,42 @@ class TaskDecomposeAgent:
 
     async def run(self, ctx: SessionContext) -> AsyncIterator[EventBase]:
         messages = user_turn(ctx, PROMPT.format(limit=MAX_SUBTASKS))
-        whole = Decomposition(tasks=[Subtask(id="1", title=ctx.user_input[:300])])
-        out: Decision[Decomposition] = Decision()
-        async for event in decide(
-            ctx,
-            role=self.role,
-            messages=messages,
-            schema=Decomposition,
-            fallback=whole,
-            fallback_note="Decomposition fell back to one task for the whole request",
-            out=out,
-        ):
-            yield event
-        plan = out.value or whole
-        problem = dependency_problem(plan.tasks)
-        if problem:
-            retry = [
-                *messages,
-                {"role": "assistant", "content": plan.model_dump_json()},
-                {
-                    "role": "user",
-                    "content": f"That plan is invalid: {problem}. Send a corrected plan.",
-                },
-            ]
-            again: Decision[Decomposition] = Decision()
+        plan = Decomposition(tasks=[Subtask(id="1", title=ctx.user_input[:300])])
+        note = "Decomposition fell back to one task for the whole request"
+        problem: str | None = None
+        for _ in range(2):  # the first answer, then one corrected answer
+            out: Decision[Decomposition] = Decision()
             async for event in decide(
                 ctx,
                 role=self.role,
-                messages=retry,
+                messages=messages,
                 schema=Decomposition,
                 fallback=plan,
-                fallback_note="The corrected plan was not valid either",
-                out=again,
+                fallback_note=note,
+                out=out,
             ):
                 yield event
-            plan = again.value or plan
+            plan = out.value or plan
             problem = dependency_problem(plan.tasks)
-            if problem:
-                yield AgentNotice(
-                    code="dependencies_dropped",
-                    message=f"Subtask dependencies were dropped ({problem}); "
-                    "the subtasks run in the order given.",
-                )
-                seen: set[str] = set()
-                unique = []
-                for task in plan.tasks:
-                    if task.id not in seen:
-                        seen.add(task.id)
-                        unique.append(task.model_copy(update={"depends_on": []}))
-                plan = Decomposition(tasks=unique)
+            if problem is None:
+                break
+            messages = [
+                *messages,
+                {"role": "assistant", "content": plan.model_dump_json()},
+                {"role": "user", "content": f"That plan is invalid: {problem}. Send a fixed plan."},
+            ]
+            note = "The corrected plan was not valid either"
+        if problem is not None:
+            yield AgentNotice(
+                code="dependencies_dropped",
+                message=f"Subtask dependencies were dropped ({problem}); "
+                "the subtasks run in the order given.",
+            )
+            first: dict[str, Subtask] = {}  # the first task of each id, in order
+            for task in plan.tasks:
+                first.setdefault(task.id, task.model_copy(update={"depends_on": []}))
+            plan = Decomposition(tasks=list(first.values()))
         if not plan.tasks:
-            plan = whole
+            plan = Decomposition(tasks=[Subtask(id="1", title=ctx.user_input[:300])])
         for task in plan.tasks:
             yield await ctx.tasks.create(task.id, task.title, task.description, task.depends_on)
