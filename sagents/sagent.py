@@ -120,9 +120,9 @@ class SAgent:
     ) -> RunInfo:
         """Validate, load or create the session, and start the run in the background.
 
-        Raises ``SessionNotFound``, ``UnknownTools``, ``FlowError`` or
-        ``SessionBusy`` before anything is written, so a refused request
-        leaves no trace.
+        Raises ``SessionNotFound``, ``UnknownTools`` / ``UnknownSkills``,
+        ``FlowError`` or ``SessionBusy`` before anything is written, so a
+        refused request leaves no trace.
         """
         rt = self.runtime
         flow = flow or self.flow
