@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
 from sagents.request import RunRequest
-from sagents.store.records import MessageRecord, RunRecord, SessionRecord, TaskRecord
+
+
+class RecordOut(BaseModel):
+    """A response model filled from a record's attributes of the same names,
+    so each one is declared once, as its fields, with no copying code."""
+
+    @classmethod
+    def of(cls, record: object, **extra: Any) -> Self:
+        """``record`` as this model; ``extra`` gives fields the record lacks."""
+        data = {
+            name: getattr(record, name)
+            for name in cls.model_fields
+            if name not in extra and hasattr(record, name)
+        }
+        return cls.model_validate({**data, **extra})
 
 
 class ChatRequest(RunRequest):
@@ -18,24 +32,13 @@ class ChatRequest(RunRequest):
     )
 
 
-class SessionOut(BaseModel):
+class SessionOut(RecordOut):
     id: str
     title: str
     status: str
     created_at: float
     updated_at: float
     active_run_id: str | None = None
-
-    @classmethod
-    def of(cls, s: SessionRecord, active_run_id: str | None = None) -> SessionOut:
-        return cls(
-            id=s.id,
-            title=s.title,
-            status=str(s.status),
-            created_at=s.created_at,
-            updated_at=s.updated_at,
-            active_run_id=active_run_id,
-        )
 
 
 class SessionPage(BaseModel):
@@ -45,7 +48,7 @@ class SessionPage(BaseModel):
     offset: int
 
 
-class RunOut(BaseModel):
+class RunOut(RecordOut):
     id: str
     status: str
     input: str
@@ -57,27 +60,12 @@ class RunOut(BaseModel):
     started_at: float
     ended_at: float | None
 
-    @classmethod
-    def of(cls, r: RunRecord) -> RunOut:
-        return cls(
-            id=r.id,
-            status=str(r.status),
-            input=r.input,
-            options=r.options,
-            answer=r.answer,
-            error=r.error,
-            input_tokens=r.input_tokens,
-            output_tokens=r.output_tokens,
-            started_at=r.started_at,
-            ended_at=r.ended_at,
-        )
-
 
 class SessionDetail(SessionOut):
     runs: list[RunOut]
 
 
-class MessageOut(BaseModel):
+class MessageOut(RecordOut):
     id: str
     role: str
     content: str | None
@@ -91,23 +79,6 @@ class MessageOut(BaseModel):
     created_at: float
     completed_at: float | None = None
 
-    @classmethod
-    def of(cls, m: MessageRecord) -> MessageOut:
-        return cls(
-            id=m.id,
-            role=m.role,
-            content=m.content,
-            tool_calls=m.tool_calls,
-            tool_call_id=m.tool_call_id,
-            name=m.name,
-            run_id=m.run_id,
-            agent=m.agent,
-            kind=m.kind,
-            interrupted=m.interrupted,
-            created_at=m.created_at,
-            completed_at=m.completed_at,
-        )
-
 
 class CancelOut(BaseModel):
     session_id: str
@@ -115,7 +86,7 @@ class CancelOut(BaseModel):
     cancelled: bool
 
 
-class TaskOut(BaseModel):
+class TaskOut(RecordOut):
     id: str
     title: str
     description: str
@@ -125,20 +96,6 @@ class TaskOut(BaseModel):
     run_id: str | None
     created_at: float
     updated_at: float
-
-    @classmethod
-    def of(cls, t: TaskRecord) -> TaskOut:
-        return cls(
-            id=t.id,
-            title=t.title,
-            description=t.description,
-            status=t.status,
-            depends_on=t.depends_on,
-            result=t.result,
-            run_id=t.run_id,
-            created_at=t.created_at,
-            updated_at=t.updated_at,
-        )
 
 
 class FlowOut(BaseModel):

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.deps import runtime
 from app.errors import ApiError, not_found
 from app.identity import current_user
-from sagents.memory import Memory, UserMemoryManager
+from app.schemas import RecordOut
+from sagents.memory import UserMemoryManager
 from sagents.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/memory", tags=["memory"])
@@ -24,22 +25,12 @@ User = Annotated[str, Depends(current_user)]
 Rt = Annotated[Runtime, Depends(runtime)]
 
 
-class MemoryOut(BaseModel):
+class MemoryOut(RecordOut):
     id: str
     text: str
     kind: str
     source: str
     created_at: float
-
-    @classmethod
-    def of(cls, memory: Memory) -> MemoryOut:
-        return cls(
-            id=memory.id,
-            text=memory.text,
-            kind=memory.kind.value,
-            source=memory.source,
-            created_at=memory.created_at,
-        )
 
 
 class MemoryHitOut(MemoryOut):
@@ -67,7 +58,7 @@ async def list_memories(user: User, rt: Rt) -> list[MemoryOut]:
 @router.post("/search")
 async def search_memories(body: MemorySearch, user: User, rt: Rt) -> list[MemoryHitOut]:
     hits = await _memory(rt).recall(user, body.query, body.k)
-    return [MemoryHitOut(**MemoryOut.of(h.memory).model_dump(), distance=h.distance) for h in hits]
+    return [MemoryHitOut.of(h.memory, distance=h.distance) for h in hits]
 
 
 @router.delete("/{memory_id}", status_code=204)

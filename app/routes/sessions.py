@@ -55,7 +55,7 @@ async def list_sessions(
 ) -> SessionPage:
     items, total = await rt.store.list_sessions(user, limit=limit, offset=offset)
     return SessionPage(
-        items=[SessionOut.of(s, _active_run_id(rt, s.id)) for s in items],
+        items=[SessionOut.of(s, active_run_id=_active_run_id(rt, s.id)) for s in items],
         total=total,
         limit=limit,
         offset=offset,
@@ -66,8 +66,9 @@ async def list_sessions(
 async def get_session(session_id: str, user: User, rt: Rt) -> SessionDetail:
     session = await _own_session(rt, user, session_id)
     runs = await rt.store.list_runs(session_id)
-    base = SessionOut.of(session, _active_run_id(rt, session_id))
-    return SessionDetail(**base.model_dump(), runs=[RunOut.of(r) for r in runs])
+    return SessionDetail.of(
+        session, active_run_id=_active_run_id(rt, session_id), runs=[RunOut.of(r) for r in runs]
+    )
 
 
 @router.get("/{session_id}/messages")

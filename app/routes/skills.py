@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from app.deps import runtime
 from app.errors import ApiError, not_found
 from app.identity import current_user
+from app.schemas import RecordOut
 from sagents.runtime import Runtime
 from sagents.skills import (
     ArchiveRejected,
@@ -40,21 +41,12 @@ def skill_manager(rt: Annotated[Runtime, Depends(runtime)]) -> SkillManager:
 Skills = Annotated[SkillManager, Depends(skill_manager)]
 
 
-class SkillOut(BaseModel):
+class SkillOut(RecordOut):
     name: str
     description: str
     origin: str
     """``bundled``, ``installation`` or ``user`` (the caller's own)."""
     license: str | None = None
-
-    @classmethod
-    def of(cls, skill: Skill) -> SkillOut:
-        return cls(
-            name=skill.name,
-            description=skill.description,
-            origin=skill.origin,
-            license=skill.license,
-        )
 
 
 class SkillDetail(SkillOut):
@@ -75,13 +67,7 @@ class SkillList(BaseModel):
 
 
 def _detail(skill: Skill) -> SkillDetail:
-    return SkillDetail(
-        **SkillOut.of(skill).model_dump(),
-        allowed_tools=list(skill.allowed_tools),
-        metadata=skill.metadata,
-        body=skill.body,
-        files=skill.files(),
-    )
+    return SkillDetail.of(skill, files=skill.files())
 
 
 async def _visible(skills: SkillManager, user: str, name: str) -> Skill:
