@@ -14,17 +14,25 @@ def to_frame(event: EventBase) -> ServerSentEvent:
 
 
 async def frames(
-    events: AsyncIterator[EventBase], on_close: Callable[[bool], None] | None = None
-) -> AsyncIterator[ServerSentEvent]:
-    """Encode a stream of events; ``on_close(completed)`` runs however it ends.
+    batches: AsyncIterator[list[EventBase]], on_close: Callable[[bool], None] | None = None
+) -> AsyncIterator[bytes]:
+    """Encode a run's event batches, one write per batch; ``on_close(completed)``
+    runs however the stream ends.
 
-    sse-starlette cancels this generator when the client disconnects, so
-    ``completed`` is False exactly when the client left before the end.
+    Each batch is what the run published since the last write, so a burst of
+    events (a tool round, a fast model) costs one ASGI send instead of one per
+    event; a client reads the same frames either way. sse-starlette passes
+    bytes through as they are and cancels this generator when the client
+    disconnects, so ``completed`` is False exactly when the client left
+    before the end.
     """
     completed = False
     try:
-        async for event in events:
-            yield to_frame(event)
+        async for batch in batches:
+            if len(batch) == 1:
+                yield to_frame(batch[0]).encode()
+            else:
+                yield b"".join([to_frame(event).encode() for event in batch])
         completed = True
     finally:
         if on_close is not None:

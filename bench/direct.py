@@ -1,9 +1,13 @@
-"""The floor every scenario is compared with: the same LLM calls made with the
-raw openai SDK, and the tool called by hand, with no framework in between.
+"""The floors every scenario is compared with: the same LLM calls made by hand,
+and the tool called by hand, with no framework in between.
 
-It uses the same transport settings as ``OpenAIChatModel`` (an httpx2 pool
-sized for the concurrency, SDK retries off) so the comparison measures what
-Sage adds, not a different connection setup.
+``DirectClient`` is the baseline the targets are set against: the raw openai
+SDK (``AsyncOpenAI``, SDK retries off). ``LeanDirectClient`` makes the same
+calls over a bare httpx2 stream with ``json.loads`` per chunk, which is how
+``OpenAIChatModel`` itself reads the wire since it stopped paying the SDK's
+per-chunk model building; Sage's ratio to it is what orchestration alone
+costs. Both use the same transport settings (an httpx2 pool sized for the
+concurrency) so neither comparison measures a different connection setup.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ OnToken = Callable[[str], None]
 
 
 class DirectClient:
+    """The raw openai SDK."""
+
+    label = "direct"
+
     def __init__(self, base_url: str, *, max_connections: int = 1100) -> None:
         self.http = httpx2.AsyncClient(
             limits=httpx2.Limits(
@@ -111,3 +119,60 @@ class DirectClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class LeanDirectClient(DirectClient):
+    """The same calls over a bare httpx2 stream: ``data:`` lines, ``json.loads``."""
+
+    label = "lean direct"
+
+    def __init__(self, base_url: str, *, max_connections: int = 1100) -> None:
+        super().__init__(base_url, max_connections=max_connections)
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.headers = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
+
+    async def stream(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        on_token: OnToken | None = None,
+    ) -> tuple[str, list[dict[str, Any]]]:
+        params: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            params["tools"] = tools
+        text: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        body = json.dumps(params).encode()
+        async with self.http.stream("POST", self.url, content=body, headers=self.headers) as resp:
+            resp.raise_for_status()
+            async for line in resp.aiter_lines():
+                if not line.startswith("data:") or line == "data: [DONE]":
+                    continue
+                chunk = json.loads(line[5:])
+                choices = chunk.get("choices")
+                if not choices:
+                    continue
+                delta = choices[0].get("delta") or {}
+                content = delta.get("content")
+                if content:
+                    text.append(content)
+                    if on_token is not None:
+                        on_token(content)
+                for call in delta.get("tool_calls") or []:
+                    entry = calls.setdefault(
+                        call["index"],
+                        {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
+                    )
+                    if call.get("id"):
+                        entry["id"] = call["id"]
+                    fn = call.get("function") or {}
+                    if fn.get("name"):
+                        entry["function"]["name"] = fn["name"]
+                    entry["function"]["arguments"] += fn.get("arguments") or ""
+        return "".join(text), [calls[i] for i in sorted(calls)]

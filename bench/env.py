@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.direct import DirectClient
+from bench.direct import DirectClient, LeanDirectClient
 from bench.mock import Workload
 from bench.procs import Child
 from sagents.runtime import Runtime
@@ -62,8 +62,9 @@ class BenchEnv:
             await rt.aclose()
 
     @asynccontextmanager
-    async def direct(self) -> AsyncIterator[DirectClient]:
-        async with DirectClient(self.mock_url) as client:
+    async def direct(self, *, lean: bool = False) -> AsyncIterator[DirectClient]:
+        """The raw-SDK baseline, or with ``lean`` the bare-httpx2 one (bench.direct)."""
+        async with (LeanDirectClient if lean else DirectClient)(self.mock_url) as client:
             yield client
 
     @asynccontextmanager

@@ -60,7 +60,7 @@ async def chat(
             rt.runs.cancel(info.run_id, "the client disconnected")
 
     return EventSourceResponse(
-        frames(rt.runs.subscribe(info.run_id), on_close),
+        frames(rt.runs.subscribe_batches(info.run_id), on_close),
         ping=rt.settings.sse_ping_s,
         headers={
             "X-Session-Id": info.session_id,

@@ -143,7 +143,7 @@ async def run_events(
             f"Last-Event-ID {start} is past this run's last event ({last})",
         )
     return EventSourceResponse(
-        frames(rt.runs.subscribe(run_id, start)),
+        frames(rt.runs.subscribe_batches(run_id, start)),
         ping=rt.settings.sse_ping_s,
         headers={"Cache-Control": "no-cache"},
     )

@@ -8,6 +8,10 @@ arrives against a zero-overhead schedule: ``t_i - t_request - (i + 1) × 20 ms``
 that follows a stall). The same is measured for 1,000 direct
 SDK streams in this process, which shows what the machine and the mock
 alone add. The server's RSS is sampled while the sessions stream.
+
+Then a sweep at lower concurrency (``SWEEP``) finds where this machine
+holds the target: the p99 added latency of Sage and of the lean baseline
+(bare httpx2, ``bench.direct.LeanDirectClient``) at each level.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from bench.sse_client import ChatTrace, chat
 TITLE = "1,000 concurrent streaming sessions over HTTP (50 tokens at 20 ms/token)"
 WORKLOAD = Workload(tokens=50, delay_ms=20)
 RAMP_S = 0.5
+SWEEP = (100, 200, 400)
+"""Concurrency levels of the sweep (a quick run uses 5 sessions)."""
 PAYLOAD = {
     "message": "Tell me a story.",
     "available_tools": [],
@@ -146,6 +152,11 @@ async def run(env: BenchEnv) -> ScenarioResult:
         finally:
             sampler.cancel()
         peak_kib = max([*samples, rss_kib(server.pid)[0]])
+        async with env.direct(lean=True) as lean:
+            sweep = [
+                (n, await sage_phase(http, n, Phase()), await direct_phase(lean, n))
+                for n in (SWEEP if not env.quick else (5,))
+            ]
     result.checks["every session completed"] = sage.completed == sessions
     result.checks["no errors"] = not sage.errors
     if sage.errors:
@@ -176,6 +187,16 @@ async def run(env: BenchEnv) -> ScenarioResult:
     result.add(Metric("server RSS peak", peak_kib / 1024, "MiB"))
     per_session = (peak_kib - idle_kib) / max(sage.peak_active, 1)
     result.add(Metric("RSS per active session", per_session, "KiB", None, 200))
+    for n, sage_n, lean_n in sweep:
+        result.checks[f"{n} streams: every session completed"] = sage_n.completed == n
+        result.add(
+            Metric(
+                f"{n} streams: p99 added latency per token, vs lean direct",
+                ms(percentile(sage_n.gaps, 99)),
+                "ms",
+                ms(percentile(lean_n.gaps, 99)),
+            )
+        )
     return result
 
 

@@ -32,6 +32,10 @@ SIMPLE_PATH: dict[str, Any] = {
 takes the simple path (SimpleAgent). Only ``add`` is offered and no skills,
 so the run makes exactly the direct baseline's two LLM calls."""
 WORKLOAD = Workload(tokens=50, delay_ms=0)
+ROTATIONS = (("sage", "direct", "lean"), ("direct", "lean", "sage"), ("lean", "sage", "direct"))
+LEAN_P50 = "p50 per turn, vs lean direct"
+"""The same Sage figure against the bare-httpx2 baseline (bench.direct): what
+orchestration alone costs, now that Sage no longer pays the SDK's parsing."""
 
 
 async def sage_turn(sage: SAgent) -> list[EventBase]:
@@ -56,31 +60,37 @@ async def run(env: BenchEnv) -> ScenarioResult:
         {"turns": turns, "warmup": warmup, "answer_tokens": WORKLOAD.tokens, "llm_latency_ms": 0},
     )
     expected = answer_text(WORKLOAD.tokens)
-    sage_s: list[float] = []
-    direct_s: list[float] = []
-    async with env.runtime("tool_turn", WORKLOAD, add_tools()) as rt, env.direct() as direct:
+    times: dict[str, list[float]] = {"sage": [], "direct": [], "lean": []}
+    async with (
+        env.runtime("tool_turn", WORKLOAD, add_tools()) as rt,
+        env.direct() as direct,
+        env.direct(lean=True) as lean,
+    ):
         sage = SAgent(rt)
         model = WORKLOAD.model()
+        clients = {"direct": direct, "lean": lean}
         for i in range(warmup + turns):
-            order = (True, False) if i % 2 else (False, True)
-            for use_sage in order:
+            order = ROTATIONS[i % len(ROTATIONS)]  # noise hits every side alike
+            for side in order:
                 started = time.perf_counter()
-                if use_sage:
+                if side == "sage":
                     events = await sage_turn(sage)
                     elapsed = time.perf_counter() - started
                     check_sage_events(events, expected)
                 else:
-                    answer, _ = await direct.tool_turn(model, [], QUESTION)
+                    answer, _ = await clients[side].tool_turn(model, [], QUESTION)
                     elapsed = time.perf_counter() - started
                     if answer != expected:
-                        raise BenchError("the direct baseline got a wrong answer")
+                        raise BenchError(f"the {side} baseline got a wrong answer")
                 if i >= warmup:
-                    (sage_s if use_sage else direct_s).append(elapsed)
+                    times[side].append(elapsed)
     result.checks["every turn answered correctly"] = True
+    sage_s, direct_s, lean_s = times["sage"], times["direct"], times["lean"]
     result.add(Metric("p50 per turn", ms(median(sage_s)), "ms", ms(median(direct_s)), 1.10, True))
     result.add(
         Metric("p95 per turn", ms(percentile(sage_s, 95)), "ms", ms(percentile(direct_s, 95)))
     )
+    result.add(Metric(LEAN_P50, ms(median(sage_s)), "ms", ms(median(lean_s))))
     return result
 
 

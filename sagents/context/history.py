@@ -20,15 +20,17 @@ When the whole history fits, nothing is ranked and everything is sent.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sagents.context.bm25 import IncrementalBM25, tokenize
 from sagents.context.tokens import (
+    MESSAGE_OVERHEAD,
     REPLY_PRIMING,
     TokenCounter,
     TokenCounters,
@@ -66,20 +68,55 @@ class PreparedHistory:
         return self.dropped > 0 or self.truncated > 0
 
 
+class Units:
+    """A session's messages grouped so tool calls stay with their results,
+    built as messages arrive (a result joins the unit of the call it answers,
+    however late it comes), with what each unit costs."""
+
+    __slots__ = ("_owner", "cost", "members", "of_message", "total", "user_units")
+
+    def __init__(self) -> None:
+        self.members: list[list[int]] = []
+        self.cost: list[int] = []
+        self.of_message: list[int] = []
+        """message index → its unit."""
+        self.user_units: list[int] = []
+        """The units that start a turn (a user message), in order."""
+        self.total = 0
+        self._owner: dict[str, int] = {}
+
+    def add(self, message: Message, tokens: int) -> None:
+        index = len(self.of_message)
+        self.total += tokens
+        call_id = message.get("tool_call_id")
+        if message.get("role") == "tool" and isinstance(call_id, str) and call_id in self._owner:
+            unit = self._owner[call_id]
+            self.members[unit].append(index)
+            self.cost[unit] += tokens
+            self.of_message.append(unit)
+            return
+        unit = len(self.members)
+        self.members.append([index])
+        self.cost.append(tokens)
+        self.of_message.append(unit)
+        role = message.get("role")
+        if role == "user":
+            self.user_units.append(unit)
+        elif role == "assistant":
+            for call in message.get("tool_calls") or []:
+                self._owner[call["id"]] = unit
+
+    @classmethod
+    def of(cls, messages: Sequence[Message], tokens: Sequence[int]) -> Units:
+        units = cls()
+        for message, cost in zip(messages, tokens, strict=True):
+            units.add(message, cost)
+        return units
+
+
 def group_units(messages: Sequence[Message]) -> list[list[int]]:
     """Indices of ``messages`` grouped so tool calls stay with their results."""
-    units: list[list[int]] = []
-    owner: dict[str, int] = {}
-    for i, message in enumerate(messages):
-        call_id = message.get("tool_call_id")
-        if message.get("role") == "tool" and isinstance(call_id, str) and call_id in owner:
-            units[owner[call_id]].append(i)
-            continue
-        units.append([i])
-        if message.get("role") == "assistant":
-            for call in message.get("tool_calls") or []:
-                owner[call["id"]] = len(units) - 1
-    return units
+    return Units.of(messages, [0] * len(messages)).members
 
 
 def shorten(counter: TokenCounter, text: str, max_tokens: int) -> str:
@@ -97,51 +134,60 @@ def shorten(counter: TokenCounter, text: str, max_tokens: int) -> str:
 def fit_history(
     messages: Sequence[Message],
     tokens: Sequence[int],
-    scores: Callable[[], Sequence[float]],
+    scores: Callable[[], Mapping[int, float]],
     *,
     available: int,
     recent_turns: int,
     counter: TokenCounter,
+    units: Units | None = None,
 ) -> tuple[list[Message], int, int]:
     """Choose what of ``messages`` fits into ``available`` tokens.
 
-    ``tokens[i]`` is what ``messages[i]`` costs; ``scores`` is called only
-    when something has to be dropped. Returns the kept messages (in order),
-    how many of them were shortened and what the kept messages cost.
+    ``tokens[i]`` is what ``messages[i]`` costs; ``scores`` (message index →
+    relevance, absent meaning 0) is called only when something has to be
+    dropped; ``units`` is the grouping of ``messages`` when the caller keeps
+    one. Returns the kept messages (in order), how many of them were
+    shortened and what the kept messages cost.
     """
-    total = sum(tokens)
-    if total <= available:
-        return list(messages), 0, total
-    units = group_units(messages)
-    cost = [sum(tokens[i] for i in unit) for unit in units]
-    user_units = [u for u, unit in enumerate(units) if messages[unit[0]].get("role") == "user"]
-    recent_start = user_units[-recent_turns] if len(user_units) >= recent_turns > 0 else 0
+    if units is None:
+        units = Units.of(messages, tokens)
+    if units.total <= available:
+        return list(messages), 0, units.total
+    members, cost, user_units = units.members, units.cost, units.user_units
     if recent_turns <= 0:
-        recent_start = len(units) - 1
+        recent_start = len(members) - 1
+    else:
+        recent_start = user_units[-recent_turns] if len(user_units) >= recent_turns else 0
     kept: set[int] = set()
     replaced: dict[int, Message] = {}
     left = available
-    for u in range(len(units) - 1, recent_start - 1, -1):
+    for u in range(len(members) - 1, recent_start - 1, -1):
         if cost[u] <= left:
             kept.add(u)
             left -= cost[u]
         elif not kept:
-            spent = _shorten_unit(messages, units[u], tokens, max(left, 0), counter, replaced)
+            spent = _shorten_unit(messages, members[u], tokens, max(left, 0), counter, replaced)
             kept.add(u)
             left -= spent
         else:
             break
-    older = [u for u in range(recent_start) if u not in kept]
-    if older and left > 0:
-        all_scores = scores()
-        ranked = sorted(
-            older, key=lambda u: (max(all_scores[i] for i in units[u]), u), reverse=True
-        )
-        for u in ranked:
-            if cost[u] <= left:
+    if recent_start > 0 and left > 0:
+        # Older units: the relevant ones by score, then the rest newest first.
+        best: dict[int, float] = {}
+        for i, score in scores().items():
+            u = units.of_message[i]
+            if u < recent_start and score > best.get(u, 0.0):
+                best[u] = score
+        relevant = sorted(best, key=lambda u: (best[u], u), reverse=True)
+        rest = (u for u in range(recent_start - 1, -1, -1) if u not in best)
+        cheapest = MESSAGE_OVERHEAD
+        for u in itertools.chain(relevant, rest):
+            if left < cheapest:
+                break
+            if cost[u] <= left and u not in kept:
                 kept.add(u)
                 left -= cost[u]
-    chosen = sorted(i for u in kept for i in units[u])
+    chosen = sorted(i for u in kept for i in members[u])
     return [replaced.get(i, messages[i]) for i in chosen], len(replaced), available - left
 
 
@@ -182,6 +228,7 @@ class _SessionIndex:
     ids: list[str] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
+    units: Units = field(default_factory=Units)
     bm25: IncrementalBM25 = field(default_factory=IncrementalBM25)
 
     def matches(self, records: Sequence[MessageRecord]) -> bool:
@@ -191,21 +238,28 @@ class _SessionIndex:
     def extend(self, records: Sequence[MessageRecord], counter: TokenCounter) -> None:
         for record in records[len(self.ids) :]:
             message = record.to_openai()
+            cost = message_tokens(counter, message)
             self.ids.append(record.id)
             self.messages.append(message)
-            self.tokens.append(message_tokens(counter, message))
+            self.tokens.append(cost)
+            self.units.add(message, cost)
 
-    def scores(self, query: str) -> Sequence[float]:
+    def scores(self, query: str) -> Mapping[int, float]:
         missing = self.messages[len(self.bm25) :]
         self.bm25.add([tokenize(_searchable(m)) for m in missing])
-        return list(self.bm25.scores(tokenize(query)))
+        return self.bm25.scores(tokenize(query))
 
 
 def _searchable(message: Message) -> str:
-    parts = [message.get("content") if isinstance(message.get("content"), str) else ""]
-    for call in message.get("tool_calls") or []:
+    content = message.get("content")
+    text = content if isinstance(content, str) else ""
+    calls = message.get("tool_calls")
+    if not calls:
+        return text
+    parts = [text] if text else []
+    for call in calls:
         parts.append(f"{call['function']['name']} {call['function']['arguments']}")
-    return " ".join(p for p in parts if p)
+    return " ".join(parts)
 
 
 class HistoryPreparer:
@@ -283,6 +337,7 @@ class HistoryPreparer:
             available=token_budget - fixed,
             recent_turns=self.settings.history_recent_turns,
             counter=counter,
+            units=index.units,
         )
         return PreparedHistory(
             messages=[system, *kept],

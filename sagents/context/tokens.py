@@ -55,9 +55,9 @@ class TiktokenCounter:
     def count(self, text: str) -> int:
         if not text:
             return 0
-        # disallowed_special=() counts "<|endoftext|>" typed by a user as text
-        # instead of raising.
-        n = len(self._encoding.encode(text, disallowed_special=()))
+        # encode_ordinary counts "<|endoftext|>" typed by a user as text
+        # (plain encode would raise), and skips the special-token scan.
+        n = len(self._encoding.encode_ordinary(text))
         return n if self.factor == 1.0 else math.ceil(n * self.factor)
 
 

@@ -1,10 +1,11 @@
-"""The ``ChatModel`` for any OpenAI-compatible endpoint, over the openai SDK.
+"""The ``ChatModel`` for any OpenAI-compatible endpoint, over one httpx2 pool.
 
 One instance serves the whole process: it owns the single HTTP connection pool
 that every run shares, so hundreds of concurrent runs reuse warm connections
-instead of each opening its own. The SDK's own retries are off because they
-would also retry after output had started streaming; Sage retries only before
-the first chunk, where a retry is invisible to the user.
+instead of each opening its own. It speaks the chat completions wire format
+itself (``sagents.llm.wire`` says why not through the openai SDK) and retries
+only before the first chunk, where a retry is invisible to the user: once
+output has started streaming, a failure is reported, never replayed.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import httpx2
-import openai
-from openai import AsyncOpenAI, AsyncStream
-from openai.types.chat import ChatCompletionChunk
 
+from sagents import __version__
 from sagents.llm.errors import (
     LLMError,
     LLMNotConfigured,
@@ -28,27 +27,25 @@ from sagents.llm.errors import (
     LLMUnavailable,
 )
 from sagents.llm.retry import backoff_delay, is_retryable
-from sagents.llm.types import (
-    LLMChunk,
-    LLMRequest,
-    ReasoningDelta,
-    StreamEnd,
-    TextDelta,
-    ToolCallDelta,
-    UsageReport,
+from sagents.llm.types import LLMChunk, LLMRequest, StreamEnd, TextDelta
+from sagents.llm.wire import (
+    ProviderStreamError,
+    WireError,
+    decode_chunk,
+    error_message,
+    sse_payloads,
 )
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
-_PLACEHOLDER_API_KEY = "sage-no-key"
-"""Sent when no key is configured: the SDK refuses an empty key (and would
-otherwise read ``OPENAI_API_KEY`` from the environment), while local servers
-such as Ollama or llama.cpp need none."""
-
 ROLE_HEADER = "X-Sage-Role"
 
-_STREAM_ERRORS = (openai.OpenAIError, TimeoutError, json.JSONDecodeError)
+MAX_ERROR_BODY = 64 * 1024
+"""An error response is read up to this size for its message; a misconfigured
+URL can point at something that answers a large HTML page."""
+
+_STREAM_ERRORS = (httpx2.HTTPError, TimeoutError, WireError, ProviderStreamError)
 """What a failing call or stream raises; anything else is a bug and propagates."""
 
 
@@ -62,36 +59,35 @@ class OpenAIChatModel:
         by default the model builds one sized by ``llm_max_connections``."""
         self.capabilities: dict[str, str] = {}
         self._settings = settings
-        self._base_url = settings.llm_base_url or DEFAULT_BASE_URL
-        self._client: AsyncOpenAI | None = None
+        self._base_url = (settings.llm_base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._url = f"{self._base_url}/chat/completions"
         self._http: httpx2.AsyncClient | None = None
         self._owns_http = http_client is None
         self._closed = False
+        self._headers: dict[str, str] = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "User-Agent": f"sage/{__version__}",
+        }
+        if settings.llm_api_key is not None and settings.llm_api_key.get_secret_value():
+            # No key, no header: local servers (Ollama, llama.cpp, vLLM) need none.
+            self._headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
         if not settings.llm_configured:
             return
-        timeout = httpx2.Timeout(
-            connect=settings.llm_connect_timeout_s,
-            # Stalls are bounded by our own first-chunk and whole-call
-            # deadlines; this only backs them up at the socket level.
-            read=settings.llm_timeout_s,
-            write=settings.llm_timeout_s,
-            pool=settings.llm_timeout_s,
-        )
         self._http = http_client or httpx2.AsyncClient(
             limits=httpx2.Limits(
                 max_connections=settings.llm_max_connections,
                 max_keepalive_connections=settings.llm_max_connections,
             ),
-            timeout=timeout,
+            timeout=httpx2.Timeout(
+                connect=settings.llm_connect_timeout_s,
+                # Stalls are bounded by our own first-chunk and whole-call
+                # deadlines; this only backs them up at the socket level.
+                read=settings.llm_timeout_s,
+                write=settings.llm_timeout_s,
+                pool=settings.llm_timeout_s,
+            ),
             follow_redirects=True,
-        )
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-        self._client = AsyncOpenAI(
-            api_key=key or _PLACEHOLDER_API_KEY,
-            base_url=self._base_url,
-            max_retries=0,
-            timeout=timeout,
-            http_client=self._http,
         )
 
     @classmethod
@@ -108,58 +104,38 @@ class OpenAIChatModel:
     async def aclose(self) -> None:
         """Close the connection pool (unless it was handed in by the caller)."""
         self._closed = True
-        if self._client is not None and self._owns_http:
-            await self._client.close()
-        self._client = None
+        if self._http is not None and self._owns_http:
+            await self._http.aclose()
+        self._http = None
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         if self._closed:
             raise RuntimeError("this OpenAIChatModel was closed (aclose) and cannot stream")
-        client = self._client
-        if client is None:
+        http = self._http
+        if http is None:
             raise LLMNotConfigured(NOT_CONFIGURED_MESSAGE)
         model = self.model_for(request.role)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.llm_timeout_s
-        response, chunk = await self._open(client, self._create_kwargs(request, model), deadline)
-
+        response, payloads, payload = await self._open(
+            http, self._body(request, model), request.role, deadline
+        )
         chunks = 0
         text_chars = 0
         finish: str | None = None
         try:
             while True:
                 chunks += 1
-                # The hot path: one pass per streamed token, so only attribute
-                # reads on the SDK's (unvalidated) chunk objects.
-                if chunk.choices:
-                    choice = chunk.choices[0]
-                    delta = choice.delta
-                    content = delta.content
-                    if content:
-                        text_chars += len(content)
-                        yield TextDelta(content)
-                    extra = delta.model_extra
-                    if extra:
-                        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
-                        if reasoning and isinstance(reasoning, str):
-                            yield ReasoningDelta(reasoning)
-                    if delta.tool_calls:
-                        for call in delta.tool_calls:
-                            fn = call.function
-                            yield ToolCallDelta(
-                                index=call.index,
-                                id=call.id,
-                                name=fn.name if fn is not None else None,
-                                arguments=(fn.arguments or "") if fn is not None else "",
-                            )
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
-                usage = chunk.usage
-                if usage is not None:
-                    yield UsageReport(model, usage.prompt_tokens, usage.completion_tokens)
+                parts, done = decode_chunk(payload, model)
+                for part in parts:
+                    if type(part) is TextDelta:
+                        text_chars += len(part.text)
+                    yield part
+                if done is not None:
+                    finish = done
                 try:
                     async with asyncio.timeout_at(deadline):
-                        chunk = await response.__anext__()
+                        payload = await anext(payloads)
                 except StopAsyncIteration:
                     break
         except _STREAM_ERRORS as exc:
@@ -167,7 +143,7 @@ class OpenAIChatModel:
         finally:
             # Also reached when the consuming task is cancelled or the caller
             # closes this generator: the HTTP response must not outlive it.
-            await response.close()
+            await response.aclose()
         if finish is None:
             raise LLMStreamBroken(
                 f"the LLM stream from {self._base_url} broke after {chunks} chunks "
@@ -175,54 +151,60 @@ class OpenAIChatModel:
             )
         yield StreamEnd(finish_reason=finish, model=model)
 
-    def _create_kwargs(self, request: LLMRequest, model: str) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
+    def _body(self, request: LLMRequest, model: str) -> bytes:
+        body: dict[str, Any] = {
             "model": model,
             "messages": request.messages,
             "stream": True,
             "stream_options": {"include_usage": True},
-            "extra_headers": {ROLE_HEADER: request.role},
         }
         if request.tools:
-            kwargs["tools"] = request.tools
+            body["tools"] = request.tools
             if request.tool_choice:
-                kwargs["tool_choice"] = request.tool_choice
+                body["tool_choice"] = request.tool_choice
         if request.response_format is not None:
-            kwargs["response_format"] = request.response_format
+            body["response_format"] = request.response_format
         if request.temperature is not None:
-            kwargs["temperature"] = request.temperature
+            body["temperature"] = request.temperature
         if request.max_tokens is not None:
-            kwargs["max_tokens"] = request.max_tokens
+            body["max_tokens"] = request.max_tokens
         if request.extra:
-            kwargs["extra_body"] = request.extra
-        return kwargs
+            body.update(request.extra)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
     async def _open(
-        self, client: AsyncOpenAI, kwargs: dict[str, Any], deadline: float
-    ) -> tuple[AsyncStream[ChatCompletionChunk], ChatCompletionChunk]:
+        self, http: httpx2.AsyncClient, body: bytes, role: str, deadline: float
+    ) -> tuple[httpx2.Response, AsyncIterator[str], str]:
         """Send the request and wait for the first chunk, retrying transient
         failures; nothing has reached the caller yet, so a retry is invisible."""
         settings = self._settings
         loop = asyncio.get_running_loop()
+        headers = {**self._headers, ROLE_HEADER: role}
         attempt = 0
         while True:
             first_deadline = min(deadline, loop.time() + settings.llm_first_chunk_timeout_s)
-            stream: AsyncStream[ChatCompletionChunk] | None = None
+            response: httpx2.Response | None = None
             try:
                 async with asyncio.timeout_at(first_deadline):
-                    stream = cast(
-                        "AsyncStream[ChatCompletionChunk]",
-                        await client.chat.completions.create(**kwargs),
+                    response = await http.send(
+                        http.build_request("POST", self._url, content=body, headers=headers),
+                        stream=True,
                     )
-                    first = await stream.__anext__()
-                return stream, first
+                    if response.status_code >= 400:
+                        raise await self._status_error(response)
+                    payloads = sse_payloads(response.aiter_lines())
+                    first = await anext(payloads)
+                return response, payloads, first
             except BaseException as exc:
-                if stream is not None:
-                    await stream.close()
+                if response is not None:
+                    await response.aclose()
                 if isinstance(exc, StopAsyncIteration):
                     error: LLMError = LLMUnavailable(
-                        f"The LLM at {self._base_url} returned an empty stream."
+                        f"The LLM at {self._base_url} answered without any stream events; "
+                        "is it an OpenAI-compatible chat completions endpoint?"
                     )
+                elif isinstance(exc, LLMError):
+                    error = exc
                 elif isinstance(exc, _STREAM_ERRORS):
                     error = self._open_error(exc, hit_deadline=loop.time() >= deadline)
                 else:
@@ -244,6 +226,23 @@ class OpenAIChatModel:
                     raise error from exc
             await asyncio.sleep(delay)
 
+    async def _status_error(self, response: httpx2.Response) -> LLMError:
+        """Name an HTTP error status by what the user can do about it."""
+        status = response.status_code
+        raw = bytearray()
+        async for piece in response.aiter_bytes():
+            raw += piece
+            if len(raw) >= MAX_ERROR_BODY:
+                break
+        detail = error_message(bytes(raw[:MAX_ERROR_BODY]), response.reason_phrase or "error")
+        url = self._base_url
+        if status == 429 or status >= 500:
+            return LLMUnavailable(f"The LLM at {url} answered HTTP {status}: {detail}", status)
+        return LLMRequestRejected(
+            f"The LLM at {url} rejected the request (HTTP {status}): {detail}{_hint(status)}",
+            status,
+        )
+
     def _open_error(self, exc: BaseException, *, hit_deadline: bool) -> LLMError:
         """Name a failure before the first chunk by what the user can do about it."""
         url = self._base_url
@@ -257,20 +256,9 @@ class OpenAIChatModel:
                 f"The LLM at {url} sent nothing within "
                 f"{settings.llm_first_chunk_timeout_s:g} s (first-chunk timeout)."
             )
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            detail = _server_message(exc)
-            if status == 429 or status >= 500:
-                return LLMUnavailable(
-                    f"The LLM at {url} answered HTTP {status}: {detail}", status_code=status
-                )
-            return LLMRequestRejected(
-                f"The LLM at {url} rejected the request (HTTP {status}): {detail}{_hint(status)}",
-                status_code=status,
-            )
-        if isinstance(exc, openai.APITimeoutError):
+        if isinstance(exc, httpx2.TimeoutException):
             return LLMTimeout(f"The LLM at {url} timed out: {_cause(exc)}")
-        if isinstance(exc, openai.APIConnectionError):
+        if isinstance(exc, httpx2.TransportError):
             return LLMUnavailable(f"Could not reach the LLM at {url}: {_cause(exc)}")
         return LLMUnavailable(f"The LLM at {url} failed: {_cause(exc)}")
 
@@ -287,20 +275,9 @@ class OpenAIChatModel:
 
 
 def _cause(exc: BaseException) -> str:
-    """The most specific reason: the SDK wraps transport errors in a generic
-    "Connection error." whose ``__cause__`` says what actually happened."""
-    cause = exc.__cause__ or exc
-    text = str(cause) or type(cause).__name__
-    return f"{type(cause).__name__}: {text}" if cause is not exc else text
-
-
-def _server_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        message = body.get("message")
-        if isinstance(message, str) and message:
-            return message
-    return exc.message
+    """The exception's type and text (some transport errors have no text)."""
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
 
 
 def _hint(status: int) -> str:

@@ -22,7 +22,7 @@ class EventChannel:
     def __init__(self) -> None:
         self._log: list[EventBase] = []
         self._closed = False
-        self._wakeup: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
 
     @property
     def closed(self) -> bool:
@@ -37,29 +37,49 @@ class EventChannel:
         if self._closed:
             raise RuntimeError("publish on a closed channel")
         self._log.append(event)
-        self._wake()
+        if self._waiters:
+            self._wake()
 
     def close(self) -> None:
         self._closed = True
         self._wake()
 
     def _wake(self) -> None:
-        waiter = self._wakeup
-        if waiter is not None:
-            self._wakeup = None
+        # One future per waiting reader, so a reader that is cancelled while
+        # it waits cancels only its own future, never another reader's.
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def subscribe(self, after_seq: int = 0) -> AsyncIterator[EventBase]:
-        """Events with ``seq > after_seq``, then live ones until the run ends."""
+    async def batches(self, after_seq: int = 0) -> AsyncIterator[list[EventBase]]:
+        """Events with ``seq > after_seq`` in batches: everything already
+        logged, then whatever arrived while the reader was away, until the
+        run ends. A reader that writes each batch at once (the SSE stream)
+        pays its per-write cost once per batch, not once per event, and
+        falls behind gracefully: the slower it is, the bigger its batches."""
         index = max(after_seq, 0)  # seq n lives at index n - 1
         while True:
             log = self._log
-            while index < len(log):
-                yield log[index]
-                index += 1
+            if index < len(log):
+                batch = log[index:]
+                index += len(batch)
+                yield batch
+                continue
             if self._closed:
                 return
-            if self._wakeup is None:
-                self._wakeup = asyncio.get_running_loop().create_future()
-            await asyncio.shield(self._wakeup)
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if not waiter.done():  # cancelled while waiting
+                    waiter.cancel()
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+
+    async def subscribe(self, after_seq: int = 0) -> AsyncIterator[EventBase]:
+        """Events with ``seq > after_seq``, then live ones until the run ends."""
+        async for batch in self.batches(after_seq):
+            for event in batch:
+                yield event

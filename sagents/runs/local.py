@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -41,6 +42,9 @@ class LocalRunRegistry:
         self.retention_s = retention_s
         self._runs: dict[str, _Run] = {}
         self._active_by_session: dict[str, str] = {}
+        self._finished: deque[_Run] = deque()
+        """Finished runs in the order they finished, so a sweep stops at the
+        first one still within retention instead of scanning every run."""
 
     def start(
         self,
@@ -71,19 +75,16 @@ class LocalRunRegistry:
         finally:
             run.channel.close()
             run.finished_at = time.monotonic()
+            self._finished.append(run)
             if self._active_by_session.get(run.session_id) == run.run_id:
                 del self._active_by_session[run.session_id]
             run.done.set()
 
     def _sweep(self) -> None:
         cutoff = time.monotonic() - self.retention_s
-        expired = [
-            rid
-            for rid, r in self._runs.items()
-            if r.finished_at is not None and r.finished_at < cutoff
-        ]
-        for rid in expired:
-            del self._runs[rid]
+        finished = self._finished
+        while finished and (finished[0].finished_at or 0.0) < cutoff:
+            del self._runs[finished.popleft().run_id]
 
     def get(self, run_id: str) -> RunInfo | None:
         run = self._runs.get(run_id)
@@ -113,6 +114,15 @@ class LocalRunRegistry:
             return
         async for event in run.channel.subscribe(after_seq):
             yield event
+
+    async def subscribe_batches(
+        self, run_id: str, after_seq: int = 0
+    ) -> AsyncIterator[list[EventBase]]:
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        async for batch in run.channel.batches(after_seq):
+            yield batch
 
     def last_seq(self, run_id: str) -> int:
         run = self._runs.get(run_id)

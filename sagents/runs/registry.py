@@ -69,6 +69,11 @@ class RunRegistry(Protocol):
         """The run's events after ``after_seq``: replay, then live, until it ends."""
         ...
 
+    def subscribe_batches(self, run_id: str, after_seq: int = 0) -> AsyncIterator[list[EventBase]]:
+        """The same events as ``subscribe``, grouped into what was available
+        at each read, for readers that write a batch at once."""
+        ...
+
     def last_seq(self, run_id: str) -> int: ...
 
     async def wait(self, run_id: str) -> None:

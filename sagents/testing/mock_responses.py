@@ -56,12 +56,19 @@ class SSEStreamResponse(Response):
             await self._pump(send)
 
     async def _pump(self, send: Send) -> None:
+        # Frames are due on a fixed schedule (first delay, then one token
+        # delay apart), like a model generating at a steady rate: sleeping
+        # the delay after each send would let the sleeps' overshoot pile up
+        # over a long stream and be counted as the client's latency.
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         for number, frame in enumerate(self._frames):
             if self._cut is not None and number >= self._cut:
                 return
             delay = self._token_delay_s if number else self._first_delay_s
             if delay:
-                await asyncio.sleep(delay)
+                due += delay
+                await asyncio.sleep(max(0.0, due - loop.time()))
             await send({"type": "http.response.body", "body": frame, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

@@ -198,3 +198,23 @@ def test_context_windows_per_model(tmp_path: Path) -> None:
     assert prep.budget_for("gpt-4o-2024-08-06") == 128_000 - 4096
     assert prep.budget_for("llama3") == 8192 - 2048  # reserve capped at a quarter
     assert prep.budget_for("unknown") == 16_384 - 4096
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=conversations(), budget=st.integers(150, 1500), query=texts)
+def test_a_grown_index_chooses_exactly_what_a_fresh_one_does(
+    tmp_path: Path, records: list[MessageRecord], budget: int, query: str
+) -> None:
+    """Units, token costs and BM25 postings are extended message by message;
+    at every length the choice must equal one made from scratch."""
+    grown = preparer(tmp_path, history_recent_turns=1)
+    kwargs: dict[str, Any] = {"system": SYSTEM, "model": "gpt-4o", "budget": budget}
+    for end in range(1, len(records) + 1):
+        prefix = records[:end]
+        incremental = grown.prepare(session_id="s", records=prefix, query=query, **kwargs)
+        fresh = preparer(tmp_path, history_recent_turns=1).prepare(
+            session_id="s", records=prefix, query=query, **kwargs
+        )
+        assert incremental == fresh

@@ -1,5 +1,5 @@
-"""OpenAIChatModel against the real mock server over loopback, through the real
-openai SDK: streaming, retries, timeouts, error mapping and cancellation."""
+"""OpenAIChatModel against the real mock server over loopback: streaming,
+retries, timeouts, error mapping and cancellation."""
 
 from __future__ import annotations
 

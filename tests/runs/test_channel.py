@@ -56,3 +56,26 @@ async def test_cancelled_reader_does_not_disturb_others() -> None:
     channel.close()
     assert await stayer == [1]
     assert quitter.cancelled()
+
+
+async def test_batches_hold_what_arrived_while_the_reader_was_away() -> None:
+    channel = EventChannel()
+    channel.publish(ev(1))
+    channel.publish(ev(2))
+    batches = channel.batches()
+    assert [e.seq for e in await anext(batches)] == [1, 2]
+    waiting = asyncio.ensure_future(anext(batches))
+    await asyncio.sleep(0)
+    for i in range(3, 6):  # published in one go: the reader wakes once
+        channel.publish(ev(i))
+    assert [e.seq for e in await waiting] == [3, 4, 5]
+    channel.close()
+    assert [b async for b in batches] == []
+
+
+async def test_batches_after_seq_skip_what_the_reader_had() -> None:
+    channel = EventChannel()
+    for i in range(1, 5):
+        channel.publish(ev(i))
+    channel.close()
+    assert [[e.seq for e in b] async for b in channel.batches(2)] == [[3, 4]]

@@ -1,0 +1,95 @@
+"""OpenAIChatModel against small hand-built servers, for what the mock LLM does
+not do: check the credentials it sends, answer JSON instead of a stream, or
+report an error inside the stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sagents.llm import LLMRequest, LLMStreamBroken, LLMUnavailable, OpenAIChatModel, TextDelta
+from sagents.settings import Settings
+from sagents.testing import ServerThread
+
+SSE = "text/event-stream"
+HELLO = LLMRequest(role="simple", messages=[{"role": "user", "content": "hi"}])
+seen: list[dict[str, str]] = []
+
+
+def sse(*payloads: str) -> Response:
+    return Response("".join(f"data: {p}\n\n" for p in payloads), media_type=SSE)
+
+
+async def completions(request: Request) -> Response:
+    seen.append(dict(request.headers))
+    mode = (await request.json())["model"]
+    if mode == "json":
+        return JSONResponse({"choices": [{"message": {"content": "not streamed"}}]})
+    if mode == "error-mid-stream":
+        return sse(
+            '{"choices":[{"index":0,"delta":{"content":"Hel"}}]}',
+            '{"error":{"message":"the model crashed"}}',
+        )
+    return sse(
+        '{"choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":"stop"}]}', "[DONE]"
+    )
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    server = ServerThread(
+        Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+    )
+    url = server.start()
+    try:
+        yield f"{url}/v1"
+    finally:
+        server.stop()
+
+
+def model(base_url: str, name: str, key: str | None) -> OpenAIChatModel:
+    return OpenAIChatModel(
+        Settings(
+            _env_file=None,
+            llm_base_url=base_url,
+            llm_model=name,
+            llm_api_key=key,
+            llm_max_retries=0,
+        )
+    )
+
+
+async def test_the_key_is_sent_as_a_bearer_token_and_none_without_one(base_url: str) -> None:
+    seen.clear()
+    for key in ("sk-test", None):
+        llm = model(base_url, "ok", key)
+        chunks = [c async for c in llm.stream(HELLO)]
+        await llm.aclose()
+        assert chunks[0] == TextDelta("Hello")
+    assert seen[0]["authorization"] == "Bearer sk-test"
+    assert "authorization" not in seen[1]
+    assert seen[0]["x-sage-role"] == "simple"
+
+
+async def test_a_json_answer_instead_of_a_stream_is_named(base_url: str) -> None:
+    llm = model(base_url, "json", None)
+    with pytest.raises(LLMUnavailable, match="without any stream events"):
+        [c async for c in llm.stream(HELLO)]
+    await llm.aclose()
+
+
+async def test_an_error_inside_the_stream_breaks_it_with_the_providers_words(
+    base_url: str,
+) -> None:
+    llm = model(base_url, "error-mid-stream", None)
+    received = []
+    with pytest.raises(LLMStreamBroken, match="the model crashed"):
+        async for chunk in llm.stream(HELLO):
+            received.append(chunk)
+    await llm.aclose()
+    assert received == [TextDelta("Hel")]

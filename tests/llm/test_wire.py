@@ -1,0 +1,93 @@
+"""The chat completion wire reader: SSE framing, chunk decoding and error bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sagents.llm.types import ReasoningDelta, TextDelta, ToolCallDelta, UsageReport
+from sagents.llm.wire import (
+    ProviderStreamError,
+    WireError,
+    decode_chunk,
+    error_message,
+    sse_payloads,
+)
+
+
+async def lines_of(text: str) -> AsyncIterator[str]:
+    for line in text.split("\n"):
+        yield line
+
+
+async def payloads(text: str) -> list[str]:
+    return [p async for p in sse_payloads(lines_of(text))]
+
+
+def chunk(delta: dict[str, object], finish: str | None = None) -> str:
+    return json.dumps({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+
+async def test_events_end_at_blank_lines_and_done() -> None:
+    text = 'data: {"a":1}\n\n: a comment\n\ndata:{"b":2}\n\ndata: [DONE]\n\ndata: {"late":1}\n\n'
+    assert await payloads(text) == ['{"a":1}', '{"b":2}']
+
+
+async def test_multi_line_data_is_joined_and_other_fields_skipped() -> None:
+    text = "event: message\nid: 7\ndata: first\ndata: second\nretry: 10\n\n"
+    assert await payloads(text) == ["first\nsecond"]
+
+
+async def test_a_last_event_without_its_blank_line_is_kept() -> None:
+    assert await payloads('data: {"a":1}') == ['{"a":1}']
+
+
+def test_text_reasoning_tool_calls_and_usage_are_read() -> None:
+    parts, finish = decode_chunk(chunk({"content": "Hi", "reasoning_content": "think"}), "m")
+    assert parts == [TextDelta("Hi"), ReasoningDelta("think")]
+    assert finish is None
+
+    call = {"index": 1, "id": "c1", "function": {"name": "add", "arguments": '{"a"'}}
+    parts, finish = decode_chunk(chunk({"tool_calls": [call]}, "tool_calls"), "m")
+    assert parts == [ToolCallDelta(index=1, id="c1", name="add", arguments='{"a"')]
+    assert finish == "tool_calls"
+
+    usage = json.dumps({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3}})
+    assert decode_chunk(usage, "m") == ([UsageReport("m", 12, 3)], None)
+
+
+def test_a_provider_error_in_the_stream_is_raised_with_its_message() -> None:
+    with pytest.raises(ProviderStreamError, match="overloaded"):
+        decode_chunk(json.dumps({"error": {"message": "overloaded", "code": 529}}), "m")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "not json",
+        "[1, 2]",
+        json.dumps({"choices": ["nope"]}),
+        json.dumps({"choices": [{"delta": {"content": 5}}]}),
+        json.dumps({"choices": [{"delta": {"tool_calls": [{"index": "x"}]}}]}),
+    ],
+)
+def test_malformed_chunks_are_wire_errors(payload: str) -> None:
+    with pytest.raises(WireError):
+        decode_chunk(payload, "m")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"error": {"message": "bad key"}}', "bad key"),
+        (b'{"message": "no such model"}', "no such model"),
+        (b'{"detail": "Not Found"}', "Not Found"),
+        (b"<html>gateway</html>", "<html>gateway</html>"),
+        (b"", "Bad Gateway"),
+        (b"{}", "Bad Gateway"),
+    ],
+)
+def test_error_bodies_give_the_providers_words(body: bytes, expected: str) -> None:
+    assert error_message(body, "Bad Gateway") == expected
