@@ -22,7 +22,7 @@ def is_admin(settings: Settings, user: str) -> bool:
     return not settings.api_keys or user in settings.admin_users
 
 
-def admin_user(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
+async def admin_user(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
     """FastAPI dependency: the caller, who must be an admin."""
     settings: Settings = request.app.state.runtime.settings
     if not is_admin(settings, user):

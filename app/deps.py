@@ -1,4 +1,9 @@
-"""FastAPI dependencies that hand routes the runtime's services."""
+"""FastAPI dependencies that hand routes the runtime's services.
+
+They are ``async def`` although they never await: FastAPI runs a plain
+``def`` dependency in a worker thread, a thread hop per dependency per
+request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,11 @@ from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
 
-def sagent(request: Request) -> SAgent:
+async def sagent(request: Request) -> SAgent:
     agent: SAgent = request.app.state.sagent
     return agent

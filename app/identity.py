@@ -29,7 +29,7 @@ def resolve_user(settings: Settings, authorization: str | None) -> str:
     raise ApiError(401, "unauthorized", "unknown API key")
 
 
-def current_user(request: Request) -> str:
+async def current_user(request: Request) -> str:
     """FastAPI dependency: the authenticated user id."""
     settings: Settings = request.app.state.runtime.settings
     return resolve_user(settings, request.headers.get("authorization"))

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1/skills", tags=["skills"])
 User = Annotated[str, Depends(current_user)]
 
 
-def skill_manager(rt: Annotated[Runtime, Depends(runtime)]) -> SkillManager:
+async def skill_manager(rt: Annotated[Runtime, Depends(runtime)]) -> SkillManager:
     if rt.skills is None:
         raise ApiError(503, "skills_unavailable", "skills are not enabled on this server")
     return rt.skills

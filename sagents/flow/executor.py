@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 from sagents.context.session_context import SessionContext
 from sagents.events import AgentFinished, AgentNotice, AgentStarted, EventBase
@@ -21,63 +22,88 @@ from sagents.flow.catalog import FlowCatalog
 from sagents.flow.nodes import AgentNode, Flow, FlowNode, IfNode, LoopNode, SequenceNode
 
 
+@dataclass(slots=True)
+class _Steps:
+    """A sequence (or a taken branch) being walked."""
+
+    steps: Iterator[FlowNode]
+
+
+@dataclass(slots=True)
+class _Loop:
+    """A loop node being run: how many times its body has run so far."""
+
+    node: LoopNode
+    limit: int
+    iteration: int = 0
+
+
 class FlowExecutor:
     def __init__(self, catalog: FlowCatalog) -> None:
         self.catalog = catalog
 
-    def run(self, flow: Flow, ctx: SessionContext) -> AsyncIterator[EventBase]:
-        return self._node(flow.root, ctx)
+    async def run(self, flow: Flow, ctx: SessionContext) -> AsyncIterator[EventBase]:
+        """Walk the flow with an explicit stack in this one generator.
 
-    async def _node(self, node: FlowNode, ctx: SessionContext) -> AsyncIterator[EventBase]:
-        if ctx.cancel_requested:
-            raise asyncio.CancelledError
-        if isinstance(node, AgentNode):
-            async for event in self._agent(node, ctx):
-                yield event
-        elif isinstance(node, SequenceNode):
-            for step in node.steps:
-                async for event in self._node(step, ctx):
-                    yield event
-        elif isinstance(node, IfNode):
-            branch = node.then if self.catalog.conditions[node.condition](ctx) else node.otherwise
-            if branch is not None:
-                async for event in self._node(branch, ctx):
-                    yield event
-        elif isinstance(node, LoopNode):
-            async for event in self._loop(node, ctx):
-                yield event
-
-    async def _loop(self, node: LoopNode, ctx: SessionContext) -> AsyncIterator[EventBase]:
-        limit = node.max_iterations or ctx.max_loop_count
-        until = self.catalog.conditions[node.until]
-        for iteration in range(limit):
+        Nested sequences, branches and loops do not each add a generator:
+        every event of a run passes through the layers between the agent
+        and the client, so a recursive walk (one generator per nesting
+        level) cost a few µs per event per level, on every streamed token.
+        """
+        conditions = self.catalog.conditions
+        stack: list[_Steps | _Loop] = [_Steps(iter((flow.root,)))]
+        while stack:
+            frame = stack[-1]
+            if isinstance(frame, _Loop):
+                node = frame.node
+                if frame.iteration and conditions[node.until](ctx):
+                    stack.pop()
+                    continue
+                if frame.iteration >= frame.limit:
+                    stack.pop()
+                    ctx.state[f"{node.id}.exhausted"] = True
+                    yield AgentNotice(
+                        code="max_loop_count",
+                        message=(
+                            f"Stopped '{node.id}' after {frame.limit} iterations (max_loop_count)."
+                        ),
+                    )
+                    continue
+                if ctx.cancel_requested:
+                    raise asyncio.CancelledError
+                ctx.state[f"{node.id}.iteration"] = frame.iteration
+                frame.iteration += 1
+                step: FlowNode | None = node.body
+            else:
+                step = next(frame.steps, None)
+                if step is None:
+                    stack.pop()
+                    continue
             if ctx.cancel_requested:
                 raise asyncio.CancelledError
-            ctx.state[f"{node.id}.iteration"] = iteration
-            async for event in self._node(node.body, ctx):
-                yield event
-            if until(ctx):
-                return
-        ctx.state[f"{node.id}.exhausted"] = True
-        yield AgentNotice(
-            code="max_loop_count",
-            message=f"Stopped '{node.id}' after {limit} iterations (max_loop_count).",
-        )
-
-    async def _agent(self, node: AgentNode, ctx: SessionContext) -> AsyncIterator[EventBase]:
-        agent = self.catalog.agents[node.agent]
-        node_id = node.node_id
-        started = time.perf_counter()
-        ctx.open_agents.append((agent.name, node_id, started))
-        yield AgentStarted(agent=agent.name, node=node_id, model=ctx.llm.model_for(agent.role))
-        async for event in agent.run(ctx):
-            if event.agent is None:
-                event.agent = agent.name
-            yield event
-        ctx.open_agents.pop()
-        yield AgentFinished(
-            agent=agent.name,
-            node=node_id,
-            status="ok",
-            duration_ms=(time.perf_counter() - started) * 1000,
-        )
+            if isinstance(step, AgentNode):
+                # Inline rather than a helper generator, for the same reason.
+                agent = self.catalog.agents[step.agent]
+                name, node_id = agent.name, step.node_id
+                started = time.perf_counter()
+                ctx.open_agents.append((name, node_id, started))
+                yield AgentStarted(agent=name, node=node_id, model=ctx.llm.model_for(agent.role))
+                async for event in agent.run(ctx):
+                    if event.agent is None:
+                        event.__dict__["agent"] = name  # see _Emitter in sagents.sagent
+                    yield event
+                ctx.open_agents.pop()
+                yield AgentFinished(
+                    agent=name,
+                    node=node_id,
+                    status="ok",
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                )
+            elif isinstance(step, SequenceNode):
+                stack.append(_Steps(iter(step.steps)))
+            elif isinstance(step, IfNode):
+                branch = step.then if conditions[step.condition](ctx) else step.otherwise
+                if branch is not None:
+                    stack.append(_Steps(iter((branch,))))
+            elif isinstance(step, LoopNode):
+                stack.append(_Loop(step, step.max_iterations or ctx.max_loop_count))

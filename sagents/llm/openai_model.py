@@ -174,7 +174,7 @@ class OpenAIChatModel:
 
     async def _open(
         self, http: httpx2.AsyncClient, body: bytes, role: str, deadline: float
-    ) -> tuple[httpx2.Response, AsyncIterator[str], str]:
+    ) -> tuple[httpx2.Response, AsyncIterator[bytes], bytes]:
         """Send the request and wait for the first chunk, retrying transient
         failures; nothing has reached the caller yet, so a retry is invisible."""
         settings = self._settings
@@ -192,7 +192,7 @@ class OpenAIChatModel:
                     )
                     if response.status_code >= 400:
                         raise await self._status_error(response)
-                    payloads = sse_payloads(response.aiter_lines())
+                    payloads = sse_payloads(response.aiter_bytes())
                     first = await anext(payloads)
                 return response, payloads, first
             except BaseException as exc:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sagents.llm.types import LLMChunk, ReasoningDelta, TextDelta, ToolCallDelta, UsageReport
 
-DONE = "[DONE]"
+DONE = b"[DONE]"
 
 
 class WireError(Exception):
@@ -31,40 +31,55 @@ class ProviderStreamError(Exception):
     """The provider reported an error inside the stream (``{"error": …}``)."""
 
 
-async def sse_payloads(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+async def sse_payloads(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """The ``data`` of each server-sent event before ``[DONE]``.
 
-    Multi-line data is joined with newlines as the SSE spec says; ``event``,
-    ``id`` and ``retry`` fields carry nothing Sage needs and are skipped.
+    Reads the body as bytes and splits lines itself: httpx's ``aiter_lines``
+    adds a text decoder and a line decoder, two more generator layers on
+    every chunk of every stream. Multi-line data is joined with newlines as
+    the SSE spec says; ``event``, ``id`` and ``retry`` fields carry nothing
+    Sage needs and are skipped.
     """
-    data: list[str] = []
+    data: list[bytes] = []
+    buffer = b""
     done = False
-    async for line in lines:
+    async for piece in pieces:
         if done:
             # Read on to the end of the body rather than stop at [DONE]: a
             # response closed before its end takes its connection with it,
             # and every call would pay a new TCP connect. Servers end the
             # body right after [DONE], so this costs nothing in practice.
             continue
-        if not line:
-            if data:
-                payload = data[0] if len(data) == 1 else "\n".join(data)
-                data = []
-                if payload == DONE:
-                    done = True
-                    continue
+        buffer += piece
+        start = 0
+        while (end := buffer.find(b"\n", start)) >= 0:
+            line = buffer[start:end]
+            start = end + 1
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    payload = data[0] if len(data) == 1 else b"\n".join(data)
+                    data = []
+                    if payload == DONE:
+                        done = True
+                        break
+                    yield payload
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value.startswith(b" ") else value)
+        buffer = buffer[start:]
+    if not done:
+        if buffer.startswith(b"data:"):  # a last line without its newline
+            value = buffer[5:].rstrip(b"\r")
+            data.append(value[1:] if value.startswith(b" ") else value)
+        if data:  # a last event without its blank line
+            payload = b"\n".join(data)
+            if payload != DONE:
                 yield payload
-            continue
-        if line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data and not done:  # a final event without its blank line
-        payload = "\n".join(data)
-        if payload != DONE:
-            yield payload
 
 
-def decode_chunk(payload: str, model: str) -> tuple[list[LLMChunk], str | None]:
+def decode_chunk(payload: bytes | str, model: str) -> tuple[list[LLMChunk], str | None]:
     """One chunk's events and its ``finish_reason`` (``None`` while streaming).
 
     Raises ``WireError`` when the payload is not a chunk object and
@@ -73,9 +88,9 @@ def decode_chunk(payload: str, model: str) -> tuple[list[LLMChunk], str | None]:
     try:
         data = json.loads(payload)
     except ValueError as exc:
-        raise WireError(f"a chunk is not JSON ({exc}): {payload[:200]!r}") from exc
+        raise WireError(f"a chunk is not JSON ({exc}): {_preview(payload)}") from exc
     if not isinstance(data, dict):
-        raise WireError(f"a chunk is not a JSON object: {payload[:200]!r}")
+        raise WireError(f"a chunk is not a JSON object: {_preview(payload)}")
     if "error" in data:
         raise ProviderStreamError(_error_text(data["error"]))
     try:
@@ -106,8 +121,13 @@ def decode_chunk(payload: str, model: str) -> tuple[list[LLMChunk], str | None]:
                 )
             )
     except (AttributeError, TypeError, ValueError) as exc:
-        raise WireError(f"a chunk is malformed ({exc}): {payload[:200]!r}") from exc
+        raise WireError(f"a chunk is malformed ({exc}): {_preview(payload)}") from exc
     return out, finish
+
+
+def _preview(payload: bytes | str) -> str:
+    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+    return repr(text[:200])
 
 
 def _text(value: Any, field: str) -> str:

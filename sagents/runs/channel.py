@@ -68,18 +68,27 @@ class EventChannel:
                 continue
             if self._closed:
                 return
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            finally:
-                if not waiter.done():  # cancelled while waiting
-                    waiter.cancel()
-                    if waiter in self._waiters:
-                        self._waiters.remove(waiter)
+            await self._wait()
 
     async def subscribe(self, after_seq: int = 0) -> AsyncIterator[EventBase]:
         """Events with ``seq > after_seq``, then live ones until the run ends."""
-        async for batch in self.batches(after_seq):
-            for event in batch:
-                yield event
+        index = max(after_seq, 0)
+        while True:
+            log = self._log
+            while index < len(log):
+                yield log[index]
+                index += 1
+            if self._closed:
+                return
+            await self._wait()
+
+    async def _wait(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if not waiter.done():  # cancelled while waiting
+                waiter.cancel()
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)

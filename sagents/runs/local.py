@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sagents.events import EventBase
 from sagents.runs.channel import EventChannel
@@ -108,21 +109,15 @@ class LocalRunRegistry:
         run = self._runs.get(run_id)
         return run.cancel_reason if run else None
 
-    async def subscribe(self, run_id: str, after_seq: int = 0) -> AsyncIterator[EventBase]:
+    def subscribe(self, run_id: str, after_seq: int = 0) -> AsyncIterator[EventBase]:
+        # The channel's own generator, not a wrapper around it: every event
+        # of a run passes through here, so each layer costs per token.
         run = self._runs.get(run_id)
-        if run is None:
-            return
-        async for event in run.channel.subscribe(after_seq):
-            yield event
+        return run.channel.subscribe(after_seq) if run else _nothing()
 
-    async def subscribe_batches(
-        self, run_id: str, after_seq: int = 0
-    ) -> AsyncIterator[list[EventBase]]:
+    def subscribe_batches(self, run_id: str, after_seq: int = 0) -> AsyncIterator[list[EventBase]]:
         run = self._runs.get(run_id)
-        if run is None:
-            return
-        async for batch in run.channel.batches(after_seq):
-            yield batch
+        return run.channel.batches(after_seq) if run else _nothing()
 
     def last_seq(self, run_id: str) -> int:
         run = self._runs.get(run_id)
@@ -139,3 +134,8 @@ class LocalRunRegistry:
             self.cancel(run.run_id, "server shutting down")
         for run in active:
             await run.done.wait()
+
+
+async def _nothing() -> AsyncIterator[Any]:
+    return
+    yield

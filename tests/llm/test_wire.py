@@ -17,13 +17,21 @@ from sagents.llm.wire import (
 )
 
 
-async def lines_of(text: str) -> AsyncIterator[str]:
-    for line in text.split("\n"):
-        yield line
+async def pieces_of(text: str, size: int) -> AsyncIterator[bytes]:
+    raw = text.encode()
+    for i in range(0, len(raw), size):
+        yield raw[i : i + size]
 
 
 async def payloads(text: str) -> list[str]:
-    return [p async for p in sse_payloads(lines_of(text))]
+    """Fed in pieces of every size: where a network read splits the body
+    (mid-line, mid-CRLF) must not change what comes out."""
+    results = {
+        tuple([p.decode() async for p in sse_payloads(pieces_of(text, size))])
+        for size in range(1, len(text.encode()) + 1)
+    }
+    assert len(results) == 1, results
+    return list(results.pop())
 
 
 def chunk(delta: dict[str, object], finish: str | None = None) -> str:
@@ -42,6 +50,11 @@ async def test_multi_line_data_is_joined_and_other_fields_skipped() -> None:
 
 async def test_a_last_event_without_its_blank_line_is_kept() -> None:
     assert await payloads('data: {"a":1}') == ['{"a":1}']
+    assert await payloads('data: {"a":1}\n') == ['{"a":1}']
+
+
+async def test_crlf_line_endings() -> None:
+    assert await payloads('data: {"a":1}\r\n\r\ndata: [DONE]\r\n\r\n') == ['{"a":1}']
 
 
 def test_text_reasoning_tool_calls_and_usage_are_read() -> None:
