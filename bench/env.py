@@ -29,6 +29,8 @@ their own."""
 class BenchEnv:
     mock_url: str
     workdir: Path
+    mock_pid: int | None = None
+    """The mock LLM's process, for scenarios that account for its CPU."""
     quick: bool = False
     _dirs: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -53,9 +55,13 @@ class BenchEnv:
 
     @asynccontextmanager
     async def runtime(
-        self, label: str, workload: Workload, tools: ToolManager | None = None
+        self,
+        label: str,
+        workload: Workload,
+        tools: ToolManager | None = None,
+        **overrides: Any,
     ) -> AsyncIterator[Runtime]:
-        rt = await Runtime.create(self.settings(label, workload), tools=tools)
+        rt = await Runtime.create(self.settings(label, workload, **overrides), tools=tools)
         try:
             yield rt
         finally:

@@ -8,6 +8,10 @@ serves a stateless responder built from the same parts as the project's mock
 (``render_turn``, ``stream_frames``, ``SSEStreamResponse``): a request whose
 last message is a tool result, or that offers no tools, gets the streamed
 answer; any other request gets one call of the first offered tool.
+Requests from the multi-agent path's agents (told apart by Sage's role
+header) get answers in their own shapes: three subtasks from the decomposer,
+a judge that finishes one of them per call (the one piece of state, kept
+per run key so runs never mix), text for the rest.
 
 What to answer is read from the model name, e.g. ``bench:tokens=50:delay_ms=5``,
 so each Sage runtime (in process or in a server subprocess) picks its
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import socket
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sagents.llm.openai_model import ROLE_HEADER
 from sagents.testing.mock_responses import SSEStreamResponse
 from sagents.testing.mock_state import MockState
 from sagents.testing.openai_wire import stream_frames
@@ -95,21 +101,59 @@ def _first_tool(body: dict[str, Any]) -> str | None:
     return None
 
 
+MULTI_ROLES = frozenset(
+    {"decompose", "planning", "executor", "observation", "judge", "stage_summary", "summary"}
+)
+"""The agents of the multi-agent path; the mock answers each in its own shape."""
+SUBTASKS = 3
+RUN_KEY = re.compile(r"run-key-(\w+)")
+
+
+def _multi_agent_turn(role: str, body: dict[str, Any], judged: dict[str, int]) -> Turn:
+    """The multi-agent path's answers: three subtasks, text for the streaming
+    agents, and a judge that finishes one subtask per call (counted per run
+    key, a token the scenario puts in its message, so runs do not mix)."""
+    if role == "decompose":
+        return Turn(json={"tasks": [{"id": str(i), "title": f"Part {i}"} for i in (1, 2, 3)]})
+    if role == "judge":
+        match = RUN_KEY.search(json.dumps(body))
+        key = match.group(1) if match else ""
+        judged[key] = done = judged.get(key, 0) + 1
+        return Turn(
+            json={
+                "tasks": [{"task_id": str(done), "status": "done", "result": f"part {done}"}],
+                "all_done": done >= SUBTASKS,
+            }
+        )
+    return Turn(text=f"{role}: " + answer_text(Workload.parse(str(body.get("model"))).tokens))
+
+
 def create_bench_mock() -> Starlette:
     # SSEStreamResponse counts client disconnects in a MockState; nothing else
     # of the state is used.
     state = MockState(Script())
     call_numbers = itertools.count(1)
+    judged: dict[str, int] = {}
 
     async def chat_completions(request: Request) -> Response:
         body = json.loads(await request.body())
         model = str(body.get("model") or "bench")
+        delay = Workload.parse(model).delay_ms / 1000.0
+        role = request.headers.get(ROLE_HEADER, "")
+        if role in MULTI_ROLES:
+            turn = _multi_agent_turn(role, body, judged)
+            frames = stream_frames(
+                render_turn(turn, next(call_numbers)),
+                model=model,
+                finish_reason="stop",
+                usage=(10, 20),
+            )
+            return SSEStreamResponse(frames, state=state, first_delay_s=delay, token_delay_s=delay)
         tool = _first_tool(body)
         if tool is None:
             frames = _answer_frames(model)
         else:
             frames = _tool_frames(model, tool, next(call_numbers))
-        delay = Workload.parse(model).delay_ms / 1000.0
         return SSEStreamResponse(frames, state=state, first_delay_s=delay, token_delay_s=delay)
 
     async def health(request: Request) -> Response:

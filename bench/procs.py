@@ -100,3 +100,10 @@ def rss_kib(pid: int) -> tuple[int, int]:
             if key in values:
                 values[key] = int(line.split()[1])
     return values["VmRSS:"], values["VmHWM:"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used, from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -61,7 +61,7 @@ async def run_bench(
         Child("bench.mock", "BASE_URL") as mock,
     ):
         mock_url = await mock.start("/healthz")
-        env = BenchEnv(mock_url=mock_url, workdir=Path(tmp), quick=quick)
+        env = BenchEnv(mock_url=mock_url, workdir=Path(tmp), quick=quick, mock_pid=mock.pid)
         for scenario in scenarios:
             log.info("running %s", scenario.name)
             t0 = time.perf_counter()

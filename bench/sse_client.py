@@ -17,6 +17,7 @@ class ChatTrace:
     started: float
     types: list[str] = field(default_factory=list)
     delta_times: list[float] = field(default_factory=list)
+    """When each answer token arrived (the bench mock's tokens are words)."""
     last: dict[str, Any] = field(default_factory=dict)
     ended: float = 0.0
 
@@ -44,9 +45,17 @@ async def chat(
             if line.startswith("event:"):
                 kind = line[6:].strip()
                 trace.types.append(kind)
+            elif line.startswith("data:"):
                 if kind == "message.delta":
-                    trace.delta_times.append(time.perf_counter())
-            elif line.startswith("data:") and (parse or kind.startswith("run.")):
-                trace.last = json.loads(line[5:])
+                    # A delta can carry several tokens (Sage joins what one
+                    # read of the model's stream brought); each token is
+                    # timed by the delta that delivered it.
+                    now = time.perf_counter()
+                    data = json.loads(line[5:])
+                    trace.delta_times += [now] * len(data["delta"].split())
+                    if parse:
+                        trace.last = data
+                elif parse or kind.startswith("run."):
+                    trace.last = json.loads(line[5:])
     trace.ended = time.perf_counter()
     return trace

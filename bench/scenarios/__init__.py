@@ -13,6 +13,7 @@ from bench.scenarios import (
     cancel,
     concurrency,
     history,
+    multi_agent,
     streaming_http,
     tool_turn,
     tool_turn_http,
@@ -25,4 +26,5 @@ SCENARIOS: list[Scenario] = [
     streaming_http.SCENARIO,
     cancel.SCENARIO,
     history.SCENARIO,
+    multi_agent.SCENARIO,
 ]

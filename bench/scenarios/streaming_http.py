@@ -7,7 +7,9 @@ arrives against a zero-overhead schedule: ``t_i - t_request - (i + 1) × 20 ms``
 (so lateness that builds up under load is counted, not hidden by the burst
 that follows a stall). The same is measured for 1,000 direct
 SDK streams in this process, which shows what the machine and the mock
-alone add. The server's RSS is sampled while the sessions stream.
+alone add. The server's RSS is sampled while the sessions stream, and the
+CPU time each process (Sage server, mock LLM, this client) spends per token
+is reported for both phases: on a small machine it says who the bottleneck is.
 
 Then a sweep at lower concurrency (``SWEEP``) finds where this machine
 holds the target: the p99 added latency of Sage and of the lean baseline
@@ -17,6 +19,7 @@ holds the target: the p99 added latency of Sage and of the lean baseline
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -25,7 +28,7 @@ import httpx
 from bench.direct import DirectClient
 from bench.env import BenchEnv
 from bench.mock import Workload
-from bench.procs import rss_kib
+from bench.procs import cpu_seconds, rss_kib
 from bench.result import Metric, ScenarioResult, ms, percentile
 from bench.scenario import Scenario
 from bench.sse_client import ChatTrace, chat
@@ -114,6 +117,14 @@ async def direct_phase(direct: DirectClient, sessions: int) -> Phase:
     return phase
 
 
+def cpu_of(pids: dict[str, int | None]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items() if pid is not None}
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in before}
+
+
 async def sample_rss(pid: int, out: list[int]) -> None:
     """The process's RSS (KiB) every 50 ms until cancelled."""
     while True:
@@ -143,14 +154,19 @@ async def run(env: BenchEnv) -> ScenarioResult:
         await asyncio.gather(*(chat(http, PAYLOAD, parse=False) for _ in range(5)))
         await direct_phase(direct, 5)
         idle_kib = rss_kib(server.pid)[0]
+        pids = {"server": server.pid, "mock": env.mock_pid, "client": os.getpid()}
+        before = cpu_of(pids)
         base = await direct_phase(direct, sessions)
+        base_cpu = cpu_spent(before, cpu_of(pids))
         sage = Phase()
         samples: list[int] = []
         sampler = asyncio.create_task(sample_rss(server.pid, samples))
+        before = cpu_of(pids)
         try:
             await sage_phase(http, sessions, sage)
         finally:
             sampler.cancel()
+        sage_cpu = cpu_spent(before, cpu_of(pids))
         peak_kib = max([*samples, rss_kib(server.pid)[0]])
         async with env.direct(lean=True) as lean:
             sweep = [
@@ -187,8 +203,28 @@ async def run(env: BenchEnv) -> ScenarioResult:
     result.add(Metric("server RSS peak", peak_kib / 1024, "MiB"))
     per_session = (peak_kib - idle_kib) / max(sage.peak_active, 1)
     result.add(Metric("RSS per active session", per_session, "KiB", None, 200))
+    tokens = sessions * WORKLOAD.tokens
+    for part, label in (
+        ("server", "Sage server"),
+        ("mock", "mock LLM"),
+        ("client", "bench client"),
+    ):
+        if part in sage_cpu:
+            result.add(
+                Metric(
+                    f"CPU per token: {label}",
+                    sage_cpu[part] / tokens * 1e6,
+                    "µs",
+                    base_cpu.get(part) and base_cpu[part] / tokens * 1e6,
+                )
+            )
     for n, sage_n, lean_n in sweep:
         result.checks[f"{n} streams: every session completed"] = sage_n.completed == n
+        for side, phase in (("Sage", sage_n), ("lean direct", lean_n)):
+            if phase.errors:
+                result.notes.append(
+                    f"{n} streams: {len(phase.errors)} {side} errors, first: {phase.errors[0]}"
+                )
         result.add(
             Metric(
                 f"{n} streams: p99 added latency per token, vs lean direct",

@@ -31,9 +31,9 @@ from sagents.llm.types import LLMChunk, LLMRequest, StreamEnd, TextDelta
 from sagents.llm.wire import (
     ProviderStreamError,
     WireError,
-    decode_chunk,
+    decode_batch,
     error_message,
-    sse_payloads,
+    sse_batches,
 )
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
 
@@ -81,9 +81,11 @@ class OpenAIChatModel:
             ),
             timeout=httpx2.Timeout(
                 connect=settings.llm_connect_timeout_s,
-                # Stalls are bounded by our own first-chunk and whole-call
-                # deadlines; this only backs them up at the socket level.
-                read=settings.llm_timeout_s,
+                # No socket read timeout: stalls are bounded by our own
+                # first-chunk and per-chunk whole-call deadlines, and a read
+                # timeout would arm and disarm one more timer on every read
+                # of every stream (measurably slow with ~1,000 streams).
+                read=None,
                 write=settings.llm_timeout_s,
                 pool=settings.llm_timeout_s,
             ),
@@ -117,7 +119,7 @@ class OpenAIChatModel:
         model = self.model_for(request.role)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.llm_timeout_s
-        response, payloads, payload = await self._open(
+        response, batches, batch = await self._open(
             http, self._body(request, model), request.role, deadline
         )
         chunks = 0
@@ -125,17 +127,19 @@ class OpenAIChatModel:
         finish: str | None = None
         try:
             while True:
-                chunks += 1
-                parts, done = decode_chunk(payload, model)
-                for part in parts:
+                decoded = decode_batch(batch, model)
+                chunks += decoded.decoded
+                for part in decoded.parts:
                     if type(part) is TextDelta:
                         text_chars += len(part.text)
                     yield part
-                if done is not None:
-                    finish = done
+                if decoded.error is not None:
+                    raise decoded.error
+                if decoded.finish is not None:
+                    finish = decoded.finish
                 try:
                     async with asyncio.timeout_at(deadline):
-                        payload = await anext(payloads)
+                        batch = await anext(batches)
                 except StopAsyncIteration:
                     break
         except _STREAM_ERRORS as exc:
@@ -174,7 +178,7 @@ class OpenAIChatModel:
 
     async def _open(
         self, http: httpx2.AsyncClient, body: bytes, role: str, deadline: float
-    ) -> tuple[httpx2.Response, AsyncIterator[bytes], bytes]:
+    ) -> tuple[httpx2.Response, AsyncIterator[list[bytes]], list[bytes]]:
         """Send the request and wait for the first chunk, retrying transient
         failures; nothing has reached the caller yet, so a retry is invisible."""
         settings = self._settings
@@ -192,9 +196,9 @@ class OpenAIChatModel:
                     )
                     if response.status_code >= 400:
                         raise await self._status_error(response)
-                    payloads = sse_payloads(response.aiter_bytes())
-                    first = await anext(payloads)
-                return response, payloads, first
+                    batches = sse_batches(response.aiter_bytes())
+                    first = await anext(batches)
+                return response, batches, first
             except BaseException as exc:
                 if response is not None:
                     await response.aclose()

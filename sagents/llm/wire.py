@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from sagents.llm.types import LLMChunk, ReasoningDelta, TextDelta, ToolCallDelta, UsageReport
@@ -31,8 +32,9 @@ class ProviderStreamError(Exception):
     """The provider reported an error inside the stream (``{"error": …}``)."""
 
 
-async def sse_payloads(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The ``data`` of each server-sent event before ``[DONE]``.
+async def sse_batches(pieces: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]]:
+    """The ``data`` of the server-sent events before ``[DONE]``, grouped by
+    the network read that completed them (never an empty group).
 
     Reads the body as bytes and splits lines itself: httpx's ``aiter_lines``
     adds a text decoder and a line decoder, two more generator layers on
@@ -51,6 +53,7 @@ async def sse_payloads(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             # body right after [DONE], so this costs nothing in practice.
             continue
         buffer += piece
+        ready: list[bytes] = []
         start = 0
         while (end := buffer.find(b"\n", start)) >= 0:
             line = buffer[start:end]
@@ -64,11 +67,13 @@ async def sse_payloads(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
                     if payload == DONE:
                         done = True
                         break
-                    yield payload
+                    ready.append(payload)
             elif line.startswith(b"data:"):
                 value = line[5:]
                 data.append(value[1:] if value.startswith(b" ") else value)
         buffer = buffer[start:]
+        if ready:
+            yield ready
     if not done:
         if buffer.startswith(b"data:"):  # a last line without its newline
             value = buffer[5:].rstrip(b"\r")
@@ -76,7 +81,47 @@ async def sse_payloads(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         if data:  # a last event without its blank line
             payload = b"\n".join(data)
             if payload != DONE:
-                yield payload
+                yield [payload]
+
+
+@dataclass(slots=True)
+class DecodedBatch:
+    parts: list[LLMChunk]
+    finish: str | None
+    """The last ``finish_reason`` in the batch."""
+    decoded: int
+    """How many payloads were decoded before ``error`` (all, without one)."""
+    error: WireError | ProviderStreamError | None = None
+    """What broke the stream; raise it after handing out ``parts``."""
+
+
+def decode_batch(payloads: list[bytes], model: str) -> DecodedBatch:
+    """The chunks of one read, with adjacent text (and reasoning) deltas
+    joined.
+
+    A read holds one chunk when Sage keeps up with the model, so tokens
+    still arrive one by one; it holds several when the model (or a loaded
+    machine) got ahead, and then one delta for all of them is what lets Sage
+    catch up: every delta becomes an event, a stored part and an SSE frame.
+    A payload that fails to decode ends the batch, after what came before it.
+    """
+    out: list[LLMChunk] = []
+    finish: str | None = None
+    for number, payload in enumerate(payloads):
+        try:
+            parts, done = decode_chunk(payload, model)
+        except (WireError, ProviderStreamError) as exc:
+            return DecodedBatch(out, finish, number, exc)
+        finish = done or finish
+        for part in parts:
+            last = out[-1] if out else None
+            if type(part) is TextDelta and type(last) is TextDelta:
+                out[-1] = TextDelta(last.text + part.text)
+            elif type(part) is ReasoningDelta and type(last) is ReasoningDelta:
+                out[-1] = ReasoningDelta(last.text + part.text)
+            else:
+                out.append(part)
+    return DecodedBatch(out, finish, len(payloads))
 
 
 def decode_chunk(payload: bytes | str, model: str) -> tuple[list[LLMChunk], str | None]:

@@ -263,6 +263,13 @@ async def _pump(
             buffer.extend(chunk[:room])
             overflow.set()
             _kill_group(pgid)
+            # Read on (and drop) to the end of the pipe, which comes as soon
+            # as the killed group's last writer is gone: a pipe left with
+            # unread data keeps asyncio's subprocess transport from closing,
+            # and it would be torn down later by the garbage collector,
+            # possibly after its event loop has closed.
+            while await stream.read(_READ_CHUNK):
+                pass
             return
         buffer.extend(chunk)
 

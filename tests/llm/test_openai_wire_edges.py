@@ -30,6 +30,9 @@ async def completions(request: Request) -> Response:
     mode = (await request.json())["model"]
     if mode == "json":
         return JSONResponse({"choices": [{"message": {"content": "not streamed"}}]})
+    if mode == "burst":  # the whole answer in one write, as from a model that got ahead
+        words = [f'{{"choices":[{{"index":0,"delta":{{"content":"w{i} "}}}}]}}' for i in range(100)]
+        return sse(*words, '{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}', "[DONE]")
     if mode == "error-mid-stream":
         return sse(
             '{"choices":[{"index":0,"delta":{"content":"Hel"}}]}',
@@ -93,3 +96,12 @@ async def test_an_error_inside_the_stream_breaks_it_with_the_providers_words(
             received.append(chunk)
     await llm.aclose()
     assert received == [TextDelta("Hel")]
+
+
+async def test_tokens_that_arrive_in_one_read_come_out_as_one_delta(base_url: str) -> None:
+    llm = model(base_url, "burst", None)
+    chunks = [c async for c in llm.stream(HELLO)]
+    await llm.aclose()
+    text = [c.text for c in chunks if isinstance(c, TextDelta)]
+    assert "".join(text) == "".join(f"w{i} " for i in range(100))  # nothing lost or reordered
+    assert len(text) < 100

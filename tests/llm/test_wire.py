@@ -11,9 +11,10 @@ from sagents.llm.types import ReasoningDelta, TextDelta, ToolCallDelta, UsageRep
 from sagents.llm.wire import (
     ProviderStreamError,
     WireError,
+    decode_batch,
     decode_chunk,
     error_message,
-    sse_payloads,
+    sse_batches,
 )
 
 
@@ -27,7 +28,7 @@ async def payloads(text: str) -> list[str]:
     """Fed in pieces of every size: where a network read splits the body
     (mid-line, mid-CRLF) must not change what comes out."""
     results = {
-        tuple([p.decode() async for p in sse_payloads(pieces_of(text, size))])
+        tuple([p.decode() async for batch in sse_batches(pieces_of(text, size)) for p in batch])
         for size in range(1, len(text.encode()) + 1)
     }
     assert len(results) == 1, results
@@ -104,3 +105,45 @@ def test_malformed_chunks_are_wire_errors(payload: str) -> None:
 )
 def test_error_bodies_give_the_providers_words(body: bytes, expected: str) -> None:
     assert error_message(body, "Bad Gateway") == expected
+
+
+async def test_a_batch_is_what_one_read_completed() -> None:
+    body = 'data: {"a":1}\n\ndata: {"b":2}\n\ndata: {"c"'
+
+    async def two_reads() -> AsyncIterator[bytes]:
+        yield body.encode()
+        yield b":3}\n\ndata: [DONE]\n\n"
+
+    assert [b async for b in sse_batches(two_reads())] == [
+        [b'{"a":1}', b'{"b":2}'],
+        [b'{"c":3}'],
+    ]
+
+
+def test_a_batch_joins_adjacent_text_and_keeps_the_rest_apart() -> None:
+    call = {"index": 0, "id": "c1", "function": {"name": "add", "arguments": "{}"}}
+    payloads = [
+        chunk({"content": "one "}).encode(),
+        chunk({"content": "two "}).encode(),
+        chunk({"reasoning_content": "hm"}).encode(),
+        chunk({"reasoning_content": "m"}).encode(),
+        chunk({"tool_calls": [call]}).encode(),
+        chunk({"content": "three"}, "stop").encode(),
+    ]
+    batch = decode_batch(payloads, "m")
+    assert batch.parts == [
+        TextDelta("one two "),
+        ReasoningDelta("hmm"),
+        ToolCallDelta(index=0, id="c1", name="add", arguments="{}"),
+        TextDelta("three"),
+    ]
+    assert batch.finish == "stop"
+    assert (batch.decoded, batch.error) == (6, None)
+
+
+def test_a_bad_payload_ends_the_batch_after_what_came_before() -> None:
+    payloads = [chunk({"content": "kept"}).encode(), b"not json", chunk({"content": "x"}).encode()]
+    batch = decode_batch(payloads, "m")
+    assert batch.parts == [TextDelta("kept")]
+    assert batch.decoded == 1
+    assert isinstance(batch.error, WireError)
