@@ -29,6 +29,38 @@ ADD_TOOL = add.openai_tool()
 OnToken = Callable[[str], None]
 
 
+def request_params(
+    model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if tools:
+        params["tools"] = tools
+    return params
+
+
+def add_call_fragment(
+    calls: dict[int, dict[str, Any]],
+    index: int,
+    call_id: str | None,
+    name: str | None,
+    arguments: str | None,
+) -> None:
+    """Fold one streamed tool-call fragment into the calls being assembled."""
+    entry = calls.setdefault(
+        index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+    )
+    if call_id:
+        entry["id"] = call_id
+    if name:
+        entry["function"]["name"] = name
+    entry["function"]["arguments"] += arguments or ""
+
+
 class DirectClient:
     """The raw openai SDK."""
 
@@ -53,14 +85,7 @@ class DirectClient:
         on_token: OnToken | None = None,
     ) -> tuple[str, list[dict[str, Any]]]:
         """One streamed completion: ``(text, tool_calls)`` in the OpenAI message shape."""
-        params: dict[str, Any] = {
-            "model": model,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if tools:
-            params["tools"] = tools
+        params = request_params(model, messages, tools)
         stream = cast(
             "AsyncStream[ChatCompletionChunk]",
             await self.client.chat.completions.create(**params),
@@ -76,16 +101,14 @@ class DirectClient:
                 if on_token is not None:
                     on_token(delta.content)
             for call in delta.tool_calls or []:
-                entry = calls.setdefault(
+                fn = call.function
+                add_call_fragment(
+                    calls,
                     call.index,
-                    {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
+                    call.id,
+                    fn.name if fn else None,
+                    (fn.arguments or "") if fn else "",
                 )
-                if call.id:
-                    entry["id"] = call.id
-                if call.function is not None:
-                    if call.function.name:
-                        entry["function"]["name"] = call.function.name
-                    entry["function"]["arguments"] += call.function.arguments or ""
         return "".join(text), [calls[i] for i in sorted(calls)]
 
     async def tool_turn(
@@ -138,14 +161,7 @@ class LeanDirectClient(DirectClient):
         tools: list[dict[str, Any]] | None = None,
         on_token: OnToken | None = None,
     ) -> tuple[str, list[dict[str, Any]]]:
-        params: dict[str, Any] = {
-            "model": model,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if tools:
-            params["tools"] = tools
+        params = request_params(model, messages, tools)
         text: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         body = json.dumps(params).encode()
@@ -165,14 +181,8 @@ class LeanDirectClient(DirectClient):
                     if on_token is not None:
                         on_token(content)
                 for call in delta.get("tool_calls") or []:
-                    entry = calls.setdefault(
-                        call["index"],
-                        {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
-                    )
-                    if call.get("id"):
-                        entry["id"] = call["id"]
                     fn = call.get("function") or {}
-                    if fn.get("name"):
-                        entry["function"]["name"] = fn["name"]
-                    entry["function"]["arguments"] += fn.get("arguments") or ""
+                    add_call_fragment(
+                        calls, call["index"], call.get("id"), fn.get("name"), fn.get("arguments")
+                    )
         return "".join(text), [calls[i] for i in sorted(calls)]

@@ -222,7 +222,8 @@ async def run(env: BenchEnv) -> ScenarioResult:
                     f"CPU per token: {label}",
                     sage_cpu[part] / tokens * 1e6,
                     "µs",
-                    base_cpu.get(part) and base_cpu[part] / tokens * 1e6,
+                    # The server idles through the direct phase: no baseline.
+                    None if part == "server" else base_cpu[part] / tokens * 1e6,
                 )
             )
     for n, sage_n, lean_n in sweep:
