@@ -14,6 +14,12 @@ from sagents.testing import ScriptedLLM
 from sagents.tools import ToolManager
 
 BUNDLED_SKILLS = Path(__file__).resolve().parents[1] / "skill_workspace"
+CANCEL_BOUND_S = 2.0
+"""How soon ``run.cancelled`` must follow a cancel in the tests: far below the
+10 s the tests' slow tools and streams would take, so it proves the cancel
+interrupted the work rather than waited for it, and far above this shared
+machine's scheduling noise. The latency itself is measured in bench/ (the
+cancel scenario: p99 of a few ms)."""
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

@@ -13,6 +13,7 @@ from sagents.events import EventBase
 from sagents.testing import MockLLMServer, ScriptedToolCall, Turn
 from sagents.tools import ToolManager, tool
 from tests.app.conftest import SIMPLE, StartServer, chat, sse_events
+from tests.conftest import CANCEL_BOUND_S
 
 
 async def test_cancel_during_slow_tool(start_server: StartServer, mock_llm: MockLLMServer) -> None:
@@ -58,7 +59,7 @@ async def test_cancel_during_slow_tool(start_server: StartServer, mock_llm: Mock
                 assert response.json()["run_id"] == event.run_id
         latency = time.perf_counter() - cancel_sent
         assert events[-1].type == "run.cancelled"
-        assert latency < 0.2, f"run.cancelled took {latency * 1000:.0f} ms"
+        assert latency < CANCEL_BOUND_S, f"run.cancelled took {latency * 1000:.0f} ms"
         assert [e.type for e in events].count("run.cancelled") == 1
         assert finished == []  # the tool never got past its sleep
 
@@ -81,7 +82,7 @@ async def test_cancel_during_slow_tool(start_server: StartServer, mock_llm: Mock
 
 
 async def test_cancel_mid_stream_keeps_partial_answer(start_server: StartServer) -> None:
-    words = " ".join(f"word{i}" for i in range(300))
+    words = " ".join(f"word{i}" for i in range(1000))  # 10 s of streaming
     url = start_server([Turn(text=words, faults={"token_delay_s": 0.01})])
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         events: list[EventBase] = []
@@ -97,7 +98,7 @@ async def test_cancel_mid_stream_keeps_partial_answer(start_server: StartServer)
                     cancel_sent = time.perf_counter()
                     await http.post(f"/api/v1/sessions/{event.session_id}/cancel")
         assert events[-1].type == "run.cancelled"
-        assert time.perf_counter() - cancel_sent < 0.2
+        assert time.perf_counter() - cancel_sent < CANCEL_BOUND_S
         completed = [e for e in events if e.type == "message.completed"]
         assert completed and completed[-1].interrupted  # type: ignore[attr-defined]
         messages = (await http.get(f"/api/v1/sessions/{events[0].session_id}/messages")).json()

@@ -16,7 +16,7 @@ from sagents.sagent import SAgent
 from sagents.testing import ScriptedLLM, ScriptedToolCall, Turn
 from sagents.tools import ToolSource, tool
 from sagents.tools.mcp import McpStatus
-from tests.conftest import RuntimeFactory, make_settings
+from tests.conftest import CANCEL_BOUND_S, RuntimeFactory, make_settings
 from tests.tools.mcp.conftest import (
     collect,
     live_children,
@@ -127,7 +127,7 @@ async def test_cancel_during_a_slow_mcp_tool_reaches_the_server(
             assert agent.cancel(info.run_id, "user stop")
     elapsed = time.perf_counter() - cancelled_at
 
-    assert isinstance(events[-1], RunCancelled) and elapsed < 0.2
+    assert isinstance(events[-1], RunCancelled) and elapsed < CANCEL_BOUND_S
     # The server's handler saw its call cancelled (it writes the marker then).
     for _ in range(100):
         if marker.exists():
@@ -153,8 +153,9 @@ async def test_a_killed_server_fails_one_call_then_reconnects(
     agent = SAgent(rt)
     first = await collect(agent, simple("pid?"))
     pid = int(results(first)[0].content)
+    server = psutil.Process(pid)  # before the kill: it may be reaped at once
     os.kill(pid, signal.SIGKILL)
-    await asyncio.to_thread(psutil.Process(pid).wait, 10)
+    await asyncio.to_thread(server.wait, 10)
     session = first[0].session_id
 
     second = await collect(agent, simple("add", session_id=session))
