@@ -114,11 +114,6 @@ class Units:
         return units
 
 
-def group_units(messages: Sequence[Message]) -> list[list[int]]:
-    """Indices of ``messages`` grouped so tool calls stay with their results."""
-    return Units.of(messages, [0] * len(messages)).members
-
-
 def shorten(counter: TokenCounter, text: str, max_tokens: int) -> str:
     """``text`` cut (keeping its start) so that it counts at most ``max_tokens``."""
     note_tokens = counter.count(TRUNCATION_NOTE)

@@ -29,6 +29,7 @@ from sagents.llm.errors import (
 from sagents.llm.retry import backoff_delay, is_retryable
 from sagents.llm.types import LLMChunk, LLMRequest, StreamEnd, TextDelta
 from sagents.llm.wire import (
+    DecodedBatch,
     ProviderStreamError,
     WireError,
     decode_batch,
@@ -119,15 +120,14 @@ class OpenAIChatModel:
         model = self.model_for(request.role)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.llm_timeout_s
-        response, batches, batch = await self._open(
-            http, self._body(request, model), request.role, deadline
+        response, batches, decoded = await self._open(
+            http, self._body(request, model), request.role, model, deadline
         )
         chunks = 0
         text_chars = 0
         finish: str | None = None
         try:
             while True:
-                decoded = decode_batch(batch, model)
                 chunks += decoded.decoded
                 for part in decoded.parts:
                     if type(part) is TextDelta:
@@ -139,7 +139,7 @@ class OpenAIChatModel:
                     finish = decoded.finish
                 try:
                     async with asyncio.timeout_at(deadline):
-                        batch = await anext(batches)
+                        decoded = decode_batch(await anext(batches), model)
                 except StopAsyncIteration:
                     break
         except _STREAM_ERRORS as exc:
@@ -177,8 +177,8 @@ class OpenAIChatModel:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
     async def _open(
-        self, http: httpx2.AsyncClient, body: bytes, role: str, deadline: float
-    ) -> tuple[httpx2.Response, AsyncIterator[list[bytes]], list[bytes]]:
+        self, http: httpx2.AsyncClient, body: bytes, role: str, model: str, deadline: float
+    ) -> tuple[httpx2.Response, AsyncIterator[list[bytes]], DecodedBatch]:
         """Send the request and wait for the first chunk, retrying transient
         failures; nothing has reached the caller yet, so a retry is invisible."""
         settings = self._settings
@@ -197,7 +197,11 @@ class OpenAIChatModel:
                     if response.status_code >= 400:
                         raise await self._status_error(response)
                     batches = sse_batches(response.aiter_bytes())
-                    first = await anext(batches)
+                    first = decode_batch(await anext(batches), model)
+                    if first.error is not None and not first.parts:
+                        # The provider's error as its first word: nothing has
+                        # reached the caller, so it is retried like a 5xx.
+                        raise first.error
                 return response, batches, first
             except BaseException as exc:
                 if response is not None:

@@ -22,6 +22,9 @@ from typing import Any
 from sagents.llm.types import LLMChunk, ReasoningDelta, TextDelta, ToolCallDelta, UsageReport
 
 DONE = b"[DONE]"
+MAX_LINE_BYTES = 8 * 2**20
+"""A line is held until its newline arrives; a server that never sends one
+must not grow that buffer without bound."""
 
 
 class WireError(Exception):
@@ -72,6 +75,8 @@ async def sse_batches(pieces: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]
                 value = line[5:]
                 data.append(value[1:] if value.startswith(b" ") else value)
         buffer = buffer[start:]
+        if len(buffer) > MAX_LINE_BYTES:
+            raise WireError(f"a stream line is over {MAX_LINE_BYTES} bytes without an end")
         if ready:
             yield ready
     if not done:

@@ -87,8 +87,9 @@ class EventChannel:
         self._waiters.append(waiter)
         try:
             await waiter
-        finally:
-            if not waiter.done():  # cancelled while waiting
-                waiter.cancel()
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+        except asyncio.CancelledError:
+            # The reader went away: forget its future (cancelling the reader
+            # cancelled the future itself, and only that one).
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            raise

@@ -19,6 +19,7 @@ from sagents.testing import ServerThread
 SSE = "text/event-stream"
 HELLO = LLMRequest(role="simple", messages=[{"role": "user", "content": "hi"}])
 seen: list[dict[str, str]] = []
+errors_first: list[int] = []
 
 
 def sse(*payloads: str) -> Response:
@@ -33,6 +34,10 @@ async def completions(request: Request) -> Response:
     if mode == "burst":  # the whole answer in one write, as from a model that got ahead
         words = [f'{{"choices":[{{"index":0,"delta":{{"content":"w{i} "}}}}]}}' for i in range(100)]
         return sse(*words, '{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}', "[DONE]")
+    if mode == "error-first":  # the provider's error as its first word, once
+        errors_first.append(1)
+        if len(errors_first) == 1:
+            return sse('{"error":{"message":"the model is overloaded"}}')
     if mode == "error-mid-stream":
         return sse(
             '{"choices":[{"index":0,"delta":{"content":"Hel"}}]}',
@@ -55,14 +60,15 @@ def base_url() -> Iterator[str]:
         server.stop()
 
 
-def model(base_url: str, name: str, key: str | None) -> OpenAIChatModel:
+def model(base_url: str, name: str, key: str | None, retries: int = 0) -> OpenAIChatModel:
     return OpenAIChatModel(
         Settings(
             _env_file=None,
             llm_base_url=base_url,
             llm_model=name,
             llm_api_key=key,
-            llm_max_retries=0,
+            llm_max_retries=retries,
+            llm_retry_base_delay_s=0.01,
         )
     )
 
@@ -105,3 +111,22 @@ async def test_tokens_that_arrive_in_one_read_come_out_as_one_delta(base_url: st
     text = [c.text for c in chunks if isinstance(c, TextDelta)]
     assert "".join(text) == "".join(f"w{i} " for i in range(100))  # nothing lost or reordered
     assert len(text) < 100
+
+
+async def test_an_error_as_the_first_event_is_retried(base_url: str) -> None:
+    errors_first.clear()
+    llm = model(base_url, "error-first", None, retries=1)
+    chunks = [c async for c in llm.stream(HELLO)]
+    await llm.aclose()
+    assert chunks[0] == TextDelta("Hello")
+    assert len(errors_first) == 2
+
+
+async def test_an_error_as_the_first_event_names_the_provider_when_retries_run_out(
+    base_url: str,
+) -> None:
+    errors_first.clear()
+    llm = model(base_url, "error-first", None, retries=0)
+    with pytest.raises(LLMUnavailable, match="the model is overloaded"):
+        [c async for c in llm.stream(HELLO)]
+    await llm.aclose()

@@ -147,3 +147,13 @@ def test_a_bad_payload_ends_the_batch_after_what_came_before() -> None:
     assert batch.parts == [TextDelta("kept")]
     assert batch.decoded == 1
     assert isinstance(batch.error, WireError)
+
+
+async def test_a_line_without_end_is_refused_before_it_grows_without_bound() -> None:
+    async def endless() -> AsyncIterator[bytes]:
+        yield b"data: "
+        while True:
+            yield b"x" * 2**20
+
+    with pytest.raises(WireError, match="without an end"):
+        [b async for b in sse_batches(endless())]
