@@ -29,10 +29,7 @@ async def frames(
     completed = False
     try:
         async for batch in batches:
-            if len(batch) == 1:
-                yield to_frame(batch[0]).encode()
-            else:
-                yield b"".join([to_frame(event).encode() for event in batch])
+            yield b"".join([to_frame(event).encode() for event in batch])
         completed = True
     finally:
         if on_close is not None:

@@ -64,7 +64,7 @@ def prepare(preparer: HistoryPreparer, records: list[MessageRecord]) -> tuple[fl
 async def run(env: BenchEnv) -> ScenarioResult:
     sizes = [100, 1_000, env.size(10_000, 2_000)]
     repeats = env.size(5, 2)
-    settings = Settings(_env_file=None, data_dir=env.workdir)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=env.workdir)
     counters = TokenCounters()
     counters.for_model(MODEL)  # load the encoding outside the timings
     result = ScenarioResult(

@@ -145,13 +145,20 @@ async def run(env: BenchEnv) -> ScenarioResult:
         },
     )
     limits = httpx.Limits(max_connections=sessions + 100, max_keepalive_connections=sessions + 100)
+
+    def client() -> httpx.AsyncClient:
+        # A fresh client for every phase: a connection left idle through the
+        # other side's phase can be closed by the server's keep-alive timeout
+        # just as it is reused, which is the client's race to retry, not a
+        # Sage error.
+        return httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits)
+
     async with (
         env.server("streaming_http", WORKLOAD) as server,
         env.direct() as direct,
-        httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as http,
     ):
-        # warm up: lazy imports, connection pools, the first SQLite pages
-        await asyncio.gather(*(chat(http, PAYLOAD, parse=False) for _ in range(5)))
+        async with client() as http:  # warm up: lazy imports, the first SQLite pages
+            await asyncio.gather(*(chat(http, PAYLOAD, parse=False) for _ in range(5)))
         await direct_phase(direct, 5)
         idle_kib = rss_kib(server.pid)[0]
         pids = {"server": server.pid, "mock": env.mock_pid, "client": os.getpid()}
@@ -163,23 +170,16 @@ async def run(env: BenchEnv) -> ScenarioResult:
         sampler = asyncio.create_task(sample_rss(server.pid, samples))
         before = cpu_of(pids)
         try:
-            async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as fresh:
-                await sage_phase(fresh, sessions, sage)  # fresh: see the sweep below
+            async with client() as http:
+                await sage_phase(http, sessions, sage)
         finally:
             sampler.cancel()
         sage_cpu = cpu_spent(before, cpu_of(pids))
         peak_kib = max([*samples, rss_kib(server.pid)[0]])
         sweep = []
         for n in SWEEP if not env.quick else (5,):
-            # Fresh clients per level: a connection left idle through the
-            # other side's phase can be closed by the server's keep-alive
-            # timeout just as it is reused, which is the client's race to
-            # retry, not a Sage error.
-            async with (
-                env.direct(lean=True) as lean,
-                httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as fresh,
-            ):
-                sweep.append((n, await sage_phase(fresh, n, Phase()), await direct_phase(lean, n)))
+            async with env.direct(lean=True) as lean, client() as http:
+                sweep.append((n, await sage_phase(http, n, Phase()), await direct_phase(lean, n)))
     result.checks["every session completed"] = sage.completed == sessions
     result.checks["no errors"] = not sage.errors
     if sage.errors:

@@ -106,13 +106,6 @@ class Units:
             for call in message.get("tool_calls") or []:
                 self._owner[call["id"]] = unit
 
-    @classmethod
-    def of(cls, messages: Sequence[Message], tokens: Sequence[int]) -> Units:
-        units = cls()
-        for message, cost in zip(messages, tokens, strict=True):
-            units.add(message, cost)
-        return units
-
 
 def shorten(counter: TokenCounter, text: str, max_tokens: int) -> str:
     """``text`` cut (keeping its start) so that it counts at most ``max_tokens``."""
@@ -134,18 +127,16 @@ def fit_history(
     available: int,
     recent_turns: int,
     counter: TokenCounter,
-    units: Units | None = None,
+    units: Units,
 ) -> tuple[list[Message], int, int]:
     """Choose what of ``messages`` fits into ``available`` tokens.
 
     ``tokens[i]`` is what ``messages[i]`` costs; ``scores`` (message index →
     relevance, absent meaning 0) is called only when something has to be
-    dropped; ``units`` is the grouping of ``messages`` when the caller keeps
-    one. Returns the kept messages (in order), how many of them were
+    dropped; ``units`` is the grouping of ``messages`` the caller keeps
+    up to date. Returns the kept messages (in order), how many of them were
     shortened and what the kept messages cost.
     """
-    if units is None:
-        units = Units.of(messages, tokens)
     if units.total <= available:
         return list(messages), 0, units.total
     members, cost, user_units = units.members, units.cost, units.user_units

@@ -97,6 +97,7 @@ def _extract_tar(data: bytes, staging: Path, max_bytes: int, max_files: int) -> 
     with archive:
         entries: list[_Entry] = []
         problems: list[str] = []
+        total = 0
         try:
             # Lazy iteration: stop reading a bomb as soon as a limit is passed.
             for count, member in enumerate(archive, start=1):
@@ -107,10 +108,12 @@ def _extract_tar(data: bytes, staging: Path, max_bytes: int, max_files: int) -> 
                     what = "symlink" if member.issym() else "link" if member.islnk() else "special"
                     problems.append(f"{member.name}: {what} entries are not allowed")
                     continue
+                kept = len(entries)
                 _add(
                     entries, problems, member.name, member.isdir(), member.size, member.mode, member
                 )
-                if sum(e.size for e in entries) > max_bytes:
+                total += sum(e.size for e in entries[kept:])  # what _add kept, if anything
+                if total > max_bytes:
                     problems.append(f"the files add up to more than {max_bytes} bytes")
                     break
         except (tarfile.TarError, OSError, EOFError) as error:
