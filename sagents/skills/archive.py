@@ -36,6 +36,7 @@ from sagents.skills.archive_readers import (
     zip_entries,
 )
 from sagents.skills.format import SKILL_FILE
+from sagents.skills.layout import skill_roots
 
 SKIPPED_PREFIXES = ("__MACOSX/",)
 MAX_PATH_CHARS = 1024
@@ -161,20 +162,6 @@ _KIND_NAMES = {
     "sparse": "sparse files",
     "encrypted": "encrypted entries",
 }
-
-
-def skill_roots(files: list[PurePosixPath]) -> list[PurePosixPath]:
-    """The folders holding a ``SKILL.md`` that are not inside another one.
-
-    ``PurePosixPath()`` (the root itself) when the root holds ``SKILL.md``:
-    then everything is that one skill.
-    """
-    candidates = sorted({f.parent for f in files if f.name == SKILL_FILE})
-    roots: list[PurePosixPath] = []
-    for folder in candidates:  # sorted: a parent comes before its children
-        if not any(folder.is_relative_to(root) for root in roots):
-            roots.append(folder)
-    return roots
 
 
 def _root_of(path: PurePosixPath, roots: list[PurePosixPath]) -> PurePosixPath | None:
