@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -172,6 +173,20 @@ def test_entry_count_is_read_before_zipfile_parses(tmp_path: Path) -> None:
     assert _count_zip_entries(data) == 152
     assert "152 entries" in rejected(data, "m.zip", tmp_path)
     assert _count_zip_entries(b"not a zip") == 0
+
+
+def test_a_huge_central_directory_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    # 60,000 empty entries in about 3 MB: zipfile would build 60,000 ZipInfo objects
+    entries: dict[str, str | bytes] = {f"{i}": "" for i in range(60_000)}
+    data = make_zip({**good(), **entries}, method=zipfile.ZIP_STORED)
+    tracemalloc.start()
+    try:
+        message = rejected(data, "huge.zip", tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "60002 entries" in message
+    assert peak < 2_000_000  # the ZipInfo objects alone would take tens of MB
 
 
 def test_no_skill_and_wrong_type(tmp_path: Path) -> None:
