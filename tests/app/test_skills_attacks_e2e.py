@@ -163,7 +163,7 @@ async def test_concurrent_uploads_of_one_name_each_replace_it_whole(
         for i in range(8)
     ]
     async with httpx.AsyncClient(base_url=server, timeout=60) as http:
-        for _ in range(3):
+        for _ in range(4):
             responses = await asyncio.gather(
                 *(upload(http, data, f"racer{i}.zip") for i, data in enumerate(versions))
             )

@@ -148,3 +148,19 @@ def billion_laughs(levels: int, fan_out: int = 10) -> str:
         refs = ", ".join([f"*a{level - 1}"] * fan_out)
         lines.append(f"a{level}: &a{level} [{refs}]")
     return "\n".join(lines)
+
+
+def set_zip_method(data: bytes, name: str, method: int) -> bytes:
+    """The zip with ``name``'s compression method rewritten (e.g. to one no reader knows)."""
+    out = bytearray(data)
+    for signature, method_offset, len_offset, name_offset in (
+        (b"PK\x03\x04", 8, 26, 30),
+        (b"PK\x01\x02", 10, 28, 46),
+    ):
+        pos = out.find(signature)
+        while pos >= 0:
+            name_len = struct.unpack_from("<H", out, pos + len_offset)[0]
+            if bytes(out[pos + name_offset : pos + name_offset + name_len]) == name.encode():
+                struct.pack_into("<H", out, pos + method_offset, method)
+            pos = out.find(signature, pos + 4)
+    return bytes(out)

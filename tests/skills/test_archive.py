@@ -18,6 +18,7 @@ from tests.skills.archives import (
     make_tar,
     make_zip,
     overlapping_zip,
+    set_zip_method,
     truncated_tar,
 )
 
@@ -142,6 +143,9 @@ def test_same_name_different_case_are_two_files(tmp_path: Path) -> None:
 def test_entries_a_skill_may_not_hold(tmp_path: Path) -> None:
     enc = encrypted_zip(good(), "say-hello/scripts/hi.py")
     assert "encrypted" in rejected(enc, "e.zip", tmp_path / "a")
+    assert files_under(tmp_path / "a") == []  # refused from the listing, before writing
+    unknown = set_zip_method(make_zip(good()), "say-hello/scripts/hi.py", 99)
+    assert "cannot be read" in rejected(unknown, "u.zip", tmp_path / "u")
     sparse = make_tar(good(), sparse=["say-hello/holes.bin"])
     assert "sparse" in rejected(sparse, "s.tar.gz", tmp_path / "b")
     link = make_tar(good(), links={"say-hello/passwd": "/etc/passwd"})
