@@ -125,6 +125,7 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": InstallReport,
     },
     400: {"description": "The archive is unsafe or malformed (`archive_rejected`)."},
+    413: {"description": "The upload is larger than `SAGE_SKILL_ARCHIVE_MAX_BYTES`."},
     422: {"description": "No skill in the archive is valid (`invalid_skill`)."},
 }
 
