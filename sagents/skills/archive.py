@@ -22,7 +22,7 @@ refused.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -39,6 +39,8 @@ from sagents.skills.format import SKILL_FILE
 from sagents.skills.layout import skill_roots
 
 SKIPPED_PREFIXES = ("__MACOSX/",)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Unicode's control characters (category Cc): newlines, escapes, DEL, C1."""
 MAX_PATH_CHARS = 1024
 MAX_PART_BYTES = 255
 MAX_PROBLEMS = 20
@@ -175,7 +177,7 @@ def _safe_path(name: str, problems: list[str]) -> PurePosixPath | None:
     """The entry's normalized path; None when skipped or refused (a problem)."""
     if name.startswith(SKIPPED_PREFIXES) or name.rstrip("/").endswith(".DS_Store"):
         return None
-    if "\\" in name or any(unicodedata.category(c) == "Cc" for c in name):
+    if "\\" in name or _CONTROL.search(name):
         problems.append(f"{name!r}: backslashes and control characters are not allowed in paths")
         return None
     if name.startswith("/"):
