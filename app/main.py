@@ -59,7 +59,11 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_message_bytes + BODY_SLACK_BYTES)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_message_bytes + BODY_SLACK_BYTES,
+        path_limits={"/api/v1/skills": settings.skill_archive_max_bytes + BODY_SLACK_BYTES},
+    )
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(sessions.router)

@@ -133,8 +133,22 @@ class Settings(BaseSettings):
     skill_max_procs: int = Field(default=32, ge=4)
     skill_wall_s: float = Field(default=30.0, gt=0)
     skill_max_output_bytes: int = Field(default=65_536, ge=1024)
-    skill_upload_max_bytes: int = Field(default=5_000_000, ge=1024)
-    skill_upload_max_files: int = Field(default=200, ge=1)
+    skill_archive_max_bytes: int = Field(
+        default=20_000_000,
+        ge=1024,
+        description="Largest skill archive (.zip/.tar.gz) an upload may send, as uploaded.",
+    )
+    skill_upload_max_bytes: int = Field(
+        default=50_000_000,
+        ge=1024,
+        description="All files of an uploaded skill archive together, unpacked (counted "
+        "on the bytes actually read, not the sizes the archive declares).",
+    )
+    skill_upload_max_files: int = Field(
+        default=5_000,
+        ge=1,
+        description="Entries in an uploaded skill archive (an archive may hold many skills).",
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

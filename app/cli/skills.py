@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import tarfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
 from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, console, err, request
-from sagents.skills.format import SkillInvalid, validate_skill_dir
+from sagents.skills.format import SkillInvalid, SkillProblem, validate_skill_dir
+from sagents.skills.layout import find_skill_dirs
 from sagents.skills.scaffold import scaffold_skill
 
 skills_app = typer.Typer(help="Create, check, list and install skills.", no_args_is_help=True)
@@ -38,37 +37,24 @@ def new(
 
 @skills_app.command()
 def validate(path: Path) -> None:
-    """Check a skill folder and list every problem with its file and field."""
-    problems = validate_skill_dir(path)
-    if not problems:
-        console.print(f"[green]ok[/green] {path}")
-        return
-    for problem in problems:
-        typer.echo(f"{path}/{problem}", err=True)
-    raise typer.Exit(1)
-
-
-def _request(url: str, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
-    async def go() -> Any:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        async with httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=60) as c:
-            return await c.request(method, path, **kwargs)
-
-    try:
-        response: httpx.Response = asyncio.run(go())
-    except httpx.HTTPError as error:
-        err.print(f"[red]cannot reach {url}:[/red] {error}")
-        raise typer.Exit(1) from None
-    if response.status_code >= 400:
-        try:
-            body = response.json()["error"]
-            err.print(f"[red]HTTP {response.status_code}:[/red] {body['message']}", markup=True)
-            for detail in body.get("details") or []:
-                err.print(f"  - {detail}", markup=False)
-        except (ValueError, KeyError, TypeError):
-            err.print(f"[red]HTTP {response.status_code}[/red]")
+    """Check a skill folder (or every skill under a folder) and list every
+    problem with its file and field; warnings alone do not fail."""
+    folders = find_skill_dirs(path) if path.is_dir() else [path]
+    failed = False
+    for folder in folders or [path]:
+        failed |= _report(folder, validate_skill_dir(folder))
+    if failed:
         raise typer.Exit(1)
-    return response.json() if response.content else None
+
+
+def _report(folder: Path, problems: list[SkillProblem]) -> bool:
+    """Print the problems of one folder; True when one is an error."""
+    for problem in problems:
+        typer.echo(f"{folder}/{problem}", err=True)
+    if any(p.is_error for p in problems):
+        return True
+    console.print(f"[green]ok[/green] {folder}", highlight=False)
+    return False
 
 
 @skills_app.command("list")
@@ -84,28 +70,59 @@ def list_skills(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     console.print(f"sandbox: {state} ({sandbox['detail']})")
 
 
-def _pack(folder: Path) -> bytes:
-    """A skill folder as .tar.gz bytes, the folder at the archive's root."""
+def _pack(base: Path, folders: list[Path]) -> bytes:
+    """Skill folders as .tar.gz bytes, each at its path relative to ``base``'s parent."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        archive.add(folder, arcname=folder.name)
+        for folder in folders:
+            archive.add(folder, arcname=folder.relative_to(base.parent).as_posix())
     return buffer.getvalue()
 
 
 @skills_app.command()
 def install(path: Path, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
-    """Install a skill folder, .zip or .tar.gz as one of your skills."""
+    """Install a skill folder, a folder of skills, a .zip or a .tar.gz as your skills.
+
+    An archive or folder holding several skills installs each one that is
+    valid; the exit code is 1 when any was refused.
+    """
     if path.is_dir():
-        problems = validate_skill_dir(path)
-        if problems:
-            for problem in problems:
-                typer.echo(f"{path}/{problem}", err=True)
+        base = path.resolve()
+        folders = find_skill_dirs(base)
+        if not folders:
+            err.print(f"[red]no SKILL.md in {path}[/red]")
             raise typer.Exit(1)
-        data, filename = _pack(path.resolve()), f"{path.resolve().name}.tar.gz"
+        if any([_report(f, validate_skill_dir(f)) for f in folders]):
+            raise typer.Exit(1)
+        data, filename = _pack(base, folders), f"{base.name}.tar.gz"
     elif path.is_file():
         data, filename = path.read_bytes(), path.name
     else:
         err.print(f"[red]{path} does not exist[/red]")
         raise typer.Exit(1)
     body = request(url, api_key, "POST", "/api/v1/skills", files={"file": (filename, data)})
-    console.print(f"installed [bold]{body['name']}[/bold] ({len(body['files'])} files)")
+    if "items" not in body:  # one skill: its detail
+        _installed(body)
+        return
+    for item in body["items"]:
+        if item["ok"]:
+            _installed(item["skill"])
+            continue
+        err.print(f"[red]refused[/red] {item['source'] or item['name']}:", highlight=False)
+        for problem in item["problems"]:
+            err.print(f"  - {_problem_text(problem)}", markup=False, highlight=False)
+    if not all(item["ok"] for item in body["items"]):
+        raise typer.Exit(1)
+
+
+def _installed(skill: dict[str, Any]) -> None:
+    console.print(
+        f"installed [bold]{skill['name']}[/bold] ({len(skill['files'])} files)", highlight=False
+    )
+    for warning in skill.get("warnings") or []:
+        console.print(f"  warning: {_problem_text(warning)}", markup=False, highlight=False)
+
+
+def _problem_text(problem: dict[str, Any]) -> str:
+    where = f"{problem['file']}: {problem['field']}" if problem.get("field") else problem["file"]
+    return f"{where}: {problem['message']}"

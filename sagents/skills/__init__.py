@@ -16,6 +16,7 @@ from sagents.skills.format import (
     load_skill_dir,
     validate_skill_dir,
 )
+from sagents.skills.installer import InstallResult
 from sagents.skills.manager import SkillManager, SkillNotFound
 from sagents.skills.sandbox import Sandbox, SandboxStatus, SandboxUnavailable, ScriptResult
 from sagents.skills.selection import SkillSelection, skill_selection_schema
@@ -27,6 +28,7 @@ from sagents.skills.workspace import ScriptNotFound, SkillWorkspace
 __all__ = [
     "SKILL_TOOL_NAMES",
     "ArchiveRejected",
+    "InstallResult",
     "Sandbox",
     "SandboxLimits",
     "SandboxStatus",

@@ -1,26 +1,51 @@
 """Unpacking an uploaded skill archive without trusting a byte of it.
 
+An archive holds one skill or several. Every folder with a ``SKILL.md`` (not
+inside another such folder) is a skill, at any depth, so all of these work:
+``SKILL.md`` at the root, ``pdf/SKILL.md``, ``repo-main/pdf/SKILL.md``, and
+``repo-main/skills/*/SKILL.md`` (a repository downloaded as an archive).
+Files outside every skill folder (a repository's README, CI files) are
+listed and counted but never written.
+
 Every entry is checked before anything is written: relative paths only, no
-``..``, only regular files and folders (no symlinks, hard links, devices or
-FIFOs), and the declared sizes and entry count within limits. Only then are
-the files written, reading at most the declared size of each, so a lying
-header cannot inflate an entry. ``tarfile``'s own ``data`` filter would
-cover part of this, but it checks at extraction time, one member at a time,
-which would leave earlier members written when a later one is refused.
+``..``, no control characters or backslashes, no name twice, no name that is
+both a file and a folder; inside a skill only regular files and folders (no
+links, devices, sparse or encrypted entries). Limits: ``max_files`` entries
+and ``max_bytes`` for all files together. Declared sizes are checked first
+(a cheap refusal), and then, while writing, the bytes actually read are
+counted against both the entry's declared size and the total, since a zip
+entry can declare 10 bytes and inflate to gigabytes. ``tarfile``'s ``data``
+filter covers part of this, but it checks one member at a time while
+extracting, which would leave earlier members written when a later one is
+refused.
 """
 
 from __future__ import annotations
 
-import io
-import stat
-import tarfile
-import zipfile
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
+from sagents.skills.archive_readers import (
+    CHUNK,
+    READ_ERRORS,
+    ArchiveEntry,
+    ArchiveUnreadable,
+    tar_entries,
+    zip_entries,
+)
 from sagents.skills.format import SKILL_FILE
+from sagents.skills.layout import skill_roots
 
 SKIPPED_PREFIXES = ("__MACOSX/",)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Unicode's control characters (category Cc): newlines, escapes, DEL, C1."""
+MAX_PATH_CHARS = 1024
+MAX_PART_BYTES = 255
+MAX_PROBLEMS = 20
+ROOT_FOLDER = "_root"
+"""Where a root-level skill is unpacked; the manager renames it to the skill's name."""
 
 
 class ArchiveRejected(ValueError):
@@ -32,178 +57,197 @@ class ArchiveRejected(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class ArchiveLimits:
+    max_bytes: int
+    """All regular files together, as declared and as actually read."""
+    max_files: int
+    """Entries in the archive (files, folders and skipped ones)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnpackedSkill:
+    """One skill folder written under the staging folder."""
+
+    source: str
+    """Its folder inside the archive ('' for the archive's root)."""
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
     path: PurePosixPath
-    is_dir: bool
-    size: int
-    executable: bool
-    handle: object
-    """The zipfile.ZipInfo or tarfile.TarInfo to read the data from."""
+    entry: ArchiveEntry
 
 
-def extract_archive(
-    data: bytes, filename: str, staging: Path, *, max_bytes: int, max_files: int
-) -> Path:
-    """Check, then extract ``data`` under ``staging``; returns the skill folder.
+def unpack_archive(
+    data: bytes, filename: str, staging: Path, limits: ArchiveLimits
+) -> list[UnpackedSkill]:
+    """Check, then write the skill folders of ``data`` under ``staging``.
 
-    A root-level ``SKILL.md`` is extracted into ``staging/_root``; one
-    top-level folder holding it keeps its name. Raises ``ArchiveRejected``
-    before writing anything when any entry is unsafe or a limit is passed.
+    Raises ``ArchiveRejected`` before writing anything when an entry is
+    unsafe or a declared limit is passed, and while writing when the data
+    do not match what was declared (``staging`` is then the caller's to
+    remove). Returns the skills found, ordered by their folder.
     """
     lowered = filename.lower()
-    if lowered.endswith(".zip"):
-        return _extract_zip(data, staging, max_bytes, max_files)
-    if lowered.endswith((".tar.gz", ".tgz")):
-        return _extract_tar(data, staging, max_bytes, max_files)
-    raise ArchiveRejected([f"{filename!r}: upload a .zip or .tar.gz archive"])
-
-
-def _extract_zip(data: bytes, staging: Path, max_bytes: int, max_files: int) -> Path:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError) as error:
-        raise ArchiveRejected([f"not a valid zip archive: {error}"]) from None
-    with archive:
-        entries: list[_Entry] = []
-        problems: list[str] = []
-        for info in archive.infolist():
-            mode = (info.external_attr >> 16) & 0xFFFF
-            kind = stat.S_IFMT(mode)
-            is_dir = info.is_dir()
-            if kind and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                problems.append(f"{info.filename}: {_kind_name(mode)} entries are not allowed")
-                continue
-            _add(entries, problems, info.filename, is_dir, info.file_size, mode, info)
-            if len(problems) > 20:
-                break
-        root = _plan(entries, problems, max_bytes, max_files)
-        for entry in entries:
-            target = _target(staging, root, entry)
-            if entry.is_dir:
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            assert isinstance(entry.handle, zipfile.ZipInfo)
-            with archive.open(entry.handle) as source:
-                _write(target, source.read(entry.size + 1), entry)
-    return _skill_folder(staging, root)
+        if lowered.endswith(".zip"):
+            with zip_entries(data, limits.max_files) as entries:
+                return _unpack(entries, staging, limits)
+        if lowered.endswith((".tar.gz", ".tgz", ".tar")):
+            spool = staging / "archive.tar"
+            with tar_entries(data, spool, limits.max_bytes, limits.max_files) as entries:
+                return _unpack(entries, staging, limits)
+    except ArchiveUnreadable as error:
+        raise ArchiveRejected([str(error)]) from None
+    raise ArchiveRejected([f"{filename!r}: upload a .zip, .tar.gz, .tgz or .tar archive"])
 
 
-def _extract_tar(data: bytes, staging: Path, max_bytes: int, max_files: int) -> Path:
-    try:
-        # closed by the ``with archive`` below; opened first to map errors
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")  # noqa: SIM115
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise ArchiveRejected([f"not a valid .tar.gz archive: {error}"]) from None
-    with archive:
-        entries: list[_Entry] = []
-        problems: list[str] = []
-        total = 0
-        try:
-            # Lazy iteration: stop reading a bomb as soon as a limit is passed.
-            for count, member in enumerate(archive, start=1):
-                if count > max_files:
-                    problems.append(f"more than {max_files} entries")
-                    break
-                if not (member.isreg() or member.isdir()):
-                    what = "symlink" if member.issym() else "link" if member.islnk() else "special"
-                    problems.append(f"{member.name}: {what} entries are not allowed")
-                    continue
-                kept = len(entries)
-                _add(
-                    entries, problems, member.name, member.isdir(), member.size, member.mode, member
-                )
-                total += sum(e.size for e in entries[kept:])  # what _add kept, if anything
-                if total > max_bytes:
-                    problems.append(f"the files add up to more than {max_bytes} bytes")
-                    break
-        except (tarfile.TarError, OSError, EOFError) as error:
-            problems.append(f"not a valid .tar.gz archive: {error}")
-        root = _plan(entries, problems, max_bytes, max_files)
-        for entry in entries:
-            target = _target(staging, root, entry)
-            if entry.is_dir:
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            assert isinstance(entry.handle, tarfile.TarInfo)
-            source = archive.extractfile(entry.handle)
-            if source is None:
-                raise ArchiveRejected([f"{entry.path}: cannot be read"])
-            with source:
-                _write(target, source.read(entry.size + 1), entry)
-    return _skill_folder(staging, root)
+def _unpack(
+    entries: list[ArchiveEntry], staging: Path, limits: ArchiveLimits
+) -> list[UnpackedSkill]:
+    planned, roots = _plan(entries, limits)
+    total = 0
+    for item in planned:
+        target = _target(staging, roots, item.path)
+        if item.entry.kind == "dir":
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        total = _write(target, item, total, limits.max_bytes)
+    return [
+        UnpackedSkill(
+            source=root.as_posix() if root.parts else "", path=_target(staging, roots, root)
+        )
+        for root in roots
+    ]
 
 
-def _add(
-    entries: list[_Entry],
-    problems: list[str],
-    name: str,
-    is_dir: bool,
-    size: int,
-    mode: int,
-    handle: object,
-) -> None:
-    if name.startswith(SKIPPED_PREFIXES) or name.rstrip("/").endswith(".DS_Store"):
-        return
-    if "\\" in name or "\x00" in name:
-        problems.append(f"{name!r}: backslashes and NUL are not allowed in paths")
-        return
-    path = PurePosixPath(name)
-    if path.is_absolute() or name.startswith("/"):
-        problems.append(f"{name}: absolute paths are not allowed")
-        return
-    if any(part == ".." for part in path.parts):
-        problems.append(f"{name}: '..' is not allowed in paths")
-        return
-    parts = [p for p in path.parts if p not in ("", ".")]
-    if not parts:
-        return
-    entries.append(
-        _Entry(PurePosixPath(*parts), is_dir, 0 if is_dir else size, bool(mode & 0o111), handle)
-    )
-
-
-def _plan(entries: list[_Entry], problems: list[str], max_bytes: int, max_files: int) -> str | None:
-    """Check limits and layout; returns the top folder, or None for a root SKILL.md."""
-    if len(entries) > max_files:
-        problems.append(f"{len(entries)} entries; at most {max_files} are allowed")
-    total = sum(e.size for e in entries)
-    if total > max_bytes and not any("bytes" in p for p in problems):
-        problems.append(f"the files add up to {total} bytes; at most {max_bytes} are allowed")
+def _plan(
+    entries: list[ArchiveEntry], limits: ArchiveLimits
+) -> tuple[list[_Planned], list[PurePosixPath]]:
+    """The entries to write and the skill folders, or ``ArchiveRejected``."""
+    problems: list[str] = []
+    if len(entries) > limits.max_files:
+        problems.append(f"{len(entries)} entries; at most {limits.max_files} are allowed")
+    declared = sum(e.size for e in entries if e.kind in ("file", "sparse", "encrypted"))
+    if declared > limits.max_bytes:
+        problems.append(
+            f"the files add up to {declared} bytes; at most {limits.max_bytes} are allowed"
+        )
+    kept: list[_Planned] = []
+    for entry in entries:
+        if len(problems) >= MAX_PROBLEMS:
+            break
+        path = _safe_path(entry.name, problems)
+        if path is not None:
+            kept.append(_Planned(path, entry))
+    problems += _conflicts(kept)
     if problems:
-        raise ArchiveRejected(problems)
-    files = {e.path for e in entries if not e.is_dir}
-    if PurePosixPath(SKILL_FILE) in files:
+        raise ArchiveRejected(problems[:MAX_PROBLEMS])
+    roots = skill_roots([p.path for p in kept if p.entry.kind == "file"])
+    if not roots:
+        raise ArchiveRejected(
+            [f"no {SKILL_FILE} in the archive: a skill is a folder holding {SKILL_FILE}"]
+        )
+    inside = [p for p in kept if _root_of(p.path, roots) is not None]
+    for item in inside:
+        if item.entry.kind not in ("file", "dir"):
+            problems.append(f"{item.path}: {_KIND_NAMES[item.entry.kind]} are not allowed")
+    if problems:
+        raise ArchiveRejected(problems[:MAX_PROBLEMS])
+    return inside, roots
+
+
+_KIND_NAMES = {
+    "link": "symlinks and hard links",
+    "special": "devices, FIFOs and other special files",
+    "sparse": "sparse files",
+    "encrypted": "encrypted entries",
+}
+
+
+def _root_of(path: PurePosixPath, roots: list[PurePosixPath]) -> PurePosixPath | None:
+    for root in roots:
+        if path.is_relative_to(root) and path != root:
+            return root
+    return None
+
+
+def _safe_path(name: str, problems: list[str]) -> PurePosixPath | None:
+    """The entry's normalized path; None when skipped or refused (a problem)."""
+    if name.startswith(SKIPPED_PREFIXES) or name.rstrip("/").endswith(".DS_Store"):
         return None
-    tops = {e.path.parts[0] for e in entries}
-    if len(tops) == 1:
-        (top,) = tops
-        if PurePosixPath(top, SKILL_FILE) in files:
-            return top
-    raise ArchiveRejected([f"the archive's root must hold {SKILL_FILE}, or one folder that does"])
+    if "\\" in name or _CONTROL.search(name):
+        problems.append(f"{name!r}: backslashes and control characters are not allowed in paths")
+        return None
+    if name.startswith("/"):
+        problems.append(f"{name!r}: absolute paths are not allowed")
+        return None
+    path = PurePosixPath(name)
+    if any(part == ".." for part in path.parts):
+        problems.append(f"{name!r}: '..' is not allowed in paths")
+        return None
+    if len(name) > MAX_PATH_CHARS or any(len(p.encode()) > MAX_PART_BYTES for p in path.parts):
+        problems.append(f"{name[:80]!r}...: the path is too long")
+        return None
+    parts = [p for p in path.parts if p not in ("", ".")]
+    return PurePosixPath(*parts) if parts else None
 
 
-def _target(staging: Path, root: str | None, entry: _Entry) -> Path:
-    base = staging / "_root" if root is None else staging
-    return base.joinpath(*entry.path.parts)
+def _conflicts(kept: list[_Planned]) -> list[str]:
+    """A path given twice, or as a file and as a folder, cannot be written as listed."""
+    problems: list[str] = []
+    files: set[PurePosixPath] = set()
+    folders: set[PurePosixPath] = set()
+    for item in kept:
+        if item.entry.kind == "dir":
+            folders.add(item.path)
+            continue
+        if item.path in files:
+            problems.append(f"{item.path}: appears twice in the archive")
+        files.add(item.path)
+        folders.update(item.path.parents)
+    for path in sorted(files & folders):
+        problems.append(f"{path}: is both a file and a folder")
+    return problems
 
 
-def _write(target: Path, content: bytes, entry: _Entry) -> None:
-    if len(content) > entry.size:
-        raise ArchiveRejected([f"{entry.path}: larger than its declared size"])
+def _target(staging: Path, roots: list[PurePosixPath], path: PurePosixPath) -> Path:
+    if roots == [PurePosixPath()]:
+        return staging / "unpacked" / ROOT_FOLDER / path
+    return staging / "unpacked" / "tree" / path
+
+
+def _write(target: Path, item: _Planned, total: int, max_bytes: int) -> int:
+    """Copy one entry, counting real bytes; returns the new running total."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
-    target.chmod(0o755 if entry.executable else 0o644)
+    written = 0
+    with _opened(item) as source, target.open("wb") as out:
+        while chunk := _read(source, item):
+            written += len(chunk)
+            if written > item.entry.size:
+                raise ArchiveRejected([f"{item.path}: larger than its declared size"])
+            if total + written > max_bytes:
+                raise ArchiveRejected([f"the files add up to more than {max_bytes} bytes"])
+            out.write(chunk)
+    if written != item.entry.size:
+        raise ArchiveRejected([f"{item.path}: shorter than its declared size"])
+    target.chmod(0o755 if item.entry.executable else 0o644)
+    return total + written
 
 
-def _skill_folder(staging: Path, root: str | None) -> Path:
-    return staging / "_root" if root is None else staging / root
+def _opened(item: _Planned) -> IO[bytes]:
+    try:
+        return item.entry.open()
+    except ArchiveUnreadable as error:
+        raise ArchiveRejected([str(error)]) from None
+    except READ_ERRORS as error:
+        raise ArchiveRejected([f"{item.path}: cannot be read: {error}"]) from None
 
 
-def _kind_name(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    if stat.S_ISFIFO(mode):
-        return "FIFO"
-    return "special"
+def _read(source: IO[bytes], item: _Planned) -> bytes:
+    """One chunk; the decompressors' errors (bad CRC, truncated data) become a 400."""
+    try:
+        return source.read(CHUNK)
+    except READ_ERRORS as error:
+        raise ArchiveRejected([f"{item.path}: cannot be read: {error}"]) from None

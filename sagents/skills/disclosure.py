@@ -1,10 +1,10 @@
 """Level 1 of progressive disclosure: skill names and descriptions in the prompt.
 
-Only ``name: description`` lines go into the system prompt, never a body or
-a file, so a large skill library costs a few tokens per skill until one is
-loaded. When even that does not fit the token budget, the skills most
-relevant to the request (BM25 over name and description) are kept, and the
-text says how many were left out.
+Only names and descriptions go into the system prompt, never a body or a
+file, so a large skill library costs a few tokens per skill until one is
+loaded. Every name is always listed; when the descriptions do not all fit
+the token budget, those of the skills most relevant to the request (BM25
+over name and description) are kept and the others are named only.
 """
 
 from __future__ import annotations
@@ -43,29 +43,36 @@ def level1_prompt(
     token_budget: int,
     counter: TokenCounter | None = None,
 ) -> str:
-    """The skills section of a system prompt, within ``token_budget`` tokens.
+    """The skills section of a system prompt: every name, descriptions within budget.
 
-    Empty when the user has no skills or the budget cannot hold the header
-    and one skill. Lines are listed by relevance when some had to be left
-    out, by name otherwise (a stable prompt keeps provider caches warm).
+    A model cannot choose a skill it never sees, so every name is listed,
+    whatever the budget. The budget decides how many descriptions come
+    with them: all of them when they fit (by name: a stable prompt keeps
+    provider caches warm); otherwise the skills most relevant to the
+    request get theirs, most relevant first, and the rest are listed by
+    name on one line, for ``load_skill`` to show what they do. Empty only
+    when the user has no skills.
     """
     skills = list(view)
     if not skills:
         return ""
     count = (counter or EstimateCounter()).count
-    lines = [skill_line(s) for s in skills]
-    full = HEADER + "".join(lines)
+    full = HEADER + "".join(skill_line(s) for s in skills)
     if count(full) <= token_budget:
         return full
-    kept: list[Skill] = []
-    used = count(HEADER) + count("(00 more skills not shown)\n")
+    described: list[Skill] = []
+    rest = {s.name for s in skills}
+    used = count(HEADER) + count(_names_line(sorted(rest)))
     for skill in rank_skills(skills, request_text):
-        cost = count(skill_line(skill))
+        cost = count(skill_line(skill)) - count(f"{skill.name}, ")
         if used + cost > token_budget:
             continue
-        kept.append(skill)
+        described.append(skill)
+        rest.discard(skill.name)
         used += cost
-    if not kept:
-        return ""
-    omitted = len(skills) - len(kept)
-    return HEADER + "".join(skill_line(s) for s in kept) + f"({omitted} more skills not shown)\n"
+    text = HEADER + "".join(skill_line(s) for s in described)
+    return text + _names_line(sorted(rest)) if rest else text
+
+
+def _names_line(names: list[str]) -> str:
+    return f"Also available (call load_skill to see what each does): {', '.join(names)}\n"

@@ -1,10 +1,29 @@
 """The Agent Skills folder format: ``SKILL.md`` with YAML front matter.
 
 A skill is a folder whose ``SKILL.md`` starts with a ``---`` delimited YAML
-block (``name``, ``description``, optional ``license``, ``allowed-tools``,
-``metadata``) followed by Markdown instructions. Validation collects *every*
-problem (file and field) instead of stopping at the first, so an author fixes
-a skill in one pass; the same checks guard uploads and ``sage skills validate``.
+block followed by Markdown instructions. The fields and their rules are the
+Agent Skills specification's (agentskills.io/specification, "Frontmatter"):
+
+- ``name`` (required): 1-64 characters, lowercase letters ``a-z``, digits
+  and hyphens, no leading, trailing or consecutive hyphen, equal to the
+  folder's name. (The reference validator, skills-ref, also admits
+  non-ASCII lowercase letters; Sage keeps to ``a-z`` as the specification's
+  text says, since the name is a folder, a URL segment and prompt text,
+  where look-alike letters could impersonate another skill.)
+- ``description`` (required): 1-1024 characters, not blank.
+- ``license`` (optional): a license name or a bundled file's name.
+- ``compatibility`` (optional): 1-500 characters of environment needs.
+- ``metadata`` (optional): a map from string keys to string values. Plain
+  scalars are read as their text (``version: 1.0`` is ``"1.0"``); a nested
+  list or mapping is kept with a warning.
+- ``allowed-tools`` (optional, experimental): a space-delimited string or a
+  list of strings.
+
+Fields the specification does not define are kept (``unknown_fields``) with
+a warning rather than refused, so a skill written for another client still
+installs. Validation collects *every* problem (file and field) instead of
+stopping at the first, so an author fixes a skill in one pass; the same
+checks guard uploads and ``sage skills validate``. Warnings never block.
 """
 
 from __future__ import annotations
@@ -12,33 +31,54 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
+from sagents.skills.frontmatter import FrontMatterError, load_front_matter
 
 SKILL_FILE = "SKILL.md"
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME = 64
 MAX_DESCRIPTION = 1024
+MAX_COMPATIBILITY = 500
 MAX_SKILL_MD_BYTES = 256_000
-KNOWN_FIELDS = frozenset({"name", "description", "license", "allowed-tools", "metadata"})
+KNOWN_FIELDS = frozenset(
+    {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
+)
 KNOWN_DIRS = ("scripts", "references", "assets")
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True)
 class SkillProblem:
-    """One thing wrong with a skill, located precisely enough to fix."""
+    """One thing wrong with a skill, located precisely enough to fix.
+
+    An ``error`` makes the skill invalid; a ``warning`` is reported (by
+    ``sage skills validate``, the upload response and the skill's detail)
+    but the skill is still installed and used.
+    """
 
     file: str
     field: str | None
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.field}" if self.field else self.file
-        return f"{where}: {self.message}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{prefix}{where}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"file": self.file, "field": self.field, "message": self.message}
+        return {
+            "file": self.file,
+            "field": self.field,
+            "message": self.message,
+            "severity": self.severity,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +91,12 @@ class Skill:
     path: Path
     origin: str
     license: str | None = None
+    compatibility: str | None = None
     allowed_tools: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    unknown_fields: dict[str, Any] = field(default_factory=dict)
+    """Front-matter fields the specification does not define, kept as JSON."""
+    warnings: tuple[SkillProblem, ...] = ()
 
     def files(self) -> list[str]:
         """Every regular file under the folder, relative, sorted (no symlinks)."""
@@ -67,16 +111,17 @@ class Skill:
 
 
 class SkillInvalid(ValueError):
-    """A skill folder failed validation; ``problems`` lists every reason."""
+    """A skill folder failed validation; ``problems`` lists every reason
+    (the errors, and any warnings found on the way)."""
 
     def __init__(self, problems: list[SkillProblem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
+        super().__init__("; ".join(str(p) for p in problems if p.is_error))
         self.problems = problems
 
 
 def split_front_matter(text: str) -> tuple[str, str] | None:
     """(YAML text, body) of a ``---`` delimited document, or None if absent."""
-    lines = text.splitlines(keepends=True)
+    lines = text.removeprefix("\ufeff").splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
         return None
     for index in range(1, len(lines)):
@@ -96,8 +141,8 @@ def check_name(value: Any, file: str, folder: str | None) -> list[SkillProblem]:
             SkillProblem(
                 file,
                 "name",
-                f"{value!r}: use lowercase letters, digits and single hyphens "
-                "(no leading or trailing hyphen)",
+                f"{value!r}: use lowercase letters a-z, digits and single hyphens "
+                "(no leading, trailing or consecutive hyphen)",
             )
         )
     if folder is not None and value != folder:
@@ -116,47 +161,89 @@ def parse_skill_text(
         return {}, text, [SkillProblem(file, None, "missing YAML front matter between '---' lines")]
     raw, body = split
     try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark is not None else ""
-        return {}, body, [SkillProblem(file, None, f"front matter is not valid YAML{where}")]
+        data = load_front_matter(raw, string_maps=("metadata",))
+    except FrontMatterError as error:
+        where = f" (line {error.line})" if error.line is not None else ""
+        return {}, body, [SkillProblem(file, None, f"front matter{where}: {error.message}")]
     if not isinstance(data, dict):
         return {}, body, [SkillProblem(file, None, "front matter must be a YAML mapping")]
     problems = check_name(data.get("name"), file, folder)
-    description = data.get("description")
-    if not isinstance(description, str) or not description.strip():
-        problems.append(SkillProblem(file, "description", "required: a non-empty string"))
-    elif len(description) > MAX_DESCRIPTION:
-        problems.append(SkillProblem(file, "description", f"at most {MAX_DESCRIPTION} characters"))
-    if "license" in data and not isinstance(data["license"], str):
-        problems.append(SkillProblem(file, "license", "must be a string"))
-    tools = data.get("allowed-tools")
-    if tools is not None and not (
-        isinstance(tools, str)
-        or (isinstance(tools, list) and all(isinstance(t, str) for t in tools))
-    ):
+    problems += _check_description(data.get("description"), file)
+    problems += _check_optional_text(data, "license", None, file)
+    problems += _check_optional_text(data, "compatibility", MAX_COMPATIBILITY, file)
+    problems += _check_allowed_tools(data.get("allowed-tools"), file)
+    problems += _check_metadata(data.get("metadata"), file)
+    for key in sorted(set(data) - KNOWN_FIELDS):
         problems.append(
-            SkillProblem(file, "allowed-tools", "must be a string or a list of strings")
+            SkillProblem(
+                file,
+                key,
+                "not an Agent Skills field; kept as given, but Sage does not use it",
+                "warning",
+            )
         )
-    if "metadata" in data and not isinstance(data["metadata"], dict):
-        problems.append(SkillProblem(file, "metadata", "must be a mapping"))
-    for key in sorted(set(map(str, data)) - KNOWN_FIELDS):
-        problems.append(SkillProblem(file, key, "unknown field"))
     if not body.strip():
-        problems.append(SkillProblem(file, "body", "the Markdown instructions are empty"))
+        problems.append(
+            SkillProblem(file, "body", "the Markdown instructions are empty", "warning")
+        )
     return data, body, problems
 
 
+def _check_description(value: Any, file: str) -> list[SkillProblem]:
+    if not isinstance(value, str) or not value.strip():
+        return [SkillProblem(file, "description", "required: a non-empty string")]
+    if len(value) > MAX_DESCRIPTION:
+        return [SkillProblem(file, "description", f"at most {MAX_DESCRIPTION} characters")]
+    return []
+
+
+def _check_optional_text(
+    data: dict[str, Any], key: str, limit: int | None, file: str
+) -> list[SkillProblem]:
+    if key not in data:
+        return []
+    value = data[key]
+    if not isinstance(value, str) or not value.strip():
+        return [SkillProblem(file, key, "must be a non-empty string when given")]
+    if limit is not None and len(value) > limit:
+        return [SkillProblem(file, key, f"at most {limit} characters")]
+    return []
+
+
+def _check_allowed_tools(value: Any, file: str) -> list[SkillProblem]:
+    if value is None or isinstance(value, str):
+        return []
+    if isinstance(value, list) and all(isinstance(t, str) for t in value):
+        return []
+    return [SkillProblem(file, "allowed-tools", "a space-delimited string or a list of strings")]
+
+
+def _check_metadata(value: Any, file: str) -> list[SkillProblem]:
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [SkillProblem(file, "metadata", "must be a mapping of string keys to strings")]
+    return [
+        SkillProblem(
+            file,
+            f"metadata.{key}",
+            "the specification defines metadata values as strings; kept as given",
+            "warning",
+        )
+        for key, item in value.items()
+        if not isinstance(item, str)
+    ]
+
+
 def validate_skill_dir(path: Path) -> list[SkillProblem]:
-    """Every problem of the skill folder at ``path`` (empty list: valid)."""
+    """Every problem of the skill folder at ``path``: errors and warnings."""
     return _load(path, origin="local")[1]
 
 
 def load_skill_dir(path: Path, origin: str) -> Skill:
-    """Parse a skill folder; raises ``SkillInvalid`` listing every problem."""
+    """Parse a skill folder; raises ``SkillInvalid`` when any problem is an error."""
     skill, problems = _load(path, origin)
-    if skill is None or problems:
+    if skill is None:
         raise SkillInvalid(problems)
     return skill
 
@@ -182,7 +269,7 @@ def _load(path: Path, origin: str) -> tuple[Skill | None, list[SkillProblem]]:
         sub = path / name
         if sub.exists() and not sub.is_dir():
             problems.append(SkillProblem(name, None, "must be a directory"))
-    if problems:
+    if any(p.is_error for p in problems):
         return None, problems
     tools = data.get("allowed-tools") or ()
     return (
@@ -193,8 +280,11 @@ def _load(path: Path, origin: str) -> tuple[Skill | None, list[SkillProblem]]:
             path=path,
             origin=origin,
             license=data.get("license"),
+            compatibility=data.get("compatibility"),
             allowed_tools=tuple(tools.split()) if isinstance(tools, str) else tuple(tools),
             metadata=dict(data.get("metadata") or {}),
+            unknown_fields={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
+            warnings=tuple(problems),
         ),
-        [],
+        problems,
     )

@@ -16,23 +16,21 @@ import logging
 import re
 import shutil
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sagents.settings import Settings
-from sagents.skills.archive import extract_archive
-from sagents.skills.format import (
-    SKILL_FILE,
-    Skill,
-    SkillInvalid,
-    check_name,
-    load_skill_dir,
-    parse_skill_text,
-)
+from sagents.skills.archive import ArchiveLimits, unpack_archive
+from sagents.skills.format import NAME_PATTERN, SKILL_FILE, Skill, SkillInvalid, load_skill_dir
+from sagents.skills.installer import InstallResult, check_unpacked, commit
 from sagents.skills.sandbox import Sandbox
 from sagents.skills.view import SkillView
 from sagents.skills.workspace import SkillWorkspace
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -76,21 +74,40 @@ class SkillManager:
         self.sandbox = sandbox or Sandbox.from_settings(settings)
         self._shared: dict[str, Skill] | None = None
         self._users: dict[str, dict[str, Skill]] = {}
+        self.staging_root = settings.data_dir / "staging"
         self._lock = asyncio.Lock()
         self._probe: asyncio.Task[object] | None = None
+        self._running: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
         """Probe the sandbox in the background, so start-up does not wait for it
         and the first script call usually finds the answer ready (a warning is
-        logged at once if bubblewrap cannot run)."""
+        logged at once if bubblewrap cannot run). Staging folders left by a
+        crash are removed in the background too (the data directory has one
+        server process, so none of them is in use)."""
         if self._probe is None:
             self._probe = asyncio.get_running_loop().create_task(self.sandbox.probe())
+            if self.staging_root.is_dir():
+                leftovers = list(self.staging_root.iterdir())
+                if leftovers:
+                    self._run_in_background(asyncio.to_thread(_sweep, leftovers))
+
+    def _run_in_background(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """A task the manager keeps (the loop holds only weak references) and
+        ``aclose`` waits for."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        task.add_done_callback(_consume_error)
+        return task
 
     async def aclose(self) -> None:
         if self._probe is not None and not self._probe.done():
             self._probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probe
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
 
     def user_dir(self, user_id: str) -> Path:
         return self.settings.data_dir / "users" / user_key(user_id) / "skills"
@@ -119,77 +136,84 @@ class SkillManager:
         root = self.settings.data_dir / "workspaces" / session_id
         return SkillWorkspace(root=root, sandbox=self.sandbox)
 
-    async def install(self, user_id: str, data: bytes, filename: str) -> Skill:
-        """Install an uploaded .zip/.tar.gz as one of the user's skills.
+    async def install(self, user_id: str, data: bytes, filename: str) -> list[InstallResult]:
+        """Install every skill of an uploaded .zip/.tar.gz as the user's own.
 
-        The archive is checked entry by entry before anything is written
-        (``ArchiveRejected``), then extracted into a staging folder, validated
-        as a skill (``SkillInvalid``), and only then moved into place; any
-        failure removes the staging folder, so a rejected upload leaves
-        nothing behind. A skill of the same name is replaced.
+        Raises ``ArchiveRejected`` when the archive itself is unsafe or
+        malformed (nothing is installed). Otherwise returns one result per
+        skill found: the valid ones are installed, each replacing the user's
+        skill of that name, and the invalid ones say why. The work runs to
+        its end even when the caller is cancelled, so a half-done install
+        never leaves folders behind (see ``_run_to_end``).
         """
-        staging_root = self.settings.data_dir / "staging"
-        staging = staging_root / uuid.uuid4().hex
+        return await self._run_to_end(self._install(user_id, data, filename))
+
+    async def _install(self, user_id: str, data: bytes, filename: str) -> list[InstallResult]:
+        staging = self.staging_root / uuid.uuid4().hex
+        limits = ArchiveLimits(
+            max_bytes=self.settings.skill_upload_max_bytes,
+            max_files=self.settings.skill_upload_max_files,
+        )
         try:
-            skill = await asyncio.to_thread(self._install_sync, user_id, data, filename, staging)
+            unpacked = await asyncio.to_thread(unpack_archive, data, filename, staging, limits)
+            checked = await asyncio.to_thread(check_unpacked, unpacked)
+            if not any(r.ok for r in checked):
+                return checked
+            # The lock readers hold while loading a layer: no view is built
+            # between the two renames of a replacement, and two uploads of
+            # one name replace each other whole, one after the other.
+            async with self._lock:
+                try:
+                    return await asyncio.to_thread(
+                        commit, checked, self.user_dir(user_id), staging / "replaced"
+                    )
+                finally:
+                    self._users.pop(user_id, None)
         finally:
             await asyncio.to_thread(shutil.rmtree, staging, True)
-        async with self._lock:
-            self._users.pop(user_id, None)
-        return skill
 
     async def delete(self, user_id: str, name: str) -> None:
         """Delete one of the user's own skills; anyone else's is "not found"."""
-        target = self.user_dir(user_id) / name
-        own = (await self.for_user(user_id)).get(name)
-        if own is None or own.origin != "user" or not (target / SKILL_FILE).is_file():
-            raise SkillNotFound(name)
-        await asyncio.to_thread(shutil.rmtree, target)
-        async with self._lock:
-            self._users.pop(user_id, None)
+        await self._run_to_end(self._delete(user_id, name))
 
-    def _install_sync(self, user_id: str, data: bytes, filename: str, staging: Path) -> Skill:
-        limits = self.settings
-        root = extract_archive(
-            data,
-            filename,
-            staging,
-            max_bytes=limits.skill_upload_max_bytes,
-            max_files=limits.skill_upload_max_files,
-        )
-        if root.name == "_root":
-            root = _name_root_folder(root)
-        skill = load_skill_dir(root, origin="user")
-        dest_dir = self.user_dir(user_id)
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        dest = dest_dir / skill.name
-        # Move in place, then swap: a reader never sees a half-written skill.
-        incoming = dest_dir / f".incoming-{uuid.uuid4().hex}"
-        shutil.move(str(root), incoming)
-        if dest.exists():
-            old = dest_dir / f".old-{uuid.uuid4().hex}"
-            dest.rename(old)
-            incoming.rename(dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            incoming.rename(dest)
-        return load_skill_dir(dest, origin="user")
+    async def _delete(self, user_id: str, name: str) -> None:
+        if not NAME_PATTERN.fullmatch(name):
+            raise SkillNotFound(name)
+        target = self.user_dir(user_id) / name
+        trash = self.staging_root / uuid.uuid4().hex
+        async with self._lock:
+            if not (target / SKILL_FILE).is_file() or target.is_symlink():
+                raise SkillNotFound(name)
+            trash.mkdir(parents=True)
+            target.rename(trash / name)
+            self._users.pop(user_id, None)
+        await asyncio.to_thread(shutil.rmtree, trash, True)
+
+    async def _run_to_end(self, work: Coroutine[Any, Any, T]) -> T:
+        """Await ``work`` in its own task that a cancelled caller does not stop.
+
+        Installing moves folders between staging and the user's folder and
+        cleans up in ``finally``; cancelled half-way (a client gone, a
+        shutdown), the cleanup could race a rename still running in its
+        worker thread. Shielded, the task finishes (and cleans up) on its
+        own; ``aclose`` waits for such tasks.
+        """
+        return await asyncio.shield(self._run_in_background(work))
 
     def _load_shared(self) -> dict[str, Skill]:
         bundled = _load_layer(self.bundled_dir, "bundled") if self.bundled_dir else {}
         return {**bundled, **_load_layer(self.installation_dir, "installation")}
 
 
-def _name_root_folder(root: Path) -> Path:
-    """Give a root-level SKILL.md's folder the skill's name, when it has a valid one."""
-    try:
-        data, _, _ = parse_skill_text((root / SKILL_FILE).read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        return root
-    name = data.get("name")
-    if isinstance(name, str) and not check_name(name, SKILL_FILE, None):
-        return root.rename(root.parent / name)
-    return root
+def _consume_error(task: asyncio.Task[Any]) -> None:
+    """Mark a shielded task's error as seen: its caller may be gone."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _sweep(paths: list[Path]) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _load_layer(directory: Path, origin: str) -> dict[str, Skill]:

@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import stat
-import tarfile
-import zipfile
 from pathlib import Path
 
 import httpx
 
 from tests.app.conftest import StartServer
 from tests.conftest import BUNDLED_SKILLS
-
-SKILL_MD = "---\nname: {name}\ndescription: Say hello.\n---\n# Hello\nRun scripts/hi.py.\n"
-
-
-def make_zip(entries: dict[str, str], symlinks: dict[str, str] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in entries.items():
-            archive.writestr(name, text)
-        for name, target in (symlinks or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, target)
-    return buffer.getvalue()
+from tests.skills.archives import SKILL_MD, good, make_tar, make_zip
 
 
 def make_tgz(entries: dict[str, str], links: dict[str, str] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, text in entries.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-        for name, target in (links or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.SYMTYPE
-            info.linkname = target
-            archive.addfile(info)
-    return buffer.getvalue()
-
-
-def good(name: str = "say-hello") -> dict[str, str]:
-    return {f"{name}/SKILL.md": SKILL_MD.format(name=name), f"{name}/scripts/hi.py": "print(1)"}
+    return make_tar(dict(entries), links=links)
 
 
 async def upload(http: httpx.AsyncClient, data: bytes, filename: str) -> httpx.Response:
@@ -53,12 +20,19 @@ async def upload(http: httpx.AsyncClient, data: bytes, filename: str) -> httpx.R
 
 
 def written(data_dir: Path) -> list[Path]:
-    """Everything under the user-skill and staging folders."""
+    """Every file under the user-skill and staging folders."""
     found: list[Path] = []
     for sub in ("users", "staging"):
         if (data_dir / sub).exists():
             found += [p for p in (data_dir / sub).rglob("*") if p.is_file()]
     return found
+
+
+def leftovers(data_dir: Path) -> list[Path]:
+    """Hidden or staging folders: what a failed or racing install leaves behind."""
+    hidden = [p for p in (data_dir / "users").rglob(".*")] if (data_dir / "users").exists() else []
+    staging = list((data_dir / "staging").iterdir()) if (data_dir / "staging").exists() else []
+    return hidden + staging
 
 
 async def test_upload_list_read_delete(start_server: StartServer, tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ output reaches the final answer."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from sagents.events import RunFinished, SkillSelected, ToolResult
@@ -97,3 +99,42 @@ async def test_unknown_available_skills_is_422(start_server: StartServer) -> Non
         )
     assert response.status_code == 422
     assert "nope" in response.json()["error"]["message"]
+
+
+def all_texts(request: dict[str, object]) -> str:
+    messages = request["messages"]
+    assert isinstance(messages, list)
+    return "\n".join(str(m.get("content") or "") for m in messages)
+
+
+async def test_the_selector_sees_every_skill_name_and_can_pick_any(
+    start_server: StartServer, mock_llm: MockLLMServer, tmp_path: Path
+) -> None:
+    names = [f"helper-{i:02d}" for i in range(14)]
+    for name in names:
+        folder = tmp_path / "data0" / "skills" / name
+        folder.mkdir(parents=True)
+        long = " ".join(f"{name}-topic-{j}" for j in range(40))
+        (folder / "SKILL.md").write_text(
+            f"---\nname: {name}\ndescription: Handles {long}.\n---\n# {name} steps\n"
+        )
+    url = start_server(
+        [
+            Turn(role="skill_select", json={"use_skill": True, "skill": "helper-13"}),
+            Turn(role="simple", text="done"),
+        ],
+        skills_bundled_dir=tmp_path / "none",
+        skills_prompt_tokens=600,  # room for two descriptions, not fourteen
+    )
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        events = await chat(http, message="Something about helper-02-topic-3, please.")
+    selector, answering = mock_llm.requests[0], mock_llm.requests[1]
+    for name in names:
+        assert name in all_texts(selector), name
+        assert name in system_texts(answering), name
+    assert "not shown" not in all_texts(selector)
+    assert "- helper-02: Handles" in all_texts(selector)  # the relevant one is described
+    assert [(e.skill, e.level) for e in events if isinstance(e, SkillSelected)] == [
+        ("helper-13", 2)
+    ]
+    assert "# helper-13 steps" in system_texts(answering)

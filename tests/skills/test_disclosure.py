@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sagents.context.tokens import EstimateCounter
 from sagents.settings import Settings
 from sagents.skills import SkillManager, level1_prompt, rank_skills, skill_selection_schema
 from sagents.skills.selection import SkillSelection
@@ -35,18 +36,47 @@ async def test_level1_holds_only_names_and_descriptions(
     assert read.ok and read.content == "FILE-MARKER"
 
 
-async def test_level1_keeps_the_most_relevant_when_over_budget(manager: SkillManager) -> None:
+async def test_level1_names_every_skill_and_describes_the_relevant_ones(
+    manager: SkillManager,
+) -> None:
     for index in range(30):
         write_skill(
             manager.installation_dir, f"filler-{index}", f"Generic helper number {index}.", "b"
         )
     write_skill(manager.installation_dir, "tide-tables", "Predict ocean tide heights.", "b")
     view = await manager.for_user("bob")
-    text = level1_prompt(view, "when is high tide in the ocean tomorrow?", 150)
-    assert "tide-tables" in text
-    assert "more skills not shown" in text
-    assert len(text) < 150 * 4 + 10
+    text = level1_prompt(view, "when is high tide in the ocean tomorrow?", 300)
+    assert "- tide-tables: Predict ocean tide heights." in text
+    assert "not shown" not in text
+    assert EstimateCounter().count(text) <= 300
+    for name in view.names:  # every name, whatever the budget
+        assert name in text, name
+    described = [line for line in text.splitlines() if line.startswith("- ")]
+    assert 1 <= len(described) < len(view)
+    assert described[0].startswith("- tide-tables:")  # the most relevant first
     assert rank_skills(list(view), "ocean tide")[0].name == "tide-tables"
+    # a budget too small for any description still lists every name
+    tiny = level1_prompt(view, "tide", 1)
+    assert all(name in tiny for name in view.names) and "- " not in tiny
+
+
+async def test_fourteen_long_skills_fit_the_default_budget_by_name(
+    manager: SkillManager, skill_settings: Settings
+) -> None:
+    topics = [
+        "invoices", "calendars", "spreadsheets", "diagrams", "translations", "recipes",
+        "playlists", "contracts", "timesheets", "flashcards", "budgets", "itineraries",
+        "resumes", "newsletters",
+    ]  # fmt: skip
+    for topic in topics:
+        description = f"Work with {topic}, " + " ".join(f"{topic}-detail-{i}" for i in range(60))
+        write_skill(manager.user_dir("gina"), f"{topic}-helper", description[:1000], "b")
+    view = await manager.for_user("gina")
+    assert len(view) == 14 + 3  # and the bundled three
+    text = level1_prompt(view, "plan my itineraries for june", skill_settings.skills_prompt_tokens)
+    for name in view.names:
+        assert name in text, name
+    assert "- itineraries-helper: Work with itineraries," in text
 
 
 async def test_read_skill_file_refuses_traversal(manager: SkillManager) -> None:

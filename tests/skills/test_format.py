@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sagents.skills import load_skill_dir, validate_skill_dir
 from sagents.skills.manager import find_bundled_dir
 from tests.conftest import make_settings
@@ -64,3 +66,137 @@ def test_bundled_skills_are_valid_and_have_scripts(tmp_path: Path) -> None:
     for folder in folders:
         assert validate_skill_dir(folder) == [], folder
         assert load_skill_dir(folder, "bundled").scripts(), folder
+
+
+def write_front(root: Path, folder: str, front: str, body: str = "# Steps\nDo it.\n") -> Path:
+    path = root / folder
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "SKILL.md").write_text(f"---\n{front}---\n{body}", encoding="utf-8")
+    return path
+
+
+def errors(path: Path) -> list[tuple[str | None, str]]:
+    return [(p.field, p.message) for p in validate_skill_dir(path) if p.is_error]
+
+
+def warnings(path: Path) -> list[str | None]:
+    return [p.field for p in validate_skill_dir(path) if not p.is_error]
+
+
+def test_every_specification_field(tmp_path: Path) -> None:
+    folder = write_front(
+        tmp_path,
+        "pdf-processing",
+        "name: pdf-processing\n"
+        "description: Extract PDF text, fill forms, merge files. Use when handling PDFs.\n"
+        "license: Proprietary. LICENSE.txt has complete terms\n"
+        "compatibility: Requires git, docker, jq, and access to the internet\n"
+        'metadata:\n  author: example-org\n  version: "1.0"\n'
+        "allowed-tools: Bash(git:*) Bash(jq:*) Read\n",
+    )
+    assert validate_skill_dir(folder) == []
+    skill = load_skill_dir(folder, "user")
+    assert skill.license == "Proprietary. LICENSE.txt has complete terms"
+    assert skill.compatibility == "Requires git, docker, jq, and access to the internet"
+    assert skill.metadata == {"author": "example-org", "version": "1.0"}
+    assert skill.allowed_tools == ("Bash(git:*)", "Bash(jq:*)", "Read")
+    assert skill.unknown_fields == {} and skill.warnings == ()
+    listed = write_front(
+        tmp_path,
+        "listed",
+        "name: listed\ndescription: d\nallowed-tools:\n  - Bash(git:*)\n  - Read\n",
+    )
+    assert load_skill_dir(listed, "user").allowed_tools == ("Bash(git:*)", "Read")
+
+
+def test_the_minimal_skill_of_the_specification_is_valid(tmp_path: Path) -> None:
+    # front matter only: the body is optional (a warning, not an error)
+    folder = write_front(tmp_path, "skill-name", "name: skill-name\ndescription: A d.\n", "")
+    assert errors(folder) == [] and warnings(folder) == ["body"]
+    assert load_skill_dir(folder, "user").name == "skill-name"
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("a", True),
+        ("pdf-processing", True),
+        ("v2-tools-3", True),
+        ("a" * 64, True),
+        ("a" * 65, False),
+        ("PDF-Processing", False),
+        ("-pdf", False),
+        ("pdf-", False),
+        ("pdf--processing", False),
+        ("pdf_processing", False),
+        ("pdf.processing", False),
+        ("données", False),  # only a-z, so no look-alike letters
+    ],
+)
+def test_name_rules(tmp_path: Path, name: str, ok: bool) -> None:
+    folder = write_front(tmp_path, name, f"name: {name}\ndescription: d\n")
+    assert (errors(folder) == []) is ok, errors(folder)
+
+
+def test_name_must_match_its_folder(tmp_path: Path) -> None:
+    folder = write_front(tmp_path, "folder-name", "name: other-name\ndescription: d\n")
+    assert errors(folder) == [("name", "'other-name' does not match the folder name 'folder-name'")]
+
+
+@pytest.mark.parametrize(
+    ("front", "field", "ok"),
+    [
+        ("description: " + "d" * 1024, "description", True),
+        ("description: " + "d" * 1025, "description", False),
+        ("description: '   '", "description", False),
+        ("description: [a]", "description", False),
+        ("description: d\ncompatibility: " + "c" * 500, "compatibility", True),
+        ("description: d\ncompatibility: " + "c" * 501, "compatibility", False),
+        ("description: d\ncompatibility: ''", "compatibility", False),
+        ("description: d\ncompatibility: [git]", "compatibility", False),
+        ("description: d\nlicense: 3", "license", False),
+        ("description: d\nlicense: ''", "license", False),
+        ("description: d\nallowed-tools: [Read, 3]", "allowed-tools", False),
+        ("description: d\nallowed-tools: {Read: yes}", "allowed-tools", False),
+        ("description: d\nmetadata: [a, b]", "metadata", False),
+        ("description: d\nmetadata: text", "metadata", False),
+    ],
+)
+def test_field_limits(tmp_path: Path, front: str, field: str, ok: bool) -> None:
+    folder = write_front(tmp_path, "edge", f"name: edge\n{front}\n")
+    found = [f for f, _ in errors(folder)]
+    assert found == ([] if ok else [field])
+
+
+def test_unknown_fields_and_nested_metadata_are_kept_with_warnings(tmp_path: Path) -> None:
+    folder = write_front(
+        tmp_path,
+        "other-client",
+        "name: other-client\ndescription: d\nversion: 2\nwhen_to_use: often\n"
+        "triggers: [pdf, forms]\nmetadata:\n  owner: me\n  tags: [a, b]\n",
+    )
+    assert errors(folder) == []
+    assert warnings(folder) == ["metadata.tags", "triggers", "version", "when_to_use"]
+    skill = load_skill_dir(folder, "user")
+    assert skill.unknown_fields == {
+        "version": 2,
+        "when_to_use": "often",
+        "triggers": ["pdf", "forms"],
+    }
+    assert skill.metadata == {"owner": "me", "tags": ["a", "b"]}
+    assert [w.field for w in skill.warnings] == warnings(folder)
+
+
+def test_byte_order_mark_and_crlf_are_accepted(tmp_path: Path) -> None:
+    folder = tmp_path / "windows-made"
+    folder.mkdir()
+    (folder / "SKILL.md").write_bytes(
+        "\ufeff---\r\nname: windows-made\r\ndescription: d\r\n---\r\nbody\r\n".encode()
+    )
+    assert validate_skill_dir(folder) == []
+
+
+def test_front_matter_bombs_in_a_folder_are_problems(tmp_path: Path) -> None:
+    folder = write_front(tmp_path, "bomb", "name: bomb\ndescription: d\nx: " + "[" * 20_000 + "\n")
+    ((field, message),) = errors(folder)
+    assert field is None and "levels deep" in message

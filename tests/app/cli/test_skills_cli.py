@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,45 @@ def test_install_and_list(workdir: Path, start_server: StartServer) -> None:
     assert listed.exit_code == 0
     assert "cli-made" in listed.output and "csv-summary" in listed.output
     assert "available" in listed.output
+
+
+def write(folder: Path, front: str) -> None:
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(f"---\n{front}---\n# Steps\n")
+
+
+def test_validate_warnings_alone_pass_and_a_collection_is_checked_whole(workdir: Path) -> None:
+    write(workdir / "fine", "name: fine\ndescription: d\ncompatibility: Needs git\nx-extra: 1\n")
+    result = runner.invoke(app, ["skills", "validate", "fine"])
+    assert result.exit_code == 0, result.output
+    assert "warning: SKILL.md: x-extra" in result.output and "ok" in result.output
+    write(workdir / "repo" / "skills" / "one", "name: one\ndescription: d\n")
+    write(workdir / "repo" / "skills" / "two", "name: Two\ndescription: d\n")
+    result = runner.invoke(app, ["skills", "validate", "repo"])
+    assert result.exit_code == 1
+    assert "ok repo/skills/one" in result.output
+    assert "repo/skills/two/SKILL.md: name" in result.output
+
+
+def test_install_a_folder_of_skills(workdir: Path, start_server: StartServer) -> None:
+    url = start_server(skills_bundled_dir=workdir / "none")
+    for name in ("first-one", "second-one"):
+        write(workdir / "collection" / name, f"name: {name}\ndescription: d\n")
+    (workdir / "collection" / "README.md").write_text("not a skill")
+    installed = runner.invoke(app, ["skills", "install", "collection", "--url", url])
+    assert installed.exit_code == 0, installed.output
+    assert "installed first-one" in installed.output
+    assert "installed second-one" in installed.output
+
+
+def test_install_reports_refused_skills_with_exit_1(
+    workdir: Path, start_server: StartServer
+) -> None:
+    url = start_server(skills_bundled_dir=workdir / "none")
+    with zipfile.ZipFile(workdir / "mixed.zip", "w") as archive:
+        archive.writestr("p/good-one/SKILL.md", "---\nname: good-one\ndescription: d\n---\nb\n")
+        archive.writestr("p/bad/SKILL.md", "---\nname: bad\n---\nb\n")
+    result = runner.invoke(app, ["skills", "install", "mixed.zip", "--url", url])
+    assert result.exit_code == 1
+    assert "installed good-one" in result.output
+    assert "refused p/bad" in result.output and "description" in result.output
