@@ -1,13 +1,8 @@
 """A client's messages as a Sage run.
 
 OpenAI clients are stateless: every request carries the whole conversation.
-Sage's runs read their history from a session in the store, so a request's
-earlier messages are written into a fresh session of the caller's, the run
-continues it, and the session is deleted when the run has ended (finished,
-failed, cancelled, or the client went away): nothing of a stateless request
-outlives it. The session shows in the user's list while the run goes, named
-``[openai] …``; a process killed mid-request leaves it there (interrupted, as
-any run a crash stops), to be deleted like any other.
+Its earlier messages become a throwaway session (``app.ephemeral``), named
+``[openai] …``, deleted when the run has ended.
 
 With the ``X-Sage-Session-Id`` header the request continues that stored
 session instead: only the last message is new, the history is Sage's own, and
@@ -18,15 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app import ephemeral
 from app.openai_facade.profiles import Profile
 from app.openai_facade.wire import ChatMessage, FacadeError
 from sagents.request import RunRequest
 from sagents.runtime import Runtime
-from sagents.store.records import MessageRecord, SessionRecord, new_id
 
 SESSION_HEADER = "x-sage-session-id"
 TITLE_PREFIX = "[openai] "
-TITLE_CHARS = 70
 CLIENT_INSTRUCTIONS_KEY = "client_instructions"
 
 
@@ -87,16 +81,5 @@ def run_request(turn: Turn, profile: Profile, session_id: str) -> RunRequest:
 
 
 async def open_ephemeral_session(rt: Runtime, user: str, turn: Turn) -> str:
-    """A session holding the client's earlier messages, for one run."""
-    session = SessionRecord(
-        id=new_id("ses"), user_id=user, title=TITLE_PREFIX + turn.message.strip()[:TITLE_CHARS]
-    )
-    await rt.store.create_session(session)
-    if turn.history:
-        await rt.store.add_messages(
-            [
-                MessageRecord(id=new_id("msg"), session_id=session.id, role=role, content=text)
-                for role, text in turn.history
-            ]
-        )
-    return session.id
+    """A throwaway session holding the client's earlier messages, for one run."""
+    return await ephemeral.open_session(rt, user, TITLE_PREFIX + turn.message.strip(), turn.history)

@@ -18,13 +18,13 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 
 from app.deps import runtime, sagent
+from app.ephemeral import end_request
 from app.errors import ApiError
 from app.identity import resolve_user
 from app.openai_facade.completion import CompletionCollector, CompletionStream
@@ -48,10 +48,6 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 
 Rt = Annotated[Runtime, Depends(runtime)]
 Agent = Annotated[SAgent, Depends(sagent)]
-
-CLEANUP_WAIT_S = 30.0
-"""How long the end of a request waits for its cancelled run to stop before
-deleting the run's throwaway session (a cancel takes milliseconds)."""
 
 
 def _user(rt: Runtime, request: Request) -> str:
@@ -147,23 +143,6 @@ async def _start(agent: SAgent, run: RunRequest, user: str) -> RunInfo:
         raise FacadeError(400, str(exc)) from None
 
 
-async def _finish(
-    rt: Runtime, info: RunInfo, completed: bool, user: str, ephemeral: str | None
-) -> None:
-    """Cancel the run if the client left early, then drop a throwaway session.
-
-    Shielded: this runs while the request is being cancelled (a disconnect),
-    and the session must not be left behind.
-    """
-    if not completed:
-        rt.runs.cancel(info.run_id, "the client disconnected")
-    if ephemeral is None:
-        return
-    with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_WAIT_S):
-        await rt.runs.wait(info.run_id)
-        await rt.store.delete_session(user, ephemeral)
-
-
 async def _frames(
     rt: Runtime, info: RunInfo, stream: CompletionStream, user: str, ephemeral: str | None
 ) -> AsyncIterator[bytes]:
@@ -173,7 +152,7 @@ async def _frames(
             yield stream.encode(batch)
         completed = True
     finally:
-        await _finish(rt, info, completed, user, ephemeral)
+        await end_request(rt, info, completed, user, ephemeral)
 
 
 async def _whole(
@@ -206,7 +185,7 @@ async def _whole(
         for task in (reading, watching):
             task.cancel()
         await asyncio.gather(reading, watching, return_exceptions=True)
-        await _finish(rt, info, completed, user, ephemeral)
+        await end_request(rt, info, completed, user, ephemeral)
     try:
         return JSONResponse(collector.completion(info.run_id, model), headers=headers)
     except FacadeError as exc:
