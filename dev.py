@@ -32,19 +32,29 @@ def _run(*cmd: str | Path) -> None:
     subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
 
 
+SYSTEM_PACKAGES = {
+    # command: (apt package, what is missing without it)
+    "bwrap": ("bubblewrap", "skill scripts will be refused"),
+    "chromium": ("chromium", "the web page's browser tests will be skipped"),
+}
+
+
 def system_packages() -> None:
-    """bubblewrap sandboxes skill scripts. Installed with apt when we can
-    (root on Debian/Ubuntu); otherwise say how, since without it skill
-    scripts are refused (never run unsandboxed by default)."""
-    if shutil.which("bwrap") or not sys.platform.startswith("linux"):
+    """bubblewrap sandboxes skill scripts; Debian's Chromium runs the web
+    page's tests (Playwright drives it; no browser is downloaded). Installed
+    with apt when we can (root on Debian/Ubuntu); otherwise say how."""
+    if not sys.platform.startswith("linux"):
+        return
+    missing = {cmd: pkg for cmd, pkg in SYSTEM_PACKAGES.items() if not shutil.which(cmd)}
+    if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
         _run("apt-get", "update", "-qq")
-        _run("apt-get", "install", "-y", "-qq", "bubblewrap")
-    else:
+        _run("apt-get", "install", "-y", "-qq", *(pkg for pkg, _ in missing.values()))
+        return
+    for cmd, (pkg, without) in missing.items():
         print(
-            "note: bubblewrap (bwrap) is not installed; skill scripts will be refused. "
-            "Install it with: sudo apt-get install bubblewrap",
+            f"note: {cmd} is not installed; {without}. Install it with: sudo apt-get install {pkg}",
             flush=True,
         )
 

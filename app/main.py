@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from app.body_limit import BodyLimitMiddleware
 from app.errors import install_error_handlers
-from app.routes import chat, flow, health, mcp, sessions, skills
+from app.routes import agui, chat, flow, health, mcp, openai_compat, sessions, skills, web
 from app.routes import memory as memory_routes
 from app.routes import tools as tools_routes
 from sagents.runtime import Runtime
@@ -72,4 +72,8 @@ def create_app(
     app.include_router(mcp.router)
     app.include_router(tools_routes.router)
     app.include_router(memory_routes.router)
+    app.include_router(openai_compat.router)
+    app.include_router(agui.router)
+    app.include_router(web.router)
+    app.mount("/web", web.static_files(), name="web")
     return app
