@@ -78,12 +78,15 @@ def serve(
 
 
 def _lock_data_dir(settings: Settings) -> DataDirLock:
-    """The data directory's lock, or the reason it is busy and exit 1."""
+    """The data directory's lock, or why it cannot be had and exit 1."""
     try:
         return DataDirLock.acquire(settings.data_dir)
     except DataDirInUse as exc:
-        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        message = str(exc)
+    except OSError as exc:  # e.g. no permission to create the directory
+        message = f"cannot use the data directory {settings.data_dir}: {exc}"
+    err.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 SetCancel = Callable[[Callable[[], object]], None]

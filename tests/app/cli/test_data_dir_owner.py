@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
+from typer.testing import CliRunner
 
+from app.cli.main import app
 from sagents.testing import MockLLMServer
 from tests.app.test_crash_e2e import free_port, spawn, wait_ready
 
@@ -66,3 +69,15 @@ def test_a_second_server_is_refused_until_the_first_is_killed(
     finally:
         third.send_signal(signal.SIGTERM)
         third.wait(10)
+
+
+def test_an_unusable_data_directory_is_one_line_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("SAGE_DATA_DIR", str(tmp_path / "a-file" / "data"))
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "cannot use the data directory" in result.output and "Not a directory" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
