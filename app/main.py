@@ -13,6 +13,7 @@ from app.errors import install_error_handlers
 from app.routes import agui, chat, flow, health, mcp, openai_compat, sessions, skills, web
 from app.routes import memory as memory_routes
 from app.routes import tools as tools_routes
+from sagents.data_dir_lock import DataDirLock
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
@@ -29,17 +30,19 @@ def create_app(
     *,
     runtime: Runtime | None = None,
     tools: ToolManager | None = None,
+    data_dir_lock: DataDirLock | None = None,
 ) -> FastAPI:
     """Build the app. Pass ``runtime`` to serve a pre-built one (embedding);
-    otherwise one is built from ``settings`` (with ``tools``) at start-up, in
-    the server's own event loop, and closed at shutdown."""
+    otherwise one is built from ``settings`` (with ``tools``, and owning
+    ``data_dir_lock`` if the caller took it already) at start-up, in the
+    server's own event loop, and closed at shutdown."""
     if runtime is not None:
         settings = runtime.settings
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or await Runtime.create(settings, tools=tools)
+        rt = runtime or await Runtime.create(settings, tools=tools, data_dir_lock=data_dir_lock)
         app.state.runtime = rt
         app.state.sagent = SAgent(rt)
         if not settings.llm_configured:

@@ -4,6 +4,12 @@ Nothing in Sage reaches for a global: the HTTP app, the CLI and tests build
 a ``Runtime`` and hand it to ``SAgent``. Any part can be replaced when
 building one (a ScriptedLLM instead of the OpenAI client, a Redis registry
 instead of the local one).
+
+A Runtime that opens the embedded SQLite store owns its data directory and
+holds a lock on it for its whole life (``sagents.data_dir_lock``), so a
+second server on the same directory is refused at start. A Runtime given its
+own store does not take it: that is the seam for the scale-out mode, whose
+server database (PostgreSQL, not built yet) is shared by design.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from sagents.context.history import HistoryPreparer
+from sagents.data_dir_lock import DataDirLock
 from sagents.flow.catalog import FlowCatalog
 from sagents.flow.default import default_catalog
 from sagents.llm.types import ChatModel
@@ -43,6 +50,8 @@ class Runtime:
     """The MCP servers whose tools are registered in ``tools``."""
     skills: SkillManager | None = None
     """Bundled, installation and per-user skills, and the sandbox for their scripts."""
+    data_dir_lock: DataDirLock | None = None
+    """Held while the Runtime owns ``settings.data_dir``; released by :meth:`aclose`."""
 
     @classmethod
     async def create(
@@ -55,8 +64,49 @@ class Runtime:
         runs: RunRegistry | None = None,
         catalog: FlowCatalog | None = None,
         memory: UserMemoryManager | None = None,
+        data_dir_lock: DataDirLock | None = None,
     ) -> Runtime:
-        """Build and open every service; the store recovers crashed runs here."""
+        """Build and open every service; the store recovers crashed runs here.
+
+        Without a ``store``, the data directory is locked first (raising
+        ``DataDirInUse`` if another process has it), unless the caller took
+        the lock already and passes it as ``data_dir_lock`` (``sage serve``
+        does, to refuse before the server starts). The Runtime owns a lock
+        it is given or takes, and releases it in :meth:`aclose`, or at once
+        if building fails.
+        """
+        lock = data_dir_lock
+        if lock is None and store is None:
+            lock = await asyncio.to_thread(DataDirLock.acquire, settings.data_dir)
+        try:
+            return await cls._build(
+                settings,
+                llm=llm,
+                store=store,
+                tools=tools,
+                runs=runs,
+                catalog=catalog,
+                memory=memory,
+                lock=lock,
+            )
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+
+    @classmethod
+    async def _build(
+        cls,
+        settings: Settings,
+        *,
+        llm: ChatModel | None,
+        store: Store | None,
+        tools: ToolManager | None,
+        runs: RunRegistry | None,
+        catalog: FlowCatalog | None,
+        memory: UserMemoryManager | None,
+        lock: DataDirLock | None,
+    ) -> Runtime:
         if llm is None:
             from sagents.llm.openai_model import OpenAIChatModel
 
@@ -102,6 +152,7 @@ class Runtime:
             memory_extractor=extractor,
             mcp=mcp,
             skills=skills,
+            data_dir_lock=lock,
         )
 
     async def aclose(self) -> None:
@@ -115,5 +166,10 @@ class Runtime:
             await self.memory_extractor.aclose()
         if self.memory is not None:
             await self.memory.aclose()
-        await self.store.close()
-        await self.llm.aclose()
+        try:
+            await self.store.close()
+            await self.llm.aclose()
+        finally:
+            # Last: the next owner may start as soon as this is released.
+            if self.data_dir_lock is not None:
+                self.data_dir_lock.release()

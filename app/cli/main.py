@@ -20,6 +20,7 @@ from app.cli.render import EventPrinter
 from app.cli.sessions import sessions_app
 from app.cli.skills import skills_app
 from app.client import SageAPIError, SageClient
+from sagents.data_dir_lock import DataDirInUse, DataDirLock
 from sagents.events import EventBase
 from sagents.settings import Settings
 
@@ -64,7 +65,28 @@ def serve(
         from sagents.settings import NOT_CONFIGURED_MESSAGE
 
         err.print(f"[yellow]{NOT_CONFIGURED_MESSAGE}[/]")
-    uvicorn.run(create_app(settings), host=bind, port=port or settings.port, log_level="info")
+    # Taken here, not in the app's start-up, so that a second server on the
+    # same data directory ends with one clear line instead of uvicorn's
+    # lifespan traceback; the Runtime built at start-up owns it from then on.
+    lock = _lock_data_dir(settings)
+    uvicorn.run(
+        create_app(settings, data_dir_lock=lock),
+        host=bind,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+def _lock_data_dir(settings: Settings) -> DataDirLock:
+    """The data directory's lock, or why it cannot be had and exit 1."""
+    try:
+        return DataDirLock.acquire(settings.data_dir)
+    except DataDirInUse as exc:
+        message = str(exc)
+    except OSError as exc:  # e.g. no permission to create the directory
+        message = f"cannot use the data directory {settings.data_dir}: {exc}"
+    err.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 SetCancel = Callable[[Callable[[], object]], None]
@@ -148,7 +170,11 @@ def chat(
         from sagents.sagent import SAgent
 
         settings = Settings()
-        runtime = await Runtime.create(settings)
+        try:
+            runtime = await Runtime.create(settings)
+        except DataDirInUse as exc:
+            err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
         try:
             agent = SAgent(runtime)
             request = RunRequest.model_validate(payload)

@@ -7,13 +7,16 @@ The rules, in order:
 2. Messages are grouped into units: an assistant message that calls tools
    forms one unit with the results of those calls, so a call and its result
    are never separated (a request with one but not the other is rejected by
-   every OpenAI-compatible server).
+   every OpenAI-compatible server). The units also repair what the store may
+   hold: a call without a result gets a synthetic one, a result without its
+   call is left out (see ``sagents.context.units``).
 3. The last ``history_recent_turns`` turns (a turn starts at a user message)
    are kept, newest first, until one does not fit. The newest unit is always
    kept; if it alone is over the budget its text is shortened.
 4. Older units are ranked by BM25 against the current request (ties and
    zero scores by recency) and added while they fit.
-5. Everything kept is sent in its original order.
+5. Everything kept is sent in its original order, each result right after
+   its call.
 
 When the whole history fits, nothing is ranked and everything is sent.
 """
@@ -26,7 +29,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sagents.context.bm25 import IncrementalBM25, tokenize
 from sagents.context.tokens import (
@@ -37,6 +40,7 @@ from sagents.context.tokens import (
     message_tokens,
     tools_tokens,
 )
+from sagents.context.units import Message, Units, well_formed
 from sagents.events import ContextClamped
 from sagents.settings import Settings
 from sagents.store.records import MessageRecord
@@ -50,61 +54,26 @@ MIN_NEWEST_TOKENS = 64
 """The newest message is never shortened below this many tokens."""
 TRUNCATION_NOTE = "\n[… shortened to fit the model's context window]"
 
-Message = dict[str, Any]
-
 
 @dataclass(frozen=True, slots=True)
 class PreparedHistory:
     messages: list[Message]
     """The system message first, then the history that fits."""
     kept: int
+    """Stored messages sent."""
     dropped: int
+    """Stored messages left out to fit the budget."""
     truncated: int
     tokens: int
     token_budget: int
+    discarded: int = 0
+    """Stored results that answer no call, never sent."""
+    synthesized: int = 0
+    """Synthetic results sent for calls that have none stored."""
 
     @property
     def clamped(self) -> bool:
         return self.dropped > 0 or self.truncated > 0
-
-
-class Units:
-    """A session's messages grouped so tool calls stay with their results,
-    built as messages arrive (a result joins the unit of the call it answers,
-    however late it comes), with what each unit costs."""
-
-    __slots__ = ("_owner", "cost", "members", "of_message", "total", "user_units")
-
-    def __init__(self) -> None:
-        self.members: list[list[int]] = []
-        self.cost: list[int] = []
-        self.of_message: list[int] = []
-        """message index → its unit."""
-        self.user_units: list[int] = []
-        """The units that start a turn (a user message), in order."""
-        self.total = 0
-        self._owner: dict[str, int] = {}
-
-    def add(self, message: Message, tokens: int) -> None:
-        index = len(self.of_message)
-        self.total += tokens
-        call_id = message.get("tool_call_id")
-        if message.get("role") == "tool" and isinstance(call_id, str) and call_id in self._owner:
-            unit = self._owner[call_id]
-            self.members[unit].append(index)
-            self.cost[unit] += tokens
-            self.of_message.append(unit)
-            return
-        unit = len(self.members)
-        self.members.append([index])
-        self.cost.append(tokens)
-        self.of_message.append(unit)
-        role = message.get("role")
-        if role == "user":
-            self.user_units.append(unit)
-        elif role == "assistant":
-            for call in message.get("tool_calls") or []:
-                self._owner[call["id"]] = unit
 
 
 def shorten(counter: TokenCounter, text: str, max_tokens: int) -> str:
@@ -119,6 +88,20 @@ def shorten(counter: TokenCounter, text: str, max_tokens: int) -> str:
     return text[: max(0, target // 4)] + TRUNCATION_NOTE
 
 
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """What ``fit_history`` chose."""
+
+    messages: list[Message]
+    """The kept messages in the order to send them, synthetic results included."""
+    truncated: int
+    """How many of them were shortened."""
+    tokens: int
+    """What they cost."""
+    synthesized: int
+    """How many synthetic results for calls without one were added."""
+
+
 def fit_history(
     messages: Sequence[Message],
     tokens: Sequence[int],
@@ -128,17 +111,17 @@ def fit_history(
     recent_turns: int,
     counter: TokenCounter,
     units: Units,
-) -> tuple[list[Message], int, int]:
+) -> Fitted:
     """Choose what of ``messages`` fits into ``available`` tokens.
 
     ``tokens[i]`` is what ``messages[i]`` costs; ``scores`` (message index →
     relevance, absent meaning 0) is called only when something has to be
     dropped; ``units`` is the grouping of ``messages`` the caller keeps
-    up to date. Returns the kept messages (in order), how many of them were
-    shortened and what the kept messages cost.
+    up to date.
     """
     if units.total <= available:
-        return list(messages), 0, units.total
+        sent, synthesized = units.emit_all(messages)
+        return Fitted(sent, 0, units.total, synthesized)
     members, cost, user_units = units.members, units.cost, units.user_units
     if recent_turns <= 0:
         recent_start = len(members) - 1
@@ -152,7 +135,9 @@ def fit_history(
             kept.add(u)
             left -= cost[u]
         elif not kept:
-            spent = _shorten_unit(messages, members[u], tokens, max(left, 0), counter, replaced)
+            spent = _shorten_unit(
+                messages, members[u], cost[u], tokens, max(left, 0), counter, replaced
+            )
             kept.add(u)
             left -= spent
         else:
@@ -162,7 +147,7 @@ def fit_history(
         best: dict[int, float] = {}
         for i, score in scores().items():
             u = units.of_message[i]
-            if u < recent_start and score > best.get(u, 0.0):
+            if 0 <= u < recent_start and score > best.get(u, 0.0):
                 best[u] = score
         relevant = sorted(best, key=lambda u: (best[u], u), reverse=True)
         rest = (u for u in range(recent_start - 1, -1, -1) if u not in best)
@@ -173,21 +158,21 @@ def fit_history(
             if cost[u] <= left and u not in kept:
                 kept.add(u)
                 left -= cost[u]
-    chosen = sorted(i for u in kept for i in members[u])
-    return [replaced.get(i, messages[i]) for i in chosen], len(replaced), available - left
+    sent, synthesized = units.emit(messages, sorted(kept), replaced)
+    return Fitted(sent, len(replaced), available - left, synthesized)
 
 
 def _shorten_unit(
     messages: Sequence[Message],
     unit: list[int],
+    total: int,
     tokens: Sequence[int],
     left: int,
     counter: TokenCounter,
     replaced: dict[int, Message],
 ) -> int:
-    """Shorten the texts of the newest unit, largest first, until it fits;
-    returns what the unit costs afterwards."""
-    total = sum(tokens[i] for i in unit)
+    """Shorten the texts of the newest unit (which costs ``total``), largest
+    first, until it fits; returns what the unit costs afterwards."""
     for i in sorted(unit, key=lambda i: tokens[i], reverse=True):
         if total <= left:
             break
@@ -216,6 +201,7 @@ class _SessionIndex:
     tokens: list[int] = field(default_factory=list)
     units: Units = field(default_factory=Units)
     bm25: IncrementalBM25 = field(default_factory=IncrementalBM25)
+    repairs_logged: tuple[int, int] = (0, 0)
 
     def matches(self, records: Sequence[MessageRecord]) -> bool:
         n = len(self.ids)
@@ -228,7 +214,7 @@ class _SessionIndex:
             self.ids.append(record.id)
             self.messages.append(message)
             self.tokens.append(cost)
-            self.units.add(message, cost)
+            self.units.add(message, cost, counter)
 
     def scores(self, query: str) -> Mapping[int, float]:
         missing = self.messages[len(self.bm25) :]
@@ -316,7 +302,7 @@ class HistoryPreparer:
         token_budget = self.budget_for(model) if budget is None else budget
         index = self._index(session_id, records, counter)
         fixed = message_tokens(counter, system) + tools_tokens(counter, tools) + REPLY_PRIMING
-        kept, truncated, used = fit_history(
+        fitted = fit_history(
             index.messages,
             index.tokens,
             lambda: index.scores(query),
@@ -325,13 +311,28 @@ class HistoryPreparer:
             counter=counter,
             units=index.units,
         )
+        kept = len(fitted.messages) - fitted.synthesized
+        discarded = index.units.discarded
+        repairs = (discarded, len(index.units.missing))
+        if repairs != index.repairs_logged and any(repairs):
+            # Once per change, not on every request of the session.
+            index.repairs_logged = repairs
+            log.warning(
+                "session %s: its stored history has %d tool result(s) that answer no call"
+                " (left out) and %d message(s) with calls lacking a result (sent with a"
+                " synthetic one)",
+                session_id,
+                *repairs,
+            )
         return PreparedHistory(
-            messages=[system, *kept],
-            kept=len(kept),
-            dropped=len(index.messages) - len(kept),
-            truncated=truncated,
-            tokens=fixed + used,
+            messages=[system, *fitted.messages],
+            kept=kept,
+            dropped=len(index.messages) - kept - discarded,
+            truncated=fitted.truncated,
+            tokens=fixed + fitted.tokens,
             token_budget=token_budget,
+            discarded=discarded,
+            synthesized=fitted.synthesized,
         )
 
 
@@ -345,7 +346,7 @@ def llm_messages(ctx: SessionContext, system: Message, role: str | None = None) 
     in this run, so a tool loop does not repeat the same event every round.
     """
     if ctx.history is None:
-        return [system, *ctx.messages.to_openai()]
+        return [system, *well_formed(ctx.messages.to_openai())]
     model = ctx.llm.model_for(role or "simple")
     prepared = ctx.history.prepare(
         session_id=ctx.session_id,

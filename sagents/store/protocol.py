@@ -23,7 +23,9 @@ from sagents.store.records import (
 class Store(Protocol):
     async def open(self) -> None:
         """Create the schema if needed and mark runs left ``running`` by a
-        crash as ``interrupted`` (and their sessions too)."""
+        crash as ``interrupted`` (and their sessions too), giving each of
+        their tool calls that has no result an "interrupted" one, so the
+        history stays valid for the next request."""
         ...
 
     async def close(self) -> None: ...

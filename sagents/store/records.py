@@ -66,7 +66,9 @@ class MessageRecord:
     """One chat message: the OpenAI chat shape plus where it came from.
 
     ``interrupted`` marks partial output saved when a run was cancelled, and
-    tool results synthesised for calls that never completed.
+    tool results synthesised for calls that never completed: "cancelled" ones
+    when a run was cancelled, and ones of ``kind`` ``"recovered"`` written by
+    start-up recovery after a crash.
     """
 
     id: str

@@ -13,6 +13,7 @@ from typing import Any, Self, TypeVar
 import aiosqlite
 
 from sagents.store import _rows
+from sagents.store._recovery import recover
 from sagents.store._schema import load_migrations, migrate
 from sagents.store.records import (
     MessageRecord,
@@ -56,7 +57,6 @@ _FINISH_RUN = (
     " output_tokens = ?, ended_at = ? WHERE id = ?"
 )
 _SET_SESSION_STATUS = "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?"
-_INTERRUPTED_ERROR = "interrupted: the process stopped while this run was active"
 
 
 class SQLiteStore:
@@ -84,8 +84,10 @@ class SQLiteStore:
     the caller goes away; :meth:`close` waits for them.
 
     Recovery. :meth:`open` marks runs and sessions left ``running`` as
-    ``interrupted``. This assumes one process owns the file, which is what an
-    embedded store means; a multi-replica deployment uses a server database.
+    ``interrupted`` and gives their unanswered tool calls an "interrupted"
+    result (see ``_recovery``). This assumes one process owns the file, which
+    is what an embedded store means and what the Runtime's lock on the data
+    directory enforces; a multi-replica deployment uses a server database.
     """
 
     def __init__(self, path: Path) -> None:
@@ -94,6 +96,8 @@ class SQLiteStore:
         """Runs found ``running`` (left by a crash) at the last :meth:`open`."""
         self.recovered_sessions = 0
         """Sessions found ``running`` at the last :meth:`open`."""
+        self.recovered_tool_results = 0
+        """Tool calls of those runs that got an "interrupted" result."""
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -131,44 +135,28 @@ class SQLiteStore:
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
             await migrate(db, migrations)
-            self.recovered_runs, self.recovered_sessions = await self._recover(db)
+            recovered = await recover(db)
         except BaseException:
             await db.close()
             raise
         self._db = db
-        if self.recovered_runs or self.recovered_sessions:
+        self.recovered_runs = recovered.runs
+        self.recovered_sessions = recovered.sessions
+        self.recovered_tool_results = recovered.tool_results
+        if recovered.runs or recovered.sessions:
             log.warning(
-                "marked %d run(s) and %d session(s) left running as interrupted in %s",
-                self.recovered_runs,
-                self.recovered_sessions,
+                "marked %d run(s) and %d session(s) left running as interrupted in %s,"
+                " and gave %d unanswered tool call(s) an interrupted result",
+                recovered.runs,
+                recovered.sessions,
                 self.path,
+                recovered.tool_results,
             )
 
     def _prepare(self) -> list[tuple[int, list[str]]]:
         """The blocking part of :meth:`open`, run in a worker thread."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return load_migrations()
-
-    @staticmethod
-    async def _recover(db: aiosqlite.Connection) -> tuple[int, int]:
-        """Mark what a dead process left ``running``. ``updated_at`` is kept:
-        it records the user's last activity, which orders the session list.
-        ``ended_at`` stays NULL because the real end time is unknown."""
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            runs = await db.execute(
-                "UPDATE runs SET status = ?, error = COALESCE(error, ?) WHERE status = ?",
-                (RunStatus.INTERRUPTED.value, _INTERRUPTED_ERROR, RunStatus.RUNNING.value),
-            )
-            sessions = await db.execute(
-                "UPDATE sessions SET status = ? WHERE status = ?",
-                (SessionStatus.INTERRUPTED.value, SessionStatus.RUNNING.value),
-            )
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-        await db.execute("COMMIT")
-        return runs.rowcount, sessions.rowcount
 
     async def close(self) -> None:
         if self._db is None:

@@ -27,14 +27,23 @@ from sagents.testing.openai_wire import completion_json, error_json, stream_fram
 from sagents.testing.render import render_turn, turn_usage
 from sagents.testing.script import Script, ScriptLike, default_script
 from sagents.testing.serve import ServerThread
+from sagents.testing.strict import tool_pairing_violation
 
 ROLE_HEADER = "x-sage-role"
 MOCK_MODEL = "sage-mock"
 
 
-def create_mock_app(script: ScriptLike | MockState | None = None) -> Starlette:
+def create_mock_app(
+    script: ScriptLike | MockState | None = None, *, strict: bool = True
+) -> Starlette:
     """The ASGI app. Pass a ``MockState`` to inspect it from outside; the app
-    also exposes it as ``app.state.mock``."""
+    also exposes it as ``app.state.mock``.
+
+    ``strict`` (the default, as the real API is) answers 400 with OpenAI's
+    error to a history whose tool calls and results do not pair up (see
+    ``sagents.testing.strict``); such a request is recorded but takes no
+    scripted turn.
+    """
     if isinstance(script, MockState):
         state = script
     else:
@@ -49,6 +58,8 @@ def create_mock_app(script: ScriptLike | MockState | None = None) -> Starlette:
             return _error(400, "The request body must be a JSON object.", "invalid_request_error")
         role = request.headers.get(ROLE_HEADER)
         state.record(body, role)
+        if strict and (violation := tool_pairing_violation(body.get("messages"))) is not None:
+            return JSONResponse(violation.error_body(), status_code=400)
         return await _answer(state, body, role)
 
     async def models(request: Request) -> Response:
@@ -156,9 +167,15 @@ class MockLLMServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        strict: bool = True,
     ) -> None:
+        """``strict=False`` accepts histories OpenAI would reject (see
+        :func:`create_mock_app`)."""
+        self.strict = strict
         self.state = MockState(Script.coerce(script) if script is not None else default_script())
-        self._thread = ServerThread(create_mock_app(self.state), host=host, port=port)
+        self._thread = ServerThread(
+            create_mock_app(self.state, strict=strict), host=host, port=port
+        )
         self._base_url: str | None = None
 
     def start(self) -> str:

@@ -18,12 +18,16 @@ from sagents.llm.types import LLMChunk, LLMRequest, StreamEnd, UsageReport
 from sagents.testing.cursor import ScriptCursor
 from sagents.testing.render import render_turn, turn_usage
 from sagents.testing.script import Script, ScriptLike
+from sagents.testing.strict import tool_pairing_violation
 
 
 class ScriptedLLM:
     """Answers each request with the next scripted turn for its role."""
 
-    def __init__(self, script: ScriptLike | None = None) -> None:
+    def __init__(self, script: ScriptLike | None = None, *, strict: bool = True) -> None:
+        """``strict`` (the default) rejects a history whose tool calls and
+        results do not pair up, as OpenAI does (``sagents.testing.strict``)."""
+        self.strict = strict
         self.capabilities: dict[str, str] = {}
         self.requests: list[LLMRequest] = []
         """Every request received, in order, with its messages deep-copied
@@ -55,6 +59,13 @@ class ScriptedLLM:
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         self.requests.append(dataclasses.replace(request, messages=copy.deepcopy(request.messages)))
+        violation = tool_pairing_violation(request.messages) if self.strict else None
+        if violation is not None:
+            raise LLMRequestRejected(
+                f"The scripted LLM rejected the request (HTTP 400): {violation.message}"
+                f" ({violation.param})",
+                status_code=400,
+            )
         rejected = self.script.rejects(request.response_format)
         if rejected is not None:
             raise LLMRequestRejected(

@@ -20,7 +20,10 @@ from tests.conftest import make_settings
 
 @pytest.fixture
 def mock_llm() -> Iterator[MockLLMServer]:
-    server = MockLLMServer(Script())
+    # Strict (the default, said here because tests rely on it): a history
+    # OpenAI would reject is a 400 here too, so no test passes that fails
+    # against the real API.
+    server = MockLLMServer(Script(), strict=True)
     server.start()
     yield server
     server.stop()

@@ -1,0 +1,147 @@
+"""Start-up recovery: what a dead process left ``running``, made consistent.
+
+A kill -9 (or an OOM kill, a power cut) can stop a run between two commits:
+after the assistant message that calls tools was committed and before every
+result was. Marking the run ``interrupted`` is not enough then, because the
+stored history would hold a tool call without a result, and OpenAI (like most
+compatible servers) rejects every later request of that session with a 400.
+So in the same transaction as the status change, every such call gets a tool
+message saying it was interrupted. One transaction means a crash during
+recovery itself leaves nothing half done: the next start finds the runs still
+``running`` and does it all again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from sagents.store import _rows
+from sagents.store.records import MessageRecord, RunStatus, SessionStatus, new_id, now
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED_RUN_ERROR = "interrupted: the process stopped while this run was active"
+INTERRUPTED_TOOL_RESULT = (
+    "Interrupted: the server stopped while this tool call was running, so it has no result. "
+    "Whether it took effect is unknown."
+)
+"""The content of a tool result written by recovery. It says the outcome is
+unknown on purpose: the call may have done its work before the process died,
+and the model should check rather than assume either way."""
+RECOVERED_KIND = "recovered"
+"""``kind`` of a tool message written by recovery (with ``interrupted`` set),
+so a client or an export can tell it from a result the tool produced and from
+the "cancelled" result of a cancelled run (``kind`` is None there)."""
+
+_INSERT_MESSAGE = _rows.insert_sql("messages", _rows.MESSAGE_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    runs: int
+    sessions: int
+    tool_results: int
+    """Tool calls that got an "interrupted" result."""
+
+
+async def recover(db: aiosqlite.Connection) -> Recovered:
+    """Mark what a dead process left ``running`` as ``interrupted`` and give
+    its unanswered tool calls a result, in one transaction.
+
+    ``updated_at`` is kept: it records the user's last activity, which orders
+    the session list. ``ended_at`` stays NULL because the real end time is
+    unknown.
+    """
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        running = list(
+            await db.execute_fetchall(
+                "SELECT id, session_id FROM runs WHERE status = ?", (RunStatus.RUNNING.value,)
+            )
+        )
+        results: list[MessageRecord] = []
+        for run_id, session_id in running:
+            results += await _unanswered(db, session_id, run_id)
+        if results:
+            await db.executemany(_INSERT_MESSAGE, [_rows.message_row(m) for m in results])
+        runs = await db.execute(
+            "UPDATE runs SET status = ?, error = COALESCE(error, ?) WHERE status = ?",
+            (RunStatus.INTERRUPTED.value, INTERRUPTED_RUN_ERROR, RunStatus.RUNNING.value),
+        )
+        sessions = await db.execute(
+            "UPDATE sessions SET status = ? WHERE status = ?",
+            (SessionStatus.INTERRUPTED.value, SessionStatus.RUNNING.value),
+        )
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+    return Recovered(runs.rowcount, sessions.rowcount, len(results))
+
+
+async def _unanswered(
+    db: aiosqlite.Connection, session_id: str, run_id: str
+) -> list[MessageRecord]:
+    """An "interrupted" result for every tool call of the run that has none.
+
+    Reads through the ``(session_id, seq)`` index: only the crashed run's
+    session is scanned, never the whole messages table.
+    """
+    rows = await db.execute_fetchall(
+        "SELECT role, tool_calls, tool_call_id, agent FROM messages"
+        " WHERE session_id = ? AND run_id = ? ORDER BY seq",
+        (session_id, run_id),
+    )
+    answered = {row["tool_call_id"] for row in rows if row["role"] == "tool"}
+    out: list[MessageRecord] = []
+    stamp = now()
+    for row in rows:
+        if row["role"] != "assistant" or row["tool_calls"] is None:
+            continue
+        for call_id, name in _calls(row["tool_calls"]):
+            if call_id in answered:
+                continue
+            answered.add(call_id)  # a repeated id is answered once
+            out.append(
+                MessageRecord(
+                    id=new_id("msg"),
+                    session_id=session_id,
+                    role="tool",
+                    content=INTERRUPTED_TOOL_RESULT,
+                    tool_call_id=call_id,
+                    name=name,
+                    run_id=run_id,
+                    agent=row["agent"],
+                    kind=RECOVERED_KIND,
+                    interrupted=True,
+                    created_at=stamp,
+                    completed_at=stamp,
+                )
+            )
+    return out
+
+
+def _calls(raw: str) -> list[tuple[str, str]]:
+    """(id, function name) of each call in a stored ``tool_calls`` column.
+
+    Defensive: recovery runs before the server accepts requests, so a row it
+    cannot read must be skipped (and logged), never stop the start-up.
+    """
+    try:
+        calls: Any = json.loads(raw)
+    except ValueError:
+        log.warning("recovery skipped a message whose tool_calls is not JSON")
+        return []
+    out: list[tuple[str, str]] = []
+    for call in calls if isinstance(calls, list) else []:
+        if not isinstance(call, dict) or not isinstance(call.get("id"), str):
+            continue
+        function = call.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        out.append((call["id"], name if isinstance(name, str) else ""))
+    return out
