@@ -1,8 +1,6 @@
-"""The Sage service in a child process, and the peak of its resident memory.
-
-Memory tests need the server on its own: measured inside the test process,
-the test's own allocations (and the mock LLM's) would be counted too.
-"""
+"""The Sage service in a child process, for tests that measure its memory
+(``tests.rss``): measured inside the test process, the test's own allocations
+(and the mock LLM's) would be counted too."""
 
 from __future__ import annotations
 
@@ -10,12 +8,10 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import psutil
 
 
 def free_port() -> int:
@@ -69,38 +65,3 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-
-class PeakRss:
-    """Samples a process's RSS every few milliseconds in a thread, from
-    ``start()`` to ``stop()``; ``growth`` is the peak minus the first sample."""
-
-    def __init__(self, pid: int, interval_s: float = 0.005) -> None:
-        self._process = psutil.Process(pid)
-        self._interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self.baseline = 0
-        self.peak = 0
-
-    def start(self) -> PeakRss:
-        self.baseline = self.peak = self._process.memory_info().rss
-        self._thread.start()
-        return self
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.growth
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, self._process.memory_info().rss)
-            except psutil.NoSuchProcess:
-                return
-            time.sleep(self._interval_s)

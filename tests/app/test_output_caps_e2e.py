@@ -14,7 +14,8 @@ import pytest
 from sagents.events import AgentNotice, EventBase, MessageCompleted, RunFinished, ToolResult
 from sagents.testing.flood import FloodLLMServer, FloodTurn
 from tests.app.conftest import SIMPLE, sse_events
-from tests.app.server_process import PeakRss, free_port, spawn, stop, wait_ready
+from tests.app.server_process import free_port, spawn, stop, wait_ready
+from tests.rss import PeakRss
 
 MB = 1_000_000
 FLOOD = 100 * MB
