@@ -25,19 +25,28 @@ from collections.abc import AsyncIterator
 
 import pydantic_core
 
-from sagents.events import EventBase
+from sagents.events import EventBase, MessageDelta, ReasoningDelta, ToolArgsDelta
 
 EVENT_OVERHEAD = 512
 """Bytes an event costs besides its strings: the model instance and its field
 dict (measured at ~600 bytes for a ``message.delta`` including its ids, whose
 strings are counted separately here)."""
 
+DELTA_OVERHEAD = EVENT_OVERHEAD + 128
+"""A delta event's cost besides its ``delta``: the overhead and its short
+fixed strings (type, ids, kind), counted once instead of on every token."""
+
+_DELTAS = frozenset({MessageDelta, ReasoningDelta, ToolArgsDelta})
+
 
 def retained_size(event: EventBase) -> int:
     """Approximate memory an event holds: its strings' lengths plus a fixed
-    overhead. Called once per published event, so it stays cheap: only the
-    rare events with a dict or list field (``tool.called``'s arguments,
+    overhead. Called once per published event, so it stays cheap: the
+    per-token deltas are measured by their text alone, and only the rare
+    events with a dict or list field (``tool.called``'s arguments,
     ``run.started``'s options) are serialised to be measured."""
+    if type(event) in _DELTAS:
+        return DELTA_OVERHEAD + len(event.delta)  # type: ignore[attr-defined]
     size = EVENT_OVERHEAD
     for value in event.__dict__.values():
         kind = type(value)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sagents.events import EventBase, RunFinished, ToolResult
+from sagents.events import EventBase, RunFinished, ToolCalled, ToolResult
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.testing import ScriptedLLM, ScriptedToolCall, Turn
@@ -126,3 +126,35 @@ async def test_the_cap_is_a_setting(
     over, within = [e for e in events if isinstance(e, ToolResult)]
     assert not over.ok and f"over {limit} bytes" in over.content
     assert within.ok
+
+
+async def test_a_stdio_server_gets_a_clean_environment_plus_its_own(
+    make_runtime: RuntimeFactory,
+    tmp_path: Path,
+    http_demo: HttpDemo,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sage's own stdio transport keeps the SDK's rule: the child sees a
+    minimal environment and the entry's ``env``, never Sage's secrets."""
+    monkeypatch.setenv("SAGE_LLM_API_KEY", "sk-must-not-leak")
+    monkeypatch.setenv("UNRELATED_SECRET", "also-not")
+    names = ["SAGE_LLM_API_KEY", "UNRELATED_SECRET", "GIVEN", "PATH"]
+    llm = ScriptedLLM(
+        [
+            Turn(
+                tool_calls=[ScriptedToolCall(name="getenv", arguments={"name": n}) for n in names]
+            ),
+            Turn(text="ok"),
+        ]
+    )
+    entry = stdio_entry(env={"GIVEN": "yes"})
+    path = write_settings(tmp_path / "mcp_setting.json", {"demo": entry})
+    settings = make_settings(tmp_path / "data", mcp_settings_path=path, mcp_startup_wait_s=30.0)
+    rt = await make_runtime(llm, settings=settings)
+    events = await collect(SAgent(rt), simple("env"))
+    asked = {e.call_id: e.arguments["name"] for e in events if isinstance(e, ToolCalled)}
+    by_call = {asked[e.call_id]: e.content for e in events if isinstance(e, ToolResult)}
+    assert by_call["SAGE_LLM_API_KEY"] == "(unset)"
+    assert by_call["UNRELATED_SECRET"] == "(unset)"
+    assert by_call["GIVEN"] == "yes"
+    assert by_call["PATH"] not in ("", "(unset)")
