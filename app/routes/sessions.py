@@ -143,7 +143,13 @@ async def run_events(
             f"events {start + 1}–{first_kept - 1} of run '{run_id}' are no longer kept (the "
             f"run log keeps about SAGE_RUN_LOG_MAX_BYTES per run); resume with Last-Event-ID "
             f"{first_kept - 1} or later, or read the session's messages",
-            {"first_kept_seq": first_kept},
+            [
+                {
+                    "field": "Last-Event-ID",
+                    "problem": "before the first event still kept",
+                    "first_kept_seq": first_kept,
+                }
+            ],
         )
     last = rt.runs.last_seq(run_id)
     if info.finished and start > last:

@@ -163,19 +163,8 @@ async def stream_into_draft(
                     draft.add_text(text)
                     yield MessageDelta(message_id=draft.id, kind=kind, delta=text)
                     continue
-                kept = text[: max_answer - draft.text_chars]
-                if kept:
-                    draft.add_text(kept)
-                    yield MessageDelta(message_id=draft.id, kind=kind, delta=kept)
-                note = ANSWER_CUT_NOTE.format(limit=max_answer)
-                draft.parts.append(note)
-                draft.cut = True
-                yield MessageDelta(message_id=draft.id, kind=kind, delta=note)
-                yield AgentNotice(
-                    code="output_truncated",
-                    message=f"The model's answer passed {max_answer} characters "
-                    "(SAGE_LLM_MAX_ANSWER_CHARS); it was cut there and the rest not read.",
-                )
+                for event in _cut_answer(draft, text, max_answer):
+                    yield event
                 return
             elif isinstance(chunk, ToolCallDelta):
                 call, created = draft.add_tool_delta(
@@ -183,16 +172,8 @@ async def stream_into_draft(
                 )
                 if created:
                     yield ToolStarted(call_id=call.id, tool=call.name)
-                if draft.arguments_chars > max_arguments or (
-                    created and len(draft.tool_calls) > MAX_TOOL_CALLS
-                ):
-                    too_many = draft.arguments_chars <= max_arguments
-                    limit = (
-                        f"{MAX_TOOL_CALLS} tool calls per message"
-                        if too_many
-                        else f"{max_arguments} characters of arguments per message "
-                        "(SAGE_LLM_MAX_TOOL_ARGS_CHARS)"
-                    )
+                limit = _call_limit_passed(draft, created, max_arguments)
+                if limit is not None:
                     draft.refuse_call(chunk.index, CALL_REFUSED.format(limit=limit))
                     yield AgentNotice(
                         code="tool_arguments_too_large",
@@ -206,9 +187,9 @@ async def stream_into_draft(
                 if reasoning_cut:
                     continue
                 text = chunk.text
-                if draft.reasoning_chars + len(text) > max_reasoning:
+                reasoning_cut = draft.reasoning_chars + len(text) > max_reasoning
+                if reasoning_cut:
                     text = text[: max_reasoning - draft.reasoning_chars]
-                    reasoning_cut = True
                 if text:
                     draft.add_reasoning(text)
                     yield ReasoningDelta(message_id=draft.id, delta=text)
@@ -229,11 +210,42 @@ async def stream_into_draft(
                 break
     finally:
         # Closing the model's generator closes its HTTP response: after a cap
-        # this is what stops the provider generating; after StreamEnd it is
-        # already done and costs nothing.
+        # this is what stops the provider generating (deterministically, not
+        # whenever the generator is collected); after StreamEnd it costs nothing.
         close = getattr(stream, "aclose", None)
         if close is not None:
             await close()
+
+
+def _cut_answer(draft: MessageDraft, text: str, limit: int) -> list[EventBase]:
+    """Keep ``text`` up to the cap, end the answer with the note, say so."""
+    kind: Any = draft.kind
+    events: list[EventBase] = []
+    kept = text[: limit - draft.text_chars]
+    if kept:
+        draft.add_text(kept)
+        events.append(MessageDelta(message_id=draft.id, kind=kind, delta=kept))
+    note = ANSWER_CUT_NOTE.format(limit=limit)
+    draft.parts.append(note)
+    draft.cut = True
+    events.append(MessageDelta(message_id=draft.id, kind=kind, delta=note))
+    events.append(
+        AgentNotice(
+            code="output_truncated",
+            message=f"The model's answer passed {limit} characters "
+            "(SAGE_LLM_MAX_ANSWER_CHARS); it was cut there and the rest not read.",
+        )
+    )
+    return events
+
+
+def _call_limit_passed(draft: MessageDraft, created: bool, max_arguments: int) -> str | None:
+    """The limit the latest tool-call fragment passed, if it passed one."""
+    if draft.arguments_chars > max_arguments:
+        return f"{max_arguments} characters of arguments per message (SAGE_LLM_MAX_TOOL_ARGS_CHARS)"
+    if created and len(draft.tool_calls) > MAX_TOOL_CALLS:
+        return f"{MAX_TOOL_CALLS} tool calls per message"
+    return None
 
 
 def _arguments(raw: str) -> Any:

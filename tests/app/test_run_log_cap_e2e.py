@@ -35,7 +35,8 @@ async def test_a_resume_past_the_run_log_cap_gets_410_and_the_rest_still_works(
         events_url = f"/api/v1/sessions/{sid}/runs/{rid}/events"
 
         gone = await http.get(events_url)
-        kept_from = gone.json()["error"].get("details", {}).get("first_kept_seq", 0)
+        [detail] = gone.json()["error"]["details"]
+        kept_from = detail["first_kept_seq"]
         rest = [
             e
             async for e in sse_events(

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from sagents.events import AgentNotice, EventBase, RunCancelled, RunFailed, RunFinished
+from sagents.request import RunRequest
 from sagents.runs.channel import EventsDropped
 from sagents.runs.local import LocalRunRegistry
 from sagents.runs.registry import SessionBusy
+from sagents.sagent import SAgent
+from sagents.store.records import RunStatus
+from sagents.testing import ScriptedLLM, Turn
+from tests.conftest import RuntimeFactory, make_settings
 
 
 def notice(seq: int) -> AgentNotice:
@@ -191,3 +197,24 @@ async def test_the_run_that_just_ended_stays_even_alone_over_the_budget() -> Non
     start(reg, "r3", "s3", body_of(1))
     await reg.wait("r3")
     assert reg.get("r1") is None and reg.get("r2") is not None
+
+
+async def test_an_in_process_reader_that_falls_behind_is_told_and_the_run_goes_on(
+    make_runtime: RuntimeFactory, tmp_path: Path
+) -> None:
+    words = " ".join(f"w{i}" for i in range(3000))
+    llm = ScriptedLLM([Turn(text=words, faults={"token_delay_s": 0.001})])
+    rt = await make_runtime(llm, settings=make_settings(tmp_path, run_log_max_bytes=65_536))
+    request = RunRequest(message="long", deep_thinking=False, multi_agent=False)
+    stream = SAgent(rt).run_stream(request, "u1")
+    first = await anext(stream)
+    for _ in range(1000):  # the reader does not read meanwhile
+        if rt.runs.last_seq(first.run_id) >= 1000:
+            break
+        await asyncio.sleep(0.01)
+    with pytest.raises(EventsDropped):
+        while True:
+            await anext(stream)
+    await rt.runs.wait(first.run_id)
+    run = await rt.store.get_run(first.session_id, first.run_id)
+    assert run is not None and run.status is RunStatus.FINISHED  # not cancelled
