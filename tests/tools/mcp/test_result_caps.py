@@ -5,6 +5,7 @@ other calls on it go on, and memory stays far below the answer's size."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,66 @@ async def test_a_stdio_server_gets_a_clean_environment_plus_its_own(
     assert by_call["UNRELATED_SECRET"] == "(unset)"
     assert by_call["GIVEN"] == "yes"
     assert by_call["PATH"] not in ("", "(unset)")
+
+
+RAW = Path(__file__).parent / "servers" / "raw.py"
+
+
+def odd(mode: str, size: int = 0) -> ScriptedToolCall:
+    return ScriptedToolCall(name="odd", arguments={"mode": mode, "size": size})
+
+
+async def test_stdio_a_huge_notification_is_dropped_and_the_call_still_answered(
+    make_runtime: RuntimeFactory, tmp_path: Path
+) -> None:
+    limit = 100_000
+    llm = ScriptedLLM(
+        [
+            Turn(tool_calls=[odd("pid")]),
+            Turn(tool_calls=[odd("notify_then_answer", 10 * limit)]),
+            Turn(tool_calls=[odd("pid")]),
+            Turn(text="ok"),
+        ]
+    )
+    rt = await raw_runtime(make_runtime, tmp_path, llm, limit)
+    events = await collect(SAgent(rt), simple("go"))
+    contents = [e.content for e in events if isinstance(e, ToolResult)]
+    assert contents[1] == "answered"
+    assert contents[0] == contents[2]  # the same server process: no reconnect
+
+
+async def test_stdio_a_huge_answer_naming_no_request_closes_and_the_next_call_reconnects(
+    make_runtime: RuntimeFactory, tmp_path: Path
+) -> None:
+    limit = 100_000
+    llm = ScriptedLLM(
+        [
+            Turn(tool_calls=[odd("pid")]),
+            Turn(tool_calls=[odd("id_last", 10 * limit)]),
+            Turn(tool_calls=[odd("pid")]),
+            Turn(text="ok"),
+        ]
+    )
+    rt = await raw_runtime(make_runtime, tmp_path, llm, limit)
+    started = time.perf_counter()
+    events = await collect(SAgent(rt), simple("go"))
+    results = [e for e in events if isinstance(e, ToolResult)]
+    assert not results[1].ok and "not reachable" in results[1].content
+    assert results[2].ok and results[2].content != results[0].content  # a new process
+    assert time.perf_counter() - started < BOUND_S  # not left waiting for a timeout
+
+
+async def raw_runtime(
+    make_runtime: RuntimeFactory, tmp_path: Path, llm: ScriptedLLM, limit: int
+) -> Runtime:
+    entry = {"command": sys.executable, "args": [str(RAW)]}
+    path = write_settings(tmp_path / "mcp_setting.json", {"raw": entry})
+    settings = make_settings(
+        tmp_path / "data",
+        mcp_settings_path=path,
+        mcp_startup_wait_s=30.0,
+        mcp_max_result_bytes=limit,
+    )
+    rt = await make_runtime(llm, settings=settings)
+    assert rt.mcp is not None and rt.mcp.info("raw").status is McpStatus.CONNECTED
+    return rt
