@@ -28,7 +28,7 @@ from sagents.tools.mcp.oversize import (
     BoundedSplitter,
     Refused,
     RequestId,
-    message_id,
+    from_server,
     too_large_message,
 )
 
@@ -161,10 +161,4 @@ class _CappedEvents(httpx2.AsyncByteStream):
 
 
 def _from_server(refused: Refused) -> bool:
-    """Whether a refused message is a request or notification from the server
-    (it leads with ``method``), not an answer."""
-    return (
-        refused.request_id is None
-        and message_id(refused.head) is None
-        and (b'"method"' in refused.head[:300])
-    )
+    return from_server(refused.head)

@@ -39,6 +39,19 @@ _ID = re.compile(
 )
 
 
+_METHOD = re.compile(
+    rb'^\s*(?:data: ?)?\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?'
+    rb'(?:"id"\s*:\s*(?:-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*)?"method"',
+    re.MULTILINE,
+)
+
+
+def from_server(head: bytes) -> bool:
+    """Whether the message ``head`` starts is a request or notification from
+    the server (it leads with ``method``), not an answer to one of ours."""
+    return _METHOD.search(head) is not None
+
+
 def message_id(head: bytes) -> RequestId | None:
     """The id of the JSON-RPC message ``head`` starts (an SSE event's
     ``event:``/``id:`` lines may come first), if it leads with one."""

@@ -36,6 +36,7 @@ from sagents.tools.mcp.oversize import (
     BoundedSplitter,
     Refused,
     RequestId,
+    from_server,
     too_large_text,
 )
 
@@ -155,11 +156,11 @@ def _refused(
     server; ``"close"`` when it answers an unknown one while calls wait,
     since only closing (and reconnecting) resolves those calls for sure."""
     request_id = refused.request_id
-    if request_id is not None and request_id in outstanding.ids:
+    if request_id is not None and request_id in outstanding.ids and not from_server(refused.head):
         outstanding.ids.discard(request_id)
         error = mcp_types.ErrorData(code=RESULT_TOO_LARGE, message=too_large_text(limit))
         return SessionMessage(mcp_types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
-    if b'"method"' in refused.head[:200] or not outstanding.ids:
+    if from_server(refused.head) or not outstanding.ids:
         _log.warning("an MCP server sent a message over %d bytes; it was dropped", limit)
         return None
     _log.warning(

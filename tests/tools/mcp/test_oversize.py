@@ -11,6 +11,7 @@ from sagents.tools.mcp.oversize import (
     RESULT_TOO_LARGE,
     BoundedSplitter,
     Refused,
+    from_server,
     message_id,
     too_large_message,
 )
@@ -90,6 +91,22 @@ def test_a_refused_message_keeps_only_its_head() -> None:
 )
 def test_the_id_is_read_from_the_start_of_a_message(head: bytes, expected: object) -> None:
     assert message_id(head) == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b'{"jsonrpc":"2.0","method":"notifications/message","params"', True),
+        (b'{"jsonrpc":"2.0","id":4,"method":"sampling/createMessage"', True),
+        (b'event: message\r\ndata: {"method":"notifications/progress"', True),
+        (b'{"jsonrpc":"2.0","id":4,"result":{"structuredContent":{"method":1', False),
+        (b'{"jsonrpc":"2.0","id":4,"result":{"content":[{"text":"\\"method\\""', False),
+    ],
+)
+def test_a_request_or_notification_from_the_server_is_told_from_an_answer(
+    head: bytes, expected: bool
+) -> None:
+    assert from_server(head) is expected
 
 
 def test_the_stand_in_is_a_json_rpc_error_for_the_same_request() -> None:
