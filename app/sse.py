@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from sse_starlette import ServerSentEvent
 
 from sagents.events import EventBase
+from sagents.runs.channel import EventsDropped
 
 
 def to_frame(event: EventBase) -> ServerSentEvent:
@@ -31,6 +32,12 @@ async def frames(
         async for batch in batches:
             yield b"".join([to_frame(event).encode() for event in batch])
         completed = True
+    except EventsDropped as dropped:
+        # This reader fell further behind than the run log keeps. End the
+        # stream (the run goes on: this is not the client leaving); its
+        # resume gets 410 saying what is gone.
+        completed = True
+        yield f": {dropped}\n\n".encode()
     finally:
         if on_close is not None:
             on_close(completed)

@@ -145,7 +145,12 @@ class Runtime:
             llm=llm,
             store=store,
             tools=tools,
-            runs=runs or LocalRunRegistry(retention_s=settings.run_retention_s),
+            runs=runs
+            or LocalRunRegistry(
+                retention_s=settings.run_retention_s,
+                max_run_bytes=settings.run_log_max_bytes,
+                max_total_bytes=settings.run_log_total_bytes,
+            ),
             catalog=catalog or default_catalog(),
             history=history,
             memory=memory,

@@ -38,6 +38,7 @@ from sagents.flow.nodes import Flow
 from sagents.llm.errors import LLMError
 from sagents.memory.recall import prepare_context
 from sagents.request import RunRequest
+from sagents.runs.channel import EventsDropped
 from sagents.runs.registry import RunInfo
 from sagents.runtime import Runtime
 from sagents.skills.view import SkillView
@@ -180,7 +181,9 @@ class SAgent:
         """Start a run and yield its events until the terminal one.
 
         If the caller stops iterating early (or is cancelled), the run is
-        cancelled too unless ``cancel_on_exit`` is False.
+        cancelled too unless ``cancel_on_exit`` is False. A caller that falls
+        further behind than the run log keeps gets ``EventsDropped``; the run
+        goes on.
         """
         info = await self.start(request, user_id, flow=flow)
         finished = False
@@ -188,6 +191,11 @@ class SAgent:
             async for event in self.runtime.runs.subscribe(info.run_id):
                 yield event
             finished = True
+        except EventsDropped:
+            # The caller fell further behind than the run log keeps: it did
+            # not stop reading, so the run goes on (the messages have it all).
+            finished = True
+            raise
         finally:
             if not finished and cancel_on_exit:
                 self.runtime.runs.cancel(info.run_id, "the caller stopped reading")

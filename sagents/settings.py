@@ -56,6 +56,26 @@ class Settings(BaseSettings):
     llm_retry_base_delay_s: float = Field(default=0.5, ge=0)
     llm_retry_max_delay_s: float = Field(default=8.0, ge=0)
     llm_max_connections: int = Field(default=1000, ge=1)
+    # What one streamed message may hold (sagents/agents/streaming.py). Past
+    # these the model's output is not read on: its stream is closed.
+    llm_max_answer_chars: int = Field(
+        default=200_000,
+        ge=1000,
+        description="Cap on one message's answer text; past it the message is cut, "
+        "marked and the run goes on (agent.notice output_truncated).",
+    )
+    llm_max_reasoning_chars: int = Field(
+        default=200_000,
+        ge=1000,
+        description="Cap on one message's reasoning text; past it reasoning is no longer "
+        "forwarded (agent.notice reasoning_truncated) and the answer is still read.",
+    )
+    llm_max_tool_args_chars: int = Field(
+        default=200_000,
+        ge=1000,
+        description="Cap on the tool-call arguments of one message; the call that passes "
+        "it is not made and gets an error result.",
+    )
 
     data_dir: Path = Field(default_factory=default_data_dir)
 
@@ -82,12 +102,30 @@ class Settings(BaseSettings):
     mcp_startup_wait_s: float = Field(
         default=5.0, ge=0, description="How long start-up waits for MCP servers to connect."
     )
+    mcp_max_result_bytes: int = Field(
+        default=8 * 2**20,
+        ge=64 * 1024,
+        description="Cap on one message from an MCP server, checked before it is buffered "
+        "whole; a larger answer fails that call only (legacy SSE: at most 1 MiB).",
+    )
     admin_users: Annotated[set[str], NoDecode] = Field(
         default_factory=set,
         description="Users who may register or change MCP servers (the local user always may).",
     )
     run_retention_s: float = Field(
         default=900.0, ge=0, description="How long a finished run's events stay resumable."
+    )
+    run_log_max_bytes: int = Field(
+        default=16 * 2**20,
+        ge=64 * 1024,
+        description="Approximate bytes of events kept per run for resumption; past it the "
+        "oldest are dropped (a resume before them gets 410).",
+    )
+    run_log_total_bytes: int = Field(
+        default=256 * 2**20,
+        ge=64 * 1024,
+        description="Approximate bytes of events kept for all runs; past it finished runs "
+        "are forgotten oldest first, before run_retention_s.",
     )
     sse_ping_s: float = Field(default=15.0, gt=0)
 

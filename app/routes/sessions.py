@@ -135,6 +135,22 @@ async def run_events(
             "events_expired",
             f"the events of run '{run_id}' are no longer kept; read the session's messages instead",
         )
+    first_kept = rt.runs.first_kept_seq(run_id)
+    if start + 1 < first_kept:
+        raise ApiError(
+            410,
+            "events_dropped",
+            f"events {start + 1}–{first_kept - 1} of run '{run_id}' are no longer kept (the "
+            f"run log keeps about SAGE_RUN_LOG_MAX_BYTES per run); resume with Last-Event-ID "
+            f"{first_kept - 1} or later, or read the session's messages",
+            [
+                {
+                    "field": "Last-Event-ID",
+                    "problem": "before the first event still kept",
+                    "first_kept_seq": first_kept,
+                }
+            ],
+        )
     last = rt.runs.last_seq(run_id)
     if info.finished and start > last:
         raise ApiError(

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sagents.context.messages import MessageDraft
 from sagents.context.session_context import SessionContext
 from sagents.events import (
+    AgentNotice,
     EventBase,
     MessageCompleted,
     MessageDelta,
@@ -35,6 +36,22 @@ from sagents.llm.types import ReasoningDelta as ReasoningChunk
 from sagents.store.records import MessageRecord
 from sagents.tools.outcome import ToolOutcome
 
+ANSWER_CUT_NOTE = (
+    "\n\n[cut: this answer passed the limit of {limit} characters per message; "
+    "the rest was not read]"
+)
+"""Ends an answer cut by ``SAGE_LLM_MAX_ANSWER_CHARS``; stored with it, so the
+user and the model's next turn both know the message is partial."""
+
+CALL_REFUSED = (
+    "Not called: this tool call passed the limit of {limit}, and the rest of it "
+    "was not read. Call it again with smaller arguments, or split the work."
+)
+
+MAX_TOOL_CALLS = 128
+"""Tool calls one message may make: far above what models do in parallel, and
+a bound on the drafts a model can make Sage hold with tiny calls."""
+
 
 @dataclass
 class Outcome:
@@ -44,6 +61,8 @@ class Outcome:
     record: MessageRecord | None = None
     finished: bool = False
     """For ``tool_loop``: the model stopped calling tools within the bound."""
+    refused: dict[str, str] = field(default_factory=dict)
+    """Tool calls of ``record`` that must not run, with their error result."""
 
     @property
     def text(self) -> str:
@@ -68,8 +87,11 @@ async def stream_message(
     record = ctx.messages.complete(draft)
     await ctx.commit(record)
     if record.content:
-        yield MessageCompleted(message_id=record.id, kind=kind, content=record.content)
+        yield MessageCompleted(
+            message_id=record.id, kind=kind, content=record.content, interrupted=record.interrupted
+        )
     out.record = record
+    out.refused = draft.refused
 
 
 async def tool_loop(
@@ -95,7 +117,7 @@ async def tool_loop(
         if step.record is None or not step.record.tool_calls:
             out.finished = True
             return
-        async for event in run_tool_calls(ctx, step.record, agent):
+        async for event in run_tool_calls(ctx, step.record, agent, refused=step.refused):
             yield event
 
 
@@ -105,37 +127,125 @@ async def stream_into_draft(
     """Stream one completion into ``draft``, yielding events as chunks arrive.
 
     Shared by every agent that streams text or tool calls, so the mapping
-    from LLM chunks to events exists once.
+    from LLM chunks to events exists once. So are the caps on what one
+    message may hold (``SAGE_LLM_MAX_*``): a model that talks without end
+    must not grow a draft, the run log and the stored message without bound.
+
+    * Answer text past the cap: the text up to it is kept, a note saying it
+      was cut ends it, the stream is closed (the provider stops generating)
+      and the run goes on with what arrived: a long answer is still worth
+      having, and the note tells both the user and the model it is partial.
+    * Reasoning past the cap is no longer forwarded, but the stream is read
+      on: reasoning is not stored, and the answer that follows is what the
+      user asked for (the whole-call timeout still bounds the time).
+    * Tool-call arguments past the cap cannot be cut into anything usable:
+      that call is refused (it gets an error result instead of running) and
+      the stream is closed.
     """
+    settings = ctx.settings
+    max_answer = settings.llm_max_answer_chars
+    max_reasoning = settings.llm_max_reasoning_chars
+    max_arguments = settings.llm_max_tool_args_chars
     kind: Any = draft.kind
     started = False
-    async for chunk in ctx.llm.stream(request):
-        if isinstance(chunk, TextDelta):
-            if not chunk.text:
-                continue
-            if not started:
-                started = True
-                yield MessageStarted(message_id=draft.id, kind=kind)
-            draft.parts.append(chunk.text)
-            yield MessageDelta(message_id=draft.id, kind=kind, delta=chunk.text)
-        elif isinstance(chunk, ToolCallDelta):
-            call, created = draft.add_tool_delta(chunk.index, chunk.id, chunk.name, chunk.arguments)
-            if created:
-                yield ToolStarted(call_id=call.id, tool=call.name)
-            if chunk.arguments:
-                yield ToolArgsDelta(call_id=call.id, delta=chunk.arguments)
-        elif isinstance(chunk, ReasoningChunk):
-            draft.reasoning.append(chunk.text)
-            yield ReasoningDelta(message_id=draft.id, delta=chunk.text)
-        elif isinstance(chunk, UsageReport):
-            ctx.usage.add(chunk.input_tokens, chunk.output_tokens)
-            yield UsageReported(
-                model=chunk.model,
-                input_tokens=chunk.input_tokens,
-                output_tokens=chunk.output_tokens,
-            )
-        elif isinstance(chunk, StreamEnd):
-            break
+    reasoning_cut = False
+    stream = ctx.llm.stream(request)
+    try:
+        async for chunk in stream:
+            if isinstance(chunk, TextDelta):
+                text = chunk.text
+                if not text:
+                    continue
+                if not started:
+                    started = True
+                    yield MessageStarted(message_id=draft.id, kind=kind)
+                if draft.text_chars + len(text) <= max_answer:
+                    draft.add_text(text)
+                    yield MessageDelta(message_id=draft.id, kind=kind, delta=text)
+                    continue
+                for event in _cut_answer(draft, text, max_answer):
+                    yield event
+                return
+            elif isinstance(chunk, ToolCallDelta):
+                call, created = draft.add_tool_delta(
+                    chunk.index, chunk.id, chunk.name, chunk.arguments
+                )
+                if created:
+                    yield ToolStarted(call_id=call.id, tool=call.name)
+                limit = _call_limit_passed(draft, created, max_arguments)
+                if limit is not None:
+                    draft.refuse_call(chunk.index, CALL_REFUSED.format(limit=limit))
+                    yield AgentNotice(
+                        code="tool_arguments_too_large",
+                        message=f"Tool call {call.id} ({call.name or '?'}) passed the limit of "
+                        f"{limit}; it is not made and the rest of the answer was not read.",
+                    )
+                    return
+                if chunk.arguments:
+                    yield ToolArgsDelta(call_id=call.id, delta=chunk.arguments)
+            elif isinstance(chunk, ReasoningChunk):
+                if reasoning_cut:
+                    continue
+                text = chunk.text
+                reasoning_cut = draft.reasoning_chars + len(text) > max_reasoning
+                if reasoning_cut:
+                    text = text[: max_reasoning - draft.reasoning_chars]
+                if text:
+                    draft.add_reasoning(text)
+                    yield ReasoningDelta(message_id=draft.id, delta=text)
+                if reasoning_cut:
+                    yield AgentNotice(
+                        code="reasoning_truncated",
+                        message=f"The model's reasoning passed {max_reasoning} characters "
+                        "(SAGE_LLM_MAX_REASONING_CHARS); the rest of it is not shown.",
+                    )
+            elif isinstance(chunk, UsageReport):
+                ctx.usage.add(chunk.input_tokens, chunk.output_tokens)
+                yield UsageReported(
+                    model=chunk.model,
+                    input_tokens=chunk.input_tokens,
+                    output_tokens=chunk.output_tokens,
+                )
+            elif isinstance(chunk, StreamEnd):
+                break
+    finally:
+        # Closing the model's generator closes its HTTP response: after a cap
+        # this is what stops the provider generating (deterministically, not
+        # whenever the generator is collected); after StreamEnd it costs nothing.
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _cut_answer(draft: MessageDraft, text: str, limit: int) -> list[EventBase]:
+    """Keep ``text`` up to the cap, end the answer with the note, say so."""
+    kind: Any = draft.kind
+    events: list[EventBase] = []
+    kept = text[: limit - draft.text_chars]
+    if kept:
+        draft.add_text(kept)
+        events.append(MessageDelta(message_id=draft.id, kind=kind, delta=kept))
+    note = ANSWER_CUT_NOTE.format(limit=limit)
+    draft.parts.append(note)
+    draft.cut = True
+    events.append(MessageDelta(message_id=draft.id, kind=kind, delta=note))
+    events.append(
+        AgentNotice(
+            code="output_truncated",
+            message=f"The model's answer passed {limit} characters "
+            "(SAGE_LLM_MAX_ANSWER_CHARS); it was cut there and the rest not read.",
+        )
+    )
+    return events
+
+
+def _call_limit_passed(draft: MessageDraft, created: bool, max_arguments: int) -> str | None:
+    """The limit the latest tool-call fragment passed, if it passed one."""
+    if draft.arguments_chars > max_arguments:
+        return f"{max_arguments} characters of arguments per message (SAGE_LLM_MAX_TOOL_ARGS_CHARS)"
+    if created and len(draft.tool_calls) > MAX_TOOL_CALLS:
+        return f"{MAX_TOOL_CALLS} tool calls per message"
+    return None
 
 
 def _arguments(raw: str) -> Any:
@@ -147,22 +257,31 @@ def _arguments(raw: str) -> Any:
 
 
 async def run_tool_calls(
-    ctx: SessionContext, message: MessageRecord, agent: str
+    ctx: SessionContext,
+    message: MessageRecord,
+    agent: str,
+    *,
+    refused: dict[str, str] | None = None,
 ) -> AsyncIterator[EventBase]:
     """Run one assistant message's tool calls concurrently.
 
     Results are committed and reported in the order they complete. If the
     run is cancelled, the pending calls are cancelled and awaited (so their
     subprocesses and MCP requests are torn down) before the cancellation
-    continues up; the run then gives them "cancelled" results.
+    continues up; the run then gives them "cancelled" results. Calls in
+    ``refused`` are not run: they get the given error as their result.
     """
     calls = message.tool_calls or []
+    refused = refused or {}
     for call in calls:
         fn = call["function"]
         yield ToolCalled(call_id=call["id"], tool=fn["name"], arguments=_arguments(fn["arguments"]))
     timeout = ctx.settings.tool_timeout_s
 
     async def invoke(call: dict[str, Any]) -> tuple[dict[str, Any], ToolOutcome]:
+        error = refused.get(call["id"])
+        if error is not None:
+            return call, ToolOutcome(False, error, 0.0)
         fn = call["function"]
         return call, await ctx.tools.call(fn["name"], fn["arguments"], timeout_s=timeout)
 

@@ -32,7 +32,14 @@ class _ToolCallDraft:
 
 @dataclass(slots=True)
 class MessageDraft:
-    """An assistant message while it streams."""
+    """An assistant message while it streams.
+
+    It counts what it holds (``text_chars``, ``reasoning_chars``,
+    ``arguments_chars``) so the streaming loop can enforce the per-message
+    caps without re-measuring the parts on every chunk. A draft that was
+    ``cut`` short by a cap is saved like an interrupted one: marked, and
+    without tool calls whose arguments never finished.
+    """
 
     id: str
     session_id: str
@@ -43,10 +50,41 @@ class MessageDraft:
     reasoning: list[str] = field(default_factory=list)
     tool_calls: dict[int, _ToolCallDraft] = field(default_factory=dict)
     created_at: float = field(default_factory=now)
+    text_chars: int = 0
+    reasoning_chars: int = 0
+    arguments_chars: int = 0
+    cut: bool = False
+    """The model's output was not read to its end (a cap was hit)."""
+    refused: dict[str, str] = field(default_factory=dict)
+    """Tool calls that must not run, by call id, with the error result to give
+    them (their arguments passed the cap and were thrown away)."""
 
     @property
     def content(self) -> str:
         return "".join(self.parts)
+
+    def add_text(self, text: str) -> None:
+        self.parts.append(text)
+        self.text_chars += len(text)
+
+    def add_reasoning(self, text: str) -> None:
+        self.reasoning.append(text)
+        self.reasoning_chars += len(text)
+
+    def refuse_call(self, index: int, error: str) -> _ToolCallDraft:
+        """Drop the arguments of the call at ``index`` and mark it refused.
+
+        The call stays in the message with empty arguments, so the history
+        the model sees next is valid (every call gets a result) and the error
+        result tells the model what happened, rather than the call vanishing.
+        """
+        call = self.tool_calls[index]
+        self.arguments_chars -= sum(len(part) for part in call.arguments)
+        call.name = call.name[:64]  # the longest name OpenAI allows
+        call.arguments.clear()
+        self.refused[call.id] = error
+        self.cut = True
+        return call
 
     def add_tool_delta(
         self, index: int, call_id: str | None, name: str | None, arguments: str
@@ -61,8 +99,10 @@ class MessageDraft:
             call.id = call_id
         if name:
             call.name += name
+            self.arguments_chars += len(name)  # a name streamed without end counts too
         if arguments:
             call.arguments.append(arguments)
+            self.arguments_chars += len(arguments)
         return call, created
 
     def finished_tool_calls(self) -> list[dict[str, Any]]:
@@ -77,6 +117,7 @@ class MessageDraft:
         ]
 
     def to_record(self, *, interrupted: bool = False) -> MessageRecord:
+        interrupted = interrupted or self.cut
         tool_calls = self.finished_tool_calls()
         if interrupted:
             # A call whose arguments were still streaming was never made, and

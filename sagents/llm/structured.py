@@ -38,19 +38,41 @@ _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 _MAX_ERRORS_SHOWN = 8
 
 
-async def collect_text(model: ChatModel, request: LLMRequest) -> tuple[str, list[UsageReport]]:
+MAX_ANSWER_CHARS = 100_000
+"""A structured answer is a small JSON document (a route, a task list, a
+verdict). One longer than this is not read on: the stream is closed and the
+answer counts as invalid, so a model that talks without end costs bounded
+memory and the caller's fallback applies."""
+
+
+async def collect_text(
+    model: ChatModel, request: LLMRequest, *, max_chars: int = MAX_ANSWER_CHARS
+) -> tuple[str, list[UsageReport]]:
     """Run one request to the end and return its text and usage reports.
 
-    The stream is always consumed to its end, so the model's generator finishes
-    (and closes its HTTP response) without the caller having to close it.
+    The stream is consumed to its end, so the model's generator finishes (and
+    closes its HTTP response) without the caller having to close it. Past
+    ``max_chars`` of text the stream is closed and ``LLMOutputInvalid`` raised.
     """
     parts: list[str] = []
     usage: list[UsageReport] = []
-    async for chunk in model.stream(request):
-        if isinstance(chunk, TextDelta):
-            parts.append(chunk.text)
-        elif isinstance(chunk, UsageReport):
-            usage.append(chunk)
+    size = 0
+    stream = model.stream(request)
+    try:
+        async for chunk in stream:
+            if isinstance(chunk, TextDelta):
+                size += len(chunk.text)
+                if size > max_chars:
+                    raise LLMOutputInvalid(
+                        f"The model's answer passed {max_chars} characters; it was not read on."
+                    )
+                parts.append(chunk.text)
+            elif isinstance(chunk, UsageReport):
+                usage.append(chunk)
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
     return "".join(parts), usage
 
 

@@ -1,9 +1,17 @@
 """Fan-out of one run's events to any number of readers, with replay.
 
-The channel keeps the run's whole event log, so a reader can join at any
-point (``after_seq``) and get exactly what it missed, then follow live. A
-reader that disconnects loses nothing and costs nothing: readers hold only
-an index into the log. The producer never waits for readers.
+The channel keeps the run's event log, so a reader can join at any point
+(``after_seq``) and get exactly what it missed, then follow live. A reader
+that disconnects loses nothing and costs nothing: readers hold only an index
+into the log. The producer never waits for readers.
+
+The log is bounded (``max_bytes``, approximate): past it the oldest events
+are dropped, a quarter of the cap at a time so the cost is amortised. A
+reader that needs a dropped event gets ``EventsDropped`` instead of a log
+with a silent hole; what the run said is still in the session's messages.
+Dropping the oldest keeps what a resuming client needs most (the recent end
+and the terminal event) and needs no knowledge of what an event means, so a
+durable event log can later take the same policy or lift it.
 
 Written by hand rather than with ``asyncio.Queue`` because a queue gives each
 item to one consumer and forgets it; here every reader must see every event
@@ -15,12 +23,59 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from sagents.events import EventBase
+import pydantic_core
+
+from sagents.events import EventBase, MessageDelta, ReasoningDelta, ToolArgsDelta
+
+EVENT_OVERHEAD = 512
+"""Bytes an event costs besides its strings: the model instance and its field
+dict (measured at ~600 bytes for a ``message.delta`` including its ids, whose
+strings are counted separately here)."""
+
+DELTA_OVERHEAD = EVENT_OVERHEAD + 128
+"""A delta event's cost besides its ``delta``: the overhead and its short
+fixed strings (type, ids, kind), counted once instead of on every token."""
+
+_DELTAS = frozenset({MessageDelta, ReasoningDelta, ToolArgsDelta})
+
+
+def retained_size(event: EventBase) -> int:
+    """Approximate memory an event holds: its strings' lengths plus a fixed
+    overhead. Called once per published event, so it stays cheap: the
+    per-token deltas are measured by their text alone, and only the rare
+    events with a dict or list field (``tool.called``'s arguments,
+    ``run.started``'s options) are serialised to be measured."""
+    if type(event) in _DELTAS:
+        return DELTA_OVERHEAD + len(event.delta)  # type: ignore[attr-defined]
+    size = EVENT_OVERHEAD
+    for value in event.__dict__.values():
+        kind = type(value)
+        if kind is str:
+            size += len(value)
+        elif kind is dict or kind is list:
+            size += len(pydantic_core.to_json(value, fallback=str))
+    return size
+
+
+class EventsDropped(LookupError):
+    """A reader wants events the capped run log no longer keeps."""
+
+    def __init__(self, after_seq: int, first_kept: int) -> None:
+        super().__init__(
+            f"events {after_seq + 1}–{first_kept - 1} of this run are no longer kept "
+            f"(the run log is capped); the first kept is {first_kept}"
+        )
+        self.after_seq = after_seq
+        self.first_kept = first_kept
 
 
 class EventChannel:
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int | None = None) -> None:
         self._log: list[EventBase] = []
+        self._dropped = 0
+        """Events 1…_dropped are gone; ``_log[0]`` has seq ``_dropped + 1``."""
+        self._bytes = 0
+        self._max_bytes = max_bytes
         self._closed = False
         self._waiters: list[asyncio.Future[None]] = []
 
@@ -30,15 +85,45 @@ class EventChannel:
 
     @property
     def last_seq(self) -> int:
-        return self._log[-1].seq if self._log else 0
+        return self._dropped + len(self._log)
+
+    @property
+    def last_event(self) -> EventBase | None:
+        return self._log[-1] if self._log else None
+
+    @property
+    def first_kept_seq(self) -> int:
+        """The oldest event still kept (``last_seq + 1`` when none is)."""
+        return self._dropped + 1
+
+    @property
+    def retained_bytes(self) -> int:
+        """Approximate memory held by the kept events."""
+        return self._bytes
 
     def publish(self, event: EventBase) -> None:
-        """Append a stamped event (``seq`` must be ``len(log) + 1``)."""
+        """Append a stamped event (``seq`` must be ``last_seq + 1``)."""
         if self._closed:
             raise RuntimeError("publish on a closed channel")
         self._log.append(event)
+        self._bytes += retained_size(event)
+        if self._max_bytes is not None and self._bytes > self._max_bytes:
+            self._trim(self._max_bytes * 3 // 4)
         if self._waiters:
             self._wake()
+
+    def _trim(self, target: int) -> None:
+        """Drop the oldest events until at most ``target`` bytes are kept;
+        the newest event always stays (it may be the terminal one)."""
+        log = self._log
+        drop = 0
+        freed = 0
+        while self._bytes - freed > target and drop < len(log) - 1:
+            freed += retained_size(log[drop])
+            drop += 1
+        del log[:drop]
+        self._dropped += drop
+        self._bytes -= freed
 
     def close(self) -> None:
         self._closed = True
@@ -57,13 +142,19 @@ class EventChannel:
         logged, then whatever arrived while the reader was away, until the
         run ends. A reader that writes each batch at once (the SSE stream)
         pays its per-write cost once per batch, not once per event, and
-        falls behind gracefully: the slower it is, the bigger its batches."""
-        index = max(after_seq, 0)  # seq n lives at index n - 1
+        falls behind gracefully: the slower it is, the bigger its batches.
+
+        Raises ``EventsDropped`` when the next event the reader needs was
+        dropped, at the start or later if it falls that far behind."""
+        wanted = max(after_seq, 0)  # the last seq this reader has
         while True:
+            start = wanted - self._dropped
+            if start < 0:
+                raise EventsDropped(wanted, self.first_kept_seq)
             log = self._log
-            if index < len(log):
-                batch = log[index:]
-                index += len(batch)
+            if start < len(log):
+                batch = log[start:]
+                wanted += len(batch)
                 yield batch
                 continue
             if self._closed:
@@ -71,13 +162,17 @@ class EventChannel:
             await self._wait()
 
     async def subscribe(self, after_seq: int = 0) -> AsyncIterator[EventBase]:
-        """Events with ``seq > after_seq``, then live ones until the run ends."""
-        index = max(after_seq, 0)
+        """Events with ``seq > after_seq``, then live ones until the run ends
+        (``EventsDropped`` as for ``batches``)."""
+        wanted = max(after_seq, 0)
         while True:
             log = self._log
-            while index < len(log):
-                yield log[index]
-                index += 1
+            while (start := wanted - self._dropped) < len(log):
+                if start < 0:
+                    raise EventsDropped(wanted, self.first_kept_seq)
+                yield log[start]
+                wanted += 1
+                log = self._log
             if self._closed:
                 return
             await self._wait()

@@ -3,6 +3,15 @@
 Finished runs stay resumable for ``retention_s`` (a client that lost its
 connection right at the end can still read the terminal event); they are
 swept lazily when new runs start, so there is no background timer to own.
+Memory is bounded twice: each run's log keeps about ``max_run_bytes`` (the
+oldest events are dropped past it), and the finished runs' logs together keep
+about ``max_total_bytes`` (past it the oldest finished runs are forgotten
+before their retention ends).
+
+Every run's log ends with a terminal event: if a body returns or raises
+without publishing one, the registry publishes ``run.failed`` (or
+``run.cancelled`` when a cancel was asked for), so no reader waits for an
+end that never comes or mistakes a crashed run for a finished stream.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagents.events import EventBase
+from sagents.events import EventBase, RunCancelled, RunFailed, is_terminal
 from sagents.runs.channel import EventChannel
 from sagents.runs.registry import RunBody, RunInfo, SessionBusy
 
@@ -39,8 +48,18 @@ class _Run:
 
 
 class LocalRunRegistry:
-    def __init__(self, retention_s: float = 900.0) -> None:
+    def __init__(
+        self,
+        retention_s: float = 900.0,
+        *,
+        max_run_bytes: int | None = None,
+        max_total_bytes: int | None = None,
+    ) -> None:
         self.retention_s = retention_s
+        self.max_run_bytes = max_run_bytes
+        self.max_total_bytes = max_total_bytes
+        self._finished_bytes = 0
+        """What the finished runs' logs hold together (they no longer grow)."""
         self._runs: dict[str, _Run] = {}
         self._active_by_session: dict[str, str] = {}
         self._finished: deque[_Run] = deque()
@@ -60,7 +79,7 @@ class LocalRunRegistry:
         if active is not None:
             raise SessionBusy(session_id, active)
         self._sweep()
-        run = _Run(run_id, session_id, user_id, EventChannel(), on_cancel)
+        run = _Run(run_id, session_id, user_id, EventChannel(self.max_run_bytes), on_cancel)
         self._runs[run_id] = run
         self._active_by_session[session_id] = run_id
         run.task = asyncio.create_task(self._drive(run, body), name=f"sage-run-{run_id}")
@@ -74,18 +93,53 @@ class LocalRunRegistry:
             # it still raised, log it so it is never lost silently.
             log.exception("run %s body raised", run.run_id)
         finally:
+            self._ensure_terminal(run)
             run.channel.close()
             run.finished_at = time.monotonic()
             self._finished.append(run)
+            self._finished_bytes += run.channel.retained_bytes
             if self._active_by_session.get(run.session_id) == run.run_id:
                 del self._active_by_session[run.session_id]
             run.done.set()
 
+    def _ensure_terminal(self, run: _Run) -> None:
+        """Publish the terminal event a body failed to publish, stamped as
+        the run's emitter would have stamped it."""
+        channel = run.channel
+        last = channel.last_event
+        if last is not None and is_terminal(last):
+            return
+        event: EventBase
+        if run.cancel_reason is not None:
+            event = RunCancelled(reason=run.cancel_reason)
+        else:
+            event = RunFailed(
+                error_type="InternalError",
+                message=f"the run ended without reporting how; see the server log "
+                f"for run {run.run_id}",
+            )
+        fields = event.__dict__
+        fields["seq"] = channel.last_seq + 1
+        fields["session_id"] = run.session_id
+        fields["run_id"] = run.run_id
+        fields["ts"] = time.time()
+        channel.publish(event)
+
     def _sweep(self) -> None:
+        """Forget finished runs past their retention, then the oldest ones
+        while the finished logs hold more than ``max_total_bytes``."""
         cutoff = time.monotonic() - self.retention_s
         finished = self._finished
-        while finished and (finished[0].finished_at or 0.0) < cutoff:
-            del self._runs[finished.popleft().run_id]
+        budget = self.max_total_bytes
+        while finished and (
+            (finished[0].finished_at or 0.0) < cutoff
+            # The run that just ended stays whatever it holds: its readers
+            # are the ones most likely to resume right now.
+            or (budget is not None and self._finished_bytes > budget and len(finished) > 1)
+        ):
+            run = finished.popleft()
+            self._finished_bytes -= run.channel.retained_bytes
+            del self._runs[run.run_id]
 
     def get(self, run_id: str) -> RunInfo | None:
         run = self._runs.get(run_id)
@@ -122,6 +176,10 @@ class LocalRunRegistry:
     def last_seq(self, run_id: str) -> int:
         run = self._runs.get(run_id)
         return run.channel.last_seq if run else 0
+
+    def first_kept_seq(self, run_id: str) -> int:
+        run = self._runs.get(run_id)
+        return run.channel.first_kept_seq if run else 1
 
     async def wait(self, run_id: str) -> None:
         run = self._runs.get(run_id)

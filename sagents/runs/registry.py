@@ -66,7 +66,9 @@ class RunRegistry(Protocol):
     def cancel_reason(self, run_id: str) -> str | None: ...
 
     def subscribe(self, run_id: str, after_seq: int = 0) -> AsyncIterator[EventBase]:
-        """The run's events after ``after_seq``: replay, then live, until it ends."""
+        """The run's events after ``after_seq``: replay, then live, until it ends
+        (always with a terminal event). Raises ``EventsDropped`` when an event
+        the reader needs is no longer kept."""
         ...
 
     def subscribe_batches(self, run_id: str, after_seq: int = 0) -> AsyncIterator[list[EventBase]]:
@@ -75,6 +77,11 @@ class RunRegistry(Protocol):
         ...
 
     def last_seq(self, run_id: str) -> int: ...
+
+    def first_kept_seq(self, run_id: str) -> int:
+        """The oldest event of the run still kept for replay (1 unless the
+        run's log passed its cap and dropped its oldest events)."""
+        ...
 
     async def wait(self, run_id: str) -> None:
         """Until the run's body has returned."""

@@ -1,7 +1,9 @@
 import asyncio
 
+import pytest
+
 from sagents.events import AgentNotice
-from sagents.runs.channel import EventChannel
+from sagents.runs.channel import EVENT_OVERHEAD, EventChannel, EventsDropped, retained_size
 
 
 def ev(seq: int) -> AgentNotice:
@@ -79,3 +81,77 @@ async def test_batches_after_seq_skip_what_the_reader_had() -> None:
         channel.publish(ev(i))
     channel.close()
     assert [[e.seq for e in b] async for b in channel.batches(2)] == [[3, 4]]
+
+
+# -- the cap on what the log keeps -------------------------------------------------
+
+
+def big(seq: int, size: int = 1000) -> AgentNotice:
+    return AgentNotice(code="n", message="x" * size, seq=seq)
+
+
+def test_an_event_is_measured_by_its_text_and_a_fixed_overhead() -> None:
+    small, large = big(1, 10), big(2, 10_010)
+    assert retained_size(large) - retained_size(small) == 10_000
+    assert retained_size(small) >= EVENT_OVERHEAD
+    from sagents.events import ToolCalled
+
+    called = ToolCalled(call_id="c", tool="t", arguments={"text": "y" * 5000})
+    assert retained_size(called) > 5000  # dict fields count too
+
+
+def test_past_its_cap_the_log_drops_the_oldest_and_keeps_the_newest() -> None:
+    cap = 20_000
+    channel = EventChannel(max_bytes=cap)
+    for i in range(1, 201):
+        channel.publish(big(i))
+        assert channel.retained_bytes <= cap
+    assert channel.last_seq == 200
+    assert 1 < channel.first_kept_seq <= 200
+    assert channel.retained_bytes > cap // 2  # it trims to 3/4, not to nothing
+
+
+def test_one_event_over_the_cap_alone_is_still_kept() -> None:
+    channel = EventChannel(max_bytes=10_000)
+    channel.publish(big(1))
+    channel.publish(big(2, 50_000))
+    assert channel.first_kept_seq == 2 and channel.last_seq == 2
+
+
+async def test_a_resume_from_before_the_first_kept_event_is_refused() -> None:
+    channel = EventChannel(max_bytes=20_000)
+    for i in range(1, 101):
+        channel.publish(big(i))
+    channel.close()
+    first = channel.first_kept_seq
+    with pytest.raises(EventsDropped) as caught:
+        await collect(channel, after=first - 2)
+    assert caught.value.first_kept == first
+    assert await collect(channel, after=first - 1) == list(range(first, 101))
+    with pytest.raises(EventsDropped):
+        [b async for b in channel.batches(0)]
+
+
+async def test_a_reader_that_falls_behind_the_cap_is_told_not_given_a_hole() -> None:
+    channel = EventChannel(max_bytes=20_000)
+    channel.publish(big(1))
+    for read in (channel.subscribe(), channel.batches()):
+        await anext(read)  # has seq 1 (in its first batch), wants 2 next
+    seq = 1
+    readers = (channel.subscribe(), channel.batches())
+    for read in readers:
+        await anext(read)
+    for seq in range(2, 101):  # the readers do not read meanwhile
+        channel.publish(big(seq))
+    for read in readers:
+        with pytest.raises(EventsDropped):
+            await anext(read)
+    # A reader that keeps up is not disturbed.
+    live = EventChannel(max_bytes=20_000)
+    reader = asyncio.create_task(collect(live))
+    await asyncio.sleep(0)
+    for seq in range(1, 101):
+        live.publish(big(seq))
+        await asyncio.sleep(0)
+    live.close()
+    assert await reader == list(range(1, 101))

@@ -86,6 +86,7 @@ class McpManager:
         connect_timeout_s: float = 20.0,
         call_timeout_s: float = 60.0,
         startup_wait_s: float = 5.0,
+        max_message_bytes: int = 8 * 2**20,
     ) -> None:
         self._tools = tools
         self._settings_path = settings_path
@@ -94,6 +95,7 @@ class McpManager:
         self._connect_timeout_s = connect_timeout_s
         self._call_timeout_s = call_timeout_s
         self._startup_wait_s = startup_wait_s
+        self._max_message_bytes = max_message_bytes
         self._servers: dict[str, _Server] = {}
         self._overrides: dict[str, bool] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -115,6 +117,7 @@ class McpManager:
             connect_timeout_s=settings.mcp_connect_timeout_s,
             call_timeout_s=settings.mcp_call_timeout_s,
             startup_wait_s=settings.mcp_startup_wait_s,
+            max_message_bytes=settings.mcp_max_result_bytes,
         )
 
     # -- lifecycle ----------------------------------------------------------
@@ -258,6 +261,7 @@ class McpManager:
             entry,
             connect_timeout_s=self._connect_timeout_s,
             call_timeout_s=self._call_timeout_s,
+            max_message_bytes=self._max_message_bytes,
             log_dir=self._log_dir,
             base_dir=base_dir,
             on_tools_changed=lambda _proxy: self._sync_tools(server),

@@ -77,6 +77,7 @@ class McpProxy:
         *,
         connect_timeout_s: float,
         call_timeout_s: float,
+        max_message_bytes: int = 8 * 2**20,
         log_dir: Path | None = None,
         base_dir: Path | None = None,
         on_tools_changed: ToolsChanged | None = None,
@@ -86,6 +87,7 @@ class McpProxy:
         self.entry = entry
         self._connect_timeout_s = connect_timeout_s
         self._call_timeout_s = call_timeout_s
+        self._max_message_bytes = max_message_bytes
         self._errlog_path = None if log_dir is None else log_dir / f"{name}.stderr.log"
         self._base_dir = base_dir
         self._on_tools_changed = on_tools_changed
@@ -254,6 +256,7 @@ class McpProxy:
                         base_dir=self._base_dir,
                         connect_timeout_s=self._connect_timeout_s,
                         read_timeout_s=self._call_timeout_s + 5,
+                        max_message_bytes=self._max_message_bytes,
                     )
                     client = await stack.enter_async_context(
                         Client(

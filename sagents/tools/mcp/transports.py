@@ -17,10 +17,12 @@ from typing import Any, TextIO
 
 import httpx2
 from mcp.client.sse import sse_client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from sagents.tools.mcp.config import McpServerEntry, Transport
+from sagents.tools.mcp.http_caps import SDK_SSE_EVENT_LIMIT, CappedTransport
+from sagents.tools.mcp.stdio import capped_stdio_client
 
 
 async def open_transport(
@@ -31,13 +33,17 @@ async def open_transport(
     base_dir: Path | None,
     connect_timeout_s: float,
     read_timeout_s: float,
+    max_message_bytes: int,
 ) -> Any:
-    """The SDK transport (an un-entered async context manager) for ``entry``.
+    """The transport (an un-entered async context manager) for ``entry``.
 
     The child of a stdio server gets the SDK's minimal default environment
     (PATH, HOME, ...) plus the entry's ``env``, never Sage's own environment:
     an LLM key in ``SAGE_LLM_API_KEY`` must not leak into every server.
     Resources that outlive the transport (the HTTP client) go on ``stack``.
+    Every transport refuses a message over ``max_message_bytes`` before
+    holding it whole (``stdio.py``, ``http_caps.py``); legacy SSE at most
+    1 MiB, what the SDK's reader takes.
     """
     if entry.kind is Transport.STDIO:
         assert entry.command is not None and errlog is not None
@@ -50,19 +56,39 @@ async def open_transport(
             env=dict(entry.env) or None,
             cwd=cwd,
         )
-        return stdio_client(params, errlog=errlog)
+        return capped_stdio_client(params, errlog=errlog, max_message_bytes=max_message_bytes)
     assert entry.url is not None
     headers = dict(entry.headers) or None
     if entry.kind is Transport.SSE:
+        sse_limit = min(max_message_bytes, SDK_SSE_EVENT_LIMIT)
+
+        def client_factory(
+            headers: dict[str, str] | None = None,
+            timeout: httpx2.Timeout | None = None,
+            auth: httpx2.Auth | None = None,
+        ) -> httpx2.AsyncClient:
+            return httpx2.AsyncClient(
+                headers=headers, timeout=timeout, auth=auth, transport=CappedTransport(sse_limit)
+            )
+
         return sse_client(
-            entry.url, headers=headers, timeout=connect_timeout_s, sse_read_timeout=read_timeout_s
+            entry.url,
+            headers=headers,
+            timeout=connect_timeout_s,
+            sse_read_timeout=read_timeout_s,
+            httpx_client_factory=client_factory,
         )
     http = await stack.enter_async_context(
         httpx2.AsyncClient(
-            headers=headers, timeout=httpx2.Timeout(connect_timeout_s, read=read_timeout_s)
+            headers=headers,
+            timeout=httpx2.Timeout(connect_timeout_s, read=read_timeout_s),
+            transport=CappedTransport(max_message_bytes),
         )
     )
-    return streamable_http_client(entry.url, http_client=http)
+    # The SDK's own per-event limit stays as a backstop above ours.
+    return streamable_http_client(
+        entry.url, http_client=http, max_sse_event_size=max_message_bytes + 64 * 1024
+    )
 
 
 def resolve_command(command: str) -> str:

@@ -70,6 +70,18 @@ async def rendezvous(text: str, expected: int) -> str:
 
 
 @server.tool()
+def getenv(name: str) -> str:
+    """The server's environment variable ``name`` ("(unset)" if it has none)."""
+    return os.environ.get(name, "(unset)")
+
+
+@server.tool()
+def big(size: int, char: str = "x") -> str:
+    """A text of ``size`` characters (to test result caps)."""
+    return char * size
+
+
+@server.tool()
 async def grow(name: str, ctx: Context) -> str:
     """Add a tool called ``name`` and announce that the tool list changed."""
 

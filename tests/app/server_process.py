@@ -1,0 +1,67 @@
+"""The Sage service in a child process, for tests that measure its memory
+(``tests.rss``): measured inside the test process, the test's own allocations
+(and the mock LLM's) would be counted too."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn(data_dir: Path, port: int, llm_url: str, **settings: str) -> subprocess.Popen[bytes]:
+    """``sage serve`` on ``port``; ``settings`` are extra ``SAGE_*`` variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAGE_")} | {
+        "SAGE_DATA_DIR": str(data_dir),
+        "SAGE_LLM_BASE_URL": llm_url,
+        "SAGE_LLM_MODEL": "mock",
+        "SAGE_LLM_API_KEY": "k",
+        "SAGE_MEMORY_EXTRACT": "false",
+        "SAGE_MEMORY_ENABLED": "false",
+        "SAGE_SKILLS_BUNDLED_DIR": str(data_dir / "no-skills"),
+        "SAGE_MCP_SETTINGS_PATH": "",
+        **settings,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        env=env,
+        cwd=data_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
+        try:
+            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
