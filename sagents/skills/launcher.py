@@ -1,46 +1,275 @@
-"""Runs first inside the sandbox: set the resource limits, drop root, exec the script.
+"""Runs first inside the sandbox: unpack, run the script, stop everything, pack.
 
-Executed as a file by the sandbox's own Python (``python -I -S launcher.py``),
-never imported by Sage, so it may only use the standard library. Limits are
-set here rather than on bubblewrap itself because ``RLIMIT_NPROC`` would
-then also cap bubblewrap's set-up and, worse, be inherited as the user
-namespace's ceiling for every other sandbox of the same user.
+Executed as a file by the sandbox's own Python (``python -I -S -B
+launcher.py CONFIG -- PROGRAM ARGS...``) with ``wsstream.py`` beside it, never
+imported by Sage, so it may only use the standard library. ``CONFIG`` is a
+JSON object (see ``confinement.launcher_config``).
 
-Usage: ``launcher.py CPU_S AS_BYTES FSIZE_BYTES NPROC UID -- PROGRAM ARGS...``
-(``UID`` is ``-`` to keep the current user). When started as root (Sage
-running as root runs bubblewrap without a user namespace), it switches to
-``UID`` so the kernel enforces ``RLIMIT_NPROC``, which it skips for root.
+1. Unpack the skill into ``skills/<name>`` as the launcher's own user (root
+   when Sage runs as root), so the script can read but not change it.
+2. Unpack the workspace seed as the script's user, into the size-capped
+   workspace.
+3. Fork the script: its own session, the per-process limits (``RLIMIT_*``),
+   ``oom_score_adj`` 1000 (the kernel's OOM killer takes a script process
+   before the launcher), then drop to the run's uid and exec.
+4. Wait for the script to end, or for the server to say ``stop`` on the
+   control pipe (a limit; end of file means the server is gone: stop without
+   saving).
+5. Kill every remaining process: in the sandbox's PID namespace
+   ``kill(-1)`` reaches exactly the script's processes; outside one
+   (unsandboxed mode) the script's process group.
+6. Pack the workspace (not ``.tmp``) as the script's user into the result
+   file, then a status record. The server treats all of it as hostile.
+
+The launcher is not dumpable, so a script running as the same user (Sage
+not root) cannot read its memory or descriptors; it can only kill it, and
+then nothing is saved.
 """
 
+from __future__ import annotations
+
+import contextlib
+import json
 import os
 import resource
+import select
+import signal
 import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from sagents.skills import wsstream
+else:  # inside the sandbox: the file beside this one
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import wsstream
+
+Config = dict[str, Any]
+PR_SET_DUMPABLE = 4
 
 
 def main(argv: list[str]) -> int:
-    cpu, memory, fsize, nproc, uid = argv[1:6]
-    if argv[6] != "--" or len(argv) < 8:
+    if len(argv) < 4 or argv[2] != "--":
         sys.stderr.write("launcher: bad arguments\n")
         return 2
-    limits = (
-        (resource.RLIMIT_CPU, int(cpu)),
-        (resource.RLIMIT_AS, int(memory)),
-        (resource.RLIMIT_FSIZE, int(fsize)),
-        (resource.RLIMIT_NPROC, int(nproc)),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_NOFILE, 256),
-    )
-    for which, value in limits:
-        # CPU: SIGXCPU at the soft limit (reported as such), SIGKILL a second later.
-        hard = value + 1 if which == resource.RLIMIT_CPU else value
-        resource.setrlimit(which, (value, hard))
-    if uid != "-" and os.getuid() == 0:
-        target = int(uid)
+    config = json.loads(argv[1])
+    program = argv[3:]
+    _not_dumpable()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    status: dict[str, object] = {"saved": False}
+    result = os.fdopen(config["result_fd"], "wb", buffering=0)
+    try:
+        _prepare(config)
+    except (OSError, wsstream.StreamError) as error:
+        status["error"] = f"the workspace could not be prepared: {error}"
+        _finish(result, status)
+        return 125
+    pid = _start(config, program)
+    stopped = _wait(pid, config["control_fd"])
+    if stopped == "gone":
+        _kill_all(config, pid)
+        return 124
+    status["stopped"] = stopped == "stop"
+    code = _kill_all(config, pid)
+    status["exit"] = code
+    _save(config, result, status)
+    _finish(result, status)
+    return code if code >= 0 else 128 - code
+
+
+def _not_dumpable() -> None:
+    """Only needed when the script runs as the launcher's own user (Sage not
+    root); as root the uid already keeps the script out (and ctypes costs a
+    noticeable part of the start-up)."""
+    if os.getuid() == 0:
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _prepare(config: Config) -> None:
+    skills = config["skills_dir"]
+    skill = os.path.join(skills, config["skill_name"])
+    os.mkdir(skill, 0o755)
+    limits = wsstream.Limits(config["skill_bytes"], config["skill_entries"])
+    _unpack(config["skill_fd"], skill, limits)
+    workspace = config["workspace"]
+
+    def seed() -> None:
+        limits = wsstream.Limits(config["max_bytes"], config["max_entries"])
+        _unpack(config["seed_fd"], workspace, limits)
+        os.mkdir(os.path.join(workspace, ".tmp"), 0o700)
+
+    _as_user(config["uid"], seed)
+    os.close(config["seed_fd"])  # the child read it; the script must not inherit it
+
+
+def _unpack(fd: int, folder: str, limits: wsstream.Limits) -> None:
+    root = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        with os.fdopen(fd, "rb") as stream:
+            wsstream.read_stream(stream, root, limits)
+    finally:
+        os.close(root)
+
+
+def _as_user(uid: int | None, work: Callable[[], None]) -> None:
+    """Run ``work`` in a child switched to ``uid``; its error comes back as OSError."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(reader)
+        try:
+            _drop(uid)
+            work()
+            os._exit(0)
+        except BaseException as error:
+            os.write(writer, f"{type(error).__name__}: {error}".encode()[:2000])
+            os._exit(1)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        message = pipe.read().decode(errors="replace")
+    _, wait_status = os.waitpid(pid, 0)
+    if wait_status != 0:
+        raise OSError(message or f"helper ended with status {wait_status}")
+
+
+def _drop(uid: int | None) -> None:
+    if uid is not None and os.getuid() == 0:
         os.setgroups([])
-        os.setresgid(target, target, target)
-        os.setresuid(target, target, target)
-    program = argv[7]
-    os.execv(program, argv[7:])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+
+
+def _start(config: Config, program: list[str]) -> int:
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    try:
+        os.setsid()
+        os.chdir(config["workspace"])
+        _set_oom_first()
+        _close_inherited()
+        limits = (
+            (resource.RLIMIT_CPU, config["cpu_s"]),
+            (resource.RLIMIT_AS, config["memory_bytes"]),
+            (resource.RLIMIT_FSIZE, config["file_size_bytes"]),
+            (resource.RLIMIT_NPROC, config["max_procs"]),
+            (resource.RLIMIT_NOFILE, 256),
+        )
+        for which, value in limits:
+            # CPU: SIGXCPU at the soft limit (reported as such), SIGKILL a second later.
+            hard = value + 1 if which == resource.RLIMIT_CPU else value
+            resource.setrlimit(which, (value, hard))
+        _drop(config["uid"])
+        os.execv(program[0], program)
+    except BaseException as error:
+        os.write(2, f"cannot start {program[0]}: {error}\n".encode())
+    os._exit(127)
+
+
+def _close_inherited() -> None:
+    """Close every descriptor but 0-2 (the result file and the control pipe above all)."""
+    try:
+        numbers = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        numbers = list(range(3, 1024))
+    for number in numbers:
+        if number > 2:
+            with contextlib.suppress(OSError):
+                os.close(number)
+
+
+def _set_oom_first() -> None:
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
+
+
+def _wait(pid: int, control: int) -> str:
+    """'exit' when the script ended, 'stop' when the server asked, 'gone' on its EOF."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    while True:
+        watched = [control] if pidfd is None else [control, pidfd]
+        ready, _, _ = select.select(watched, [], [], 0.05 if pidfd is None else None)
+        if control in ready:
+            return "stop" if os.read(control, 16) else "gone"
+        if pidfd is not None and pidfd in ready:
+            os.close(pidfd)
+            return "exit"
+        if pidfd is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+            return "exit"
+
+
+def _kill_all(config: Config, pid: int) -> int:
+    """SIGKILL every process of the script; its exit code (negative: the signal)."""
+    code: int | None = None
+    for _ in range(2000):
+        try:
+            if config["pid_namespace"]:
+                os.kill(-1, signal.SIGKILL)
+            else:
+                os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            if code is not None:
+                break
+        except PermissionError:
+            break
+        if code is None:
+            code = _reap(pid)
+        time.sleep(0.002)
+    return code if code is not None else -int(signal.SIGKILL)
+
+
+def _reap(pid: int) -> int | None:
+    try:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return -int(signal.SIGKILL)
+    if done == 0:
+        return None
+    return os.waitstatus_to_exitcode(wait_status)
+
+
+def _save(config: Config, result: BinaryIO, status: dict[str, object]) -> None:
+    statvfs = os.statvfs(config["workspace"])
+    status["full"] = statvfs.f_bavail * statvfs.f_frsize < wsstream.PAGE
+
+    def pack() -> None:
+        limits = wsstream.Limits(config["max_bytes"], config["max_entries"])
+        cap = config["max_bytes"] + 1024 * (config["max_entries"] + 64) + wsstream.MAX_PATH_BYTES
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+        root = os.open(config["workspace"], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        with os.fdopen(os.dup(config["result_fd"]), "wb", buffering=1 << 16) as out:
+            writer = wsstream.Writer(out, limits)
+            listing = writer.add_tree(root, frozenset({".tmp"}))
+            writer.status({"skipped": listing.skipped})
+            out.flush()
+
+    start = os.lseek(config["result_fd"], 0, os.SEEK_CUR)
+    try:
+        _as_user(config["uid"], pack)
+        status["saved"] = True
+    except OSError as error:
+        os.ftruncate(config["result_fd"], start)
+        os.lseek(config["result_fd"], start, os.SEEK_SET)
+        status["error"] = f"the workspace was not saved: {error}"
+
+
+def _finish(result: BinaryIO, status: dict[str, object]) -> None:
+    """The launcher's own status; a stream without one is refused by the server."""
+    if not status.get("saved"):
+        result.write(wsstream.MAGIC)
+    wsstream.write_status(result, status)
+    wsstream.write_end(result)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,325 @@
+"""A session's persisted workspace: written by the server only, never by a script.
+
+``<data_dir>/workspaces/<session_id>/`` holds what the session's scripts
+left, across calls. No sandbox ever mounts it. Before a call, ``snapshot``
+streams it to the launcher; after, ``save`` reads the launcher's stream as
+hostile input into a fresh folder under ``.staging/`` (regular files and
+folders only, sizes and counts capped, nothing followed) and merges it in.
+
+Several calls of one session can run at once; each starts from the
+workspace as it was when it started, and its changes are merged file by
+file when it ends: files it created or changed replace what is there
+(the call that ends later wins a file both changed), files it deleted are
+deleted unless another call changed them meanwhile. Snapshot and merge
+hold a per-workspace lock; the scripts themselves run in parallel.
+
+Every operation on the folder goes through descriptors opened with
+``O_NOFOLLOW`` (``wsstream.open_dir``), so even a symlink left in a
+workspace by an older version of Sage is never followed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import shutil
+import stat
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+from sagents.skills import wsstream
+from sagents.skills.wsstream import Entry, Listing, open_dir
+
+T = TypeVar("T")
+STAGING = ".staging"
+_ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class WorkspaceTooLarge(RuntimeError):
+    """The saved workspace does not fit in a sandbox's workspace any more."""
+
+
+@dataclass(frozen=True, slots=True)
+class SaveOutcome:
+    saved: bool
+    reason: str | None = None
+    """Why the call's file changes were not kept."""
+    full: bool = False
+    skipped: dict[str, int] = field(default_factory=dict)
+    status: dict[str, object] = field(default_factory=dict)
+    """The launcher's status record (its ``exit`` is the script's exit code)."""
+
+
+class WorkspaceStore:
+    def __init__(self, root: Path, lock: asyncio.Lock, limits: wsstream.Limits) -> None:
+        self.root = root
+        self.lock = lock
+        self.limits = limits
+
+    async def snapshot(self, out: BinaryIO) -> Listing:
+        """Stream the workspace into ``out`` (left at its start); the listing has digests."""
+        return await asyncio.shield(self._locked(self._snapshot, out))
+
+    async def save(self, result: BinaryIO, seed: Listing) -> SaveOutcome:
+        """Read the launcher's ``result`` stream and merge it (see the module doc).
+
+        Shielded: once started, a save finishes even if the call is cancelled,
+        so the lock is never released while files are being moved.
+        """
+        return await asyncio.shield(self._save(result, seed))
+
+    async def delete(self) -> None:
+        """Remove the workspace folder (``shutil.rmtree`` never follows a symlink)."""
+        await asyncio.shield(self._locked(self._delete))
+
+    async def _locked(self, work: Callable[..., T], *args: object) -> T:
+        async with self.lock:
+            return await asyncio.to_thread(work, *args)
+
+    async def _save(self, result: BinaryIO, seed: Listing) -> SaveOutcome:
+        staging = self.root.parent / STAGING / uuid.uuid4().hex
+        try:
+            unpacked = await asyncio.to_thread(self._unpack, result, staging)
+            if isinstance(unpacked, SaveOutcome):
+                return unpacked
+            return await self._locked(self._merge, staging, unpacked, seed)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, staging, True)
+
+    def _snapshot(self, out: BinaryIO) -> Listing:
+        writer = wsstream.Writer(out, self.limits, digest=True)
+        fd = self._open_root(create=False)
+        if fd is not None:
+            try:
+                writer.add_tree(fd)
+            except wsstream.LimitExceeded as error:
+                raise WorkspaceTooLarge(
+                    f"the session's workspace is over the sandbox's limits ({error}); "
+                    "delete files from it or start a new session"
+                ) from None
+            finally:
+                os.close(fd)
+        writer.end()
+        out.seek(0)
+        return writer.listing
+
+    def _unpack(self, result: BinaryIO, staging: Path) -> Listing | SaveOutcome:
+        bound = self.limits.max_bytes + 1024 * (self.limits.max_entries + 64) + 65_536
+        if os.fstat(result.fileno()).st_size > bound:
+            return SaveOutcome(False, "the sandbox's result is larger than the workspace limit")
+        result.seek(0)
+        staging.mkdir(parents=True, mode=0o700)
+        fd = os.open(staging, _ROOT_FLAGS)
+        try:
+            listing = wsstream.read_stream(result, fd, self.limits, digest=True)
+        except wsstream.LimitExceeded as error:
+            return SaveOutcome(False, f"the workspace is over its limits ({error})")
+        except (wsstream.StreamError, OSError) as error:
+            return SaveOutcome(False, f"the sandbox's result could not be read ({error})")
+        finally:
+            os.close(fd)
+        status = listing.status or {}
+        skipped = _skipped(status)
+        if status.get("full"):
+            reason = (
+                f"the workspace limit of {self.limits.max_bytes // (1024 * 1024)} MB was reached"
+            )
+            return SaveOutcome(False, reason, full=True, skipped=skipped, status=status)
+        if not status.get("saved"):
+            reason = str(status.get("error") or "the sandbox ended without saving the workspace")
+            return SaveOutcome(False, reason, skipped=skipped, status=status)
+        return listing
+
+    def _merge(self, staging: Path, out: Listing, seed: Listing) -> SaveOutcome:
+        status = out.status or {}
+        skipped = _skipped(status)
+        changed = [e for e in out.entries.values() if not e.is_dir and _changed(e, seed.entries)]
+        new_dirs = [
+            e.path
+            for e in out.entries.values()
+            if e.is_dir and not (e.path in seed.entries and seed.entries[e.path].is_dir)
+        ]
+        removed = [s for s in seed.entries.values() if s.path not in out.entries]
+        root = self._open_root(create=True)
+        assert root is not None
+        source = os.open(staging, _ROOT_FLAGS)
+        try:
+            problem = self._over_limits(root, changed, new_dirs, removed)
+            if problem is not None:
+                return SaveOutcome(False, problem, skipped=skipped, status=status)
+            for entry in removed:
+                if not entry.is_dir:
+                    _remove_if_unchanged(root, entry)
+            for path in sorted(new_dirs):
+                os.close(_ensure_dir(root, path))
+            for entry in changed:
+                _move_in(source, root, entry.path)
+            for entry in sorted(removed, key=lambda e: e.path.count("/"), reverse=True):
+                if entry.is_dir:
+                    _rmdir_if_empty(root, entry.path)
+        finally:
+            os.close(source)
+            os.close(root)
+        return SaveOutcome(True, skipped=skipped, status=status)
+
+    def _over_limits(
+        self, root: int, changed: list[Entry], new_dirs: list[str], removed: list[Entry]
+    ) -> str | None:
+        usage, entries = _usage(root)
+        for entry in changed:
+            usage += wsstream.rounded(entry.size) - _current_size(root, entry.path)
+            entries += _lstat(root, entry.path) is None
+        for entry in removed:
+            if not entry.is_dir:
+                usage -= _current_size(root, entry.path)
+        entries += len(new_dirs) - len(removed)
+        if usage > self.limits.max_bytes or entries > self.limits.max_entries:
+            return (
+                "together with what other calls saved meanwhile, the workspace would exceed "
+                f"its limits ({self.limits.max_bytes // (1024 * 1024)} MB, "
+                f"{self.limits.max_entries} files)"
+            )
+        return None
+
+    def _delete(self) -> None:
+        if self.root.is_symlink():
+            self.root.unlink()
+        elif self.root.exists():
+            shutil.rmtree(self.root)
+
+    def _open_root(self, *, create: bool) -> int | None:
+        if create:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self.root, 0o755)
+        try:
+            return os.open(self.root, _ROOT_FLAGS)
+        except FileNotFoundError:
+            if create:
+                raise
+            return None
+
+
+def _skipped(status: dict[str, object]) -> dict[str, int]:
+    raw = status.get("skipped")
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): v for k, v in raw.items() if isinstance(v, int) and v > 0}
+
+
+def _changed(entry: Entry, seed: dict[str, Entry]) -> bool:
+    before = seed.get(entry.path)
+    if before is None or before.is_dir:
+        return True
+    return before.digest != entry.digest or before.executable != entry.executable
+
+
+def _lstat(root: int, path: str) -> os.stat_result | None:
+    parent, _, name = path.rpartition("/")
+    try:
+        fd = open_dir(root, parent)
+    except OSError:
+        return None
+    try:
+        return os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _current_size(root: int, path: str) -> int:
+    info = _lstat(root, path)
+    if info is None or not stat.S_ISREG(info.st_mode):
+        return 0
+    return wsstream.rounded(info.st_size)
+
+
+def _usage(root: int) -> tuple[int, int]:
+    """(page-rounded bytes, entries) of the workspace now."""
+    usage = entries = 0
+    for _, _, fd in wsstream.walk(root):
+        entries += 1
+        if fd is not None:
+            usage += wsstream.rounded(os.fstat(fd).st_size)
+            os.close(fd)
+    return usage, entries
+
+
+def _remove_if_unchanged(root: int, entry: Entry) -> None:
+    info = _lstat(root, entry.path)
+    if info is None or not stat.S_ISREG(info.st_mode):
+        return
+    if (info.st_ino, info.st_size, info.st_mtime_ns) != entry.ident:
+        return  # another call wrote it meanwhile: its version stays
+    parent, _, name = entry.path.rpartition("/")
+    try:
+        fd = open_dir(root, parent)
+    except OSError:
+        return
+    try:
+        os.unlink(name, dir_fd=fd)
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(root: int, path: str) -> int:
+    """Open folder ``path``, making it (and replacing a file or link in the way)."""
+    fd = os.dup(root)
+    try:
+        for part in (p for p in path.split("/") if p):
+            try:
+                child = os.open(part, _ROOT_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                os.mkdir(part, 0o755, dir_fd=fd)
+                child = os.open(part, _ROOT_FLAGS, dir_fd=fd)
+            except OSError as error:
+                if error.errno not in (errno.ENOTDIR, errno.ELOOP):
+                    raise
+                os.unlink(part, dir_fd=fd)  # a file or symlink: removed, never followed
+                os.mkdir(part, 0o755, dir_fd=fd)
+                child = os.open(part, _ROOT_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _move_in(source: int, root: int, path: str) -> None:
+    parent, _, name = path.rpartition("/")
+    src = open_dir(source, parent)
+    try:
+        dst = _ensure_dir(root, parent)
+        try:
+            try:
+                os.replace(name, name, src_dir_fd=src, dst_dir_fd=dst)
+            except IsADirectoryError:
+                shutil.rmtree(name, dir_fd=dst)
+                os.replace(name, name, src_dir_fd=src, dst_dir_fd=dst)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
+def _rmdir_if_empty(root: int, path: str) -> None:
+    parent, _, name = path.rpartition("/")
+    try:
+        fd = open_dir(root, parent)
+    except OSError:
+        return
+    try:
+        os.rmdir(name, dir_fd=fd)
+    except OSError:
+        pass  # not empty (another call's files), or gone
+    finally:
+        os.close(fd)
