@@ -109,8 +109,12 @@ def _limit(
             f"stopped: workspace limit of {limits.workspace_bytes // MIB} MB reached; "
             "none of this call's file changes were kept"
         )
+    if save is not None and save.empty:
+        return None, f"the sandbox failed before running the script (exit {outcome.returncode})"
+    if save is not None and "exit" not in save.status and save.status.get("error"):
+        return None, str(save.status["error"])  # the launcher could not prepare the workspace
     if code == 0 or code is None:
-        return None, None if code == 0 else "the sandbox ended without an exit status"
+        return None, None
     number = -code if code < 0 else 0
     if number == signal.SIGXCPU:
         return "cpu", "stopped: CPU time limit (per process)"

@@ -226,7 +226,10 @@ class Sandbox:
                 return refused(str(error))
             skill = await asyncio.to_thread(_write_skill, script.skill_dir, res.skill)
             try:
-                res.cgroup = await self._create_cgroup()
+                try:
+                    res.cgroup = await self._create_cgroup()
+                except OSError as error:
+                    return refused(f"the run's cgroup could not be made: {error}")
                 command, cwd, env, fds = await self._command(sandboxed, script, skill, res)
                 outcome = await supervise(
                     command,

@@ -53,6 +53,8 @@ class SaveOutcome:
     skipped: dict[str, int] = field(default_factory=dict)
     status: dict[str, object] = field(default_factory=dict)
     """The launcher's status record (its ``exit`` is the script's exit code)."""
+    empty: bool = False
+    """The launcher wrote nothing at all: it (or bubblewrap) failed before the script."""
 
 
 class WorkspaceStore:
@@ -110,7 +112,10 @@ class WorkspaceStore:
 
     def _unpack(self, result: BinaryIO, staging: Path) -> Listing | SaveOutcome:
         bound = self.limits.max_bytes + 1024 * (self.limits.max_entries + 64) + 65_536
-        if os.fstat(result.fileno()).st_size > bound:
+        size = os.fstat(result.fileno()).st_size
+        if size == 0:
+            return SaveOutcome(False, "the sandbox wrote no result", empty=True)
+        if size > bound:
             return SaveOutcome(False, "the sandbox's result is larger than the workspace limit")
         result.seek(0)
         staging.mkdir(parents=True, mode=0o700)

@@ -232,6 +232,7 @@ async def test_memory_held_through_many_processes_is_bounded_for_the_whole_run(
     assert not payload["ok"], payload
     assert payload["limit"] == "memory"
     assert "memory limit of 512 MB for the whole run" in payload["reason"]
+    assert payload["stdout"] == ""  # the whole tree was stopped, the parent too
     if manager.sandbox.cgroups is None:
         pytest.skip("no cgroups here: memory is limited per process only")
     view = await manager.for_user("tester")
