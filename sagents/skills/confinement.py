@@ -12,8 +12,9 @@ Inside the sandbox:
   its own user; when Sage runs as root the script cannot change it;
 - ``/opt/python``: the base Python Sage runs on (``sys.base_prefix``,
   read-only), run with ``-I -S``: the standard library and nothing else;
-- ``/opt/sage``: the launcher and the stream format, passed as data
-  (``--ro-bind-data``), not bind-mounted from the source tree;
+- ``/opt/sage``: the launcher and the stream format, compiled by the
+  server and passed as data (``--ro-bind-data``), not bind-mounted from the
+  source tree;
 - ``/usr`` (and ``/bin``, ``/lib``…) and a few ``/etc`` files read-only,
   fresh ``/proc`` and ``/dev``.
 
@@ -24,7 +25,8 @@ path the server opens.
 
 from __future__ import annotations
 
-import json
+import importlib.util
+import marshal
 import os
 import sys
 from dataclasses import dataclass
@@ -37,8 +39,8 @@ STREAM_MODULE = Path(__file__).with_name("wsstream.py")
 SANDBOX_PYTHON_ROOT = "/opt/python"
 SANDBOX_WORKSPACE = "/workspace"
 SANDBOX_SKILLS = "/skills"
-SANDBOX_LAUNCHER = "/opt/sage/launcher.py"
-SANDBOX_STREAM_MODULE = "/opt/sage/wsstream.py"
+SANDBOX_LAUNCHER = "/opt/sage/launcher.pyc"
+SANDBOX_STREAM_MODULE = "/opt/sage/wsstream.pyc"
 SANDBOX_UID_BASE = 200_000
 SANDBOX_UID_SPAN = 100_000
 """When Sage runs as root, each script call runs as its own uid in
@@ -138,39 +140,48 @@ def launcher_config(
     skill_entries: int,
     pid_namespace: bool,
     cgroup: bool,
-) -> str:
-    """The launcher's one JSON argument (see ``launcher.py``).
+) -> list[str]:
+    """The launcher's ``KEY=VALUE`` arguments (see ``launcher.py``).
 
     With a cgroup, its ``pids.max`` bounds the run's processes and
     ``RLIMIT_NPROC`` (counted per uid) is only a backstop at twice the limit;
     without, ``RLIMIT_NPROC`` is the bound.
     """
-    return json.dumps(
-        {
-            "cpu_s": limits.cpu_s,
-            "memory_bytes": limits.memory_bytes,
-            "file_size_bytes": limits.file_size_bytes,
-            "max_procs": limits.max_procs * 2 if cgroup else limits.max_procs,
-            "uid": uid,
-            "workspace": workspace,
-            "skills_dir": skills,
-            "skill_name": skill_name,
-            "skill_bytes": skill_bytes,
-            "skill_entries": skill_entries,
-            "max_bytes": limits.workspace_bytes,
-            "max_entries": limits.workspace_max_files,
-            "skill_fd": fds.skill,
-            "seed_fd": fds.seed,
-            "result_fd": fds.result,
-            "control_fd": fds.control,
-            "pid_namespace": pid_namespace,
-        }
-    )
+    values: dict[str, object] = {
+        "cpu_s": limits.cpu_s,
+        "memory_bytes": limits.memory_bytes,
+        "file_size_bytes": limits.file_size_bytes,
+        "max_procs": limits.max_procs * 2 if cgroup else limits.max_procs,
+        "uid": "-" if uid is None else uid,
+        "workspace": workspace,
+        "skills_dir": skills,
+        "skill_name": skill_name,
+        "skill_bytes": skill_bytes,
+        "skill_entries": skill_entries,
+        "max_bytes": limits.workspace_bytes,
+        "max_entries": limits.workspace_max_files,
+        "skill_fd": fds.skill,
+        "seed_fd": fds.seed,
+        "result_fd": fds.result,
+        "control_fd": fds.control,
+        "pid_namespace": int(pid_namespace),
+    }
+    return [f"{key}={value}" for key, value in values.items()]
+
+
+def compiled(source: Path) -> bytes:
+    """``source`` as a ``.pyc`` for this interpreter (PEP 552 header, unchecked).
+
+    The sandbox runs the same interpreter, and ``-B`` with a source passed as
+    data would compile it again at every call; bytecode skips that.
+    """
+    code = compile(source.read_bytes(), source.name, "exec", dont_inherit=True)
+    return importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)
 
 
 def bwrap_command(
     bwrap: str,
-    config: str,
+    config: list[str],
     fds: RunFds,
     uid: int | None,
     program: list[str],
@@ -258,13 +269,13 @@ def bwrap_command(
     ]
     for key, value in clean_env(SANDBOX_WORKSPACE).items():
         command += ["--setenv", key, value]
-    command += ["--", sandbox_python(), "-I", "-S", "-B", SANDBOX_LAUNCHER, config, "--"]
+    command += ["--", sandbox_python(), "-I", "-S", "-B", SANDBOX_LAUNCHER, *config, "--"]
     return command + program
 
 
-def unsandboxed_command(config: str, program: list[str]) -> list[str]:
+def unsandboxed_command(config: list[str], program: list[str]) -> list[str]:
     """The launcher on the host, for ``SAGE_SKILLS_ALLOW_UNSANDBOXED``: limits, no isolation."""
-    return [host_python(), "-I", "-S", "-B", str(LAUNCHER), config, "--", *program]
+    return [host_python(), "-I", "-S", "-B", str(LAUNCHER), *config, "--", *program]
 
 
 def sandbox_python() -> str:

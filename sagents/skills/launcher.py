@@ -1,9 +1,10 @@
 """Runs first inside the sandbox: unpack, run the script, stop everything, pack.
 
 Executed as a file by the sandbox's own Python (``python -I -S -B
-launcher.py CONFIG -- PROGRAM ARGS...``) with ``wsstream.py`` beside it, never
-imported by Sage, so it may only use the standard library. ``CONFIG`` is a
-JSON object (see ``confinement.launcher_config``).
+launcher.pyc KEY=VALUE... -- PROGRAM ARGS...``, compiled by the server, with
+``wsstream.pyc`` beside it), never imported by Sage, so it may only use the
+standard library, and imports as little as it can: its start-up is part of
+every call. The settings are listed in ``confinement.launcher_config``.
 
 1. Unpack the skill into ``skills/<name>`` as the launcher's own user (root
    when Sage runs as root), so the script can read but not change it.
@@ -28,33 +29,50 @@ then nothing is saved.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import resource
 import select
-import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO
 
+TYPE_CHECKING = False  # not ``typing``'s: importing typing costs the start-up ~10 ms
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, BinaryIO
+
     from sagents.skills import wsstream
+
+    Config = dict[str, Any]
 else:  # inside the sandbox: the file beside this one
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import wsstream
-
-Config = dict[str, Any]
+TEXT_KEYS = frozenset({"workspace", "skills_dir", "skill_name"})
+FLAG_KEYS = frozenset({"pid_namespace"})
 PR_SET_DUMPABLE = 4
+SIGKILL = 9  # Linux's number; the ``signal`` module would import ``enum`` at start-up
+
+
+def parse(argv: list[str]) -> tuple[Config, list[str]]:
+    """``KEY=VALUE... -- PROGRAM...``: numbers, ``-`` for none, flags 0/1."""
+    split = argv.index("--")
+    config: Config = {}
+    for item in argv[1:split]:
+        key, _, value = item.partition("=")
+        if key in TEXT_KEYS:
+            config[key] = value
+        elif key in FLAG_KEYS:
+            config[key] = value == "1"
+        else:
+            config[key] = None if value == "-" else int(value)
+    return config, argv[split + 1 :]
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 4 or argv[2] != "--":
+    try:
+        config, program = parse(argv)
+    except ValueError:
         sys.stderr.write("launcher: bad arguments\n")
         return 2
-    config = json.loads(argv[1])
-    program = argv[3:]
     _not_dumpable()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     status: dict[str, object] = {"saved": False}
@@ -86,8 +104,10 @@ def _not_dumpable() -> None:
         return
     import ctypes
 
-    with contextlib.suppress(OSError, AttributeError):
+    try:  # noqa: SIM105 - contextlib costs start-up time
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # then the launcher is only as protected as the script's uid allows
 
 
 def _prepare(config: Config) -> None:
@@ -179,8 +199,10 @@ def _close_inherited() -> None:
         numbers = list(range(3, 1024))
     for number in numbers:
         if number > 2:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105
                 os.close(number)
+            except OSError:
+                pass
 
 
 def _set_oom_first() -> None:
@@ -215,9 +237,9 @@ def _kill_all(config: Config, pid: int) -> int:
     for _ in range(2000):
         try:
             if config["pid_namespace"]:
-                os.kill(-1, signal.SIGKILL)
+                os.kill(-1, SIGKILL)
             else:
-                os.killpg(pid, signal.SIGKILL)
+                os.killpg(pid, SIGKILL)
         except ProcessLookupError:
             if code is not None:
                 break
@@ -226,14 +248,14 @@ def _kill_all(config: Config, pid: int) -> int:
         if code is None:
             code = _reap(pid)
         time.sleep(0.002)
-    return code if code is not None else -int(signal.SIGKILL)
+    return code if code is not None else -SIGKILL
 
 
 def _reap(pid: int) -> int | None:
     try:
         done, wait_status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return -int(signal.SIGKILL)
+        return -SIGKILL
     if done == 0:
         return None
     return os.waitstatus_to_exitcode(wait_status)

@@ -47,6 +47,7 @@ from sagents.skills.confinement import (
     SandboxLimits,
     bwrap_command,
     clean_env,
+    compiled,
     host_python,
     launcher_config,
     sandbox_python,
@@ -108,6 +109,7 @@ class Sandbox:
         self._uids: set[int] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._seccomp = no_userns_filter()
+        self._code = (compiled(LAUNCHER), compiled(STREAM_MODULE))
         self._required_cgroups_missing = False
 
     @classmethod
@@ -257,7 +259,7 @@ class Sandbox:
     async def _command(
         self, sandboxed: bool, script: _Script, skill: wsstream.Listing, res: _RunResources
     ) -> tuple[list[str], Path | None, dict[str, str], RunFds]:
-        fds = res.fds(self._seccomp if sandboxed else None)
+        fds = res.fds(self._code, self._seccomp if sandboxed else None)
         if sandboxed:
             uid = self._take_uid() if os.geteuid() == 0 else None
             res.uid = uid
@@ -327,10 +329,10 @@ class _RunResources:
         self.uid: int | None = None
         self.run_dir: Path | None = None
 
-    def fds(self, seccomp: bytes | None) -> RunFds:
-        launcher = data_fd(LAUNCHER.read_bytes(), "sage-launcher")
+    def fds(self, code: tuple[bytes, bytes], seccomp: bytes | None) -> RunFds:
+        launcher = data_fd(code[0], "sage-launcher")
         self._extra.append(launcher)
-        stream = data_fd(STREAM_MODULE.read_bytes(), "sage-wsstream")
+        stream = data_fd(code[1], "sage-wsstream")
         self._extra.append(stream)
         filter_fd = data_fd(seccomp, "sage-seccomp") if seccomp is not None else None
         if filter_fd is not None:

@@ -112,6 +112,7 @@ class WorkspaceStore:
 
     def _unpack(self, result: BinaryIO, staging: Path) -> Listing | SaveOutcome:
         bound = self.limits.max_bytes + 1024 * (self.limits.max_entries + 64) + 65_536
+        result.flush()
         size = os.fstat(result.fileno()).st_size
         if size == 0:
             return SaveOutcome(False, "the sandbox wrote no result", empty=True)

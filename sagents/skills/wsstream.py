@@ -26,16 +26,15 @@ never followed, on either side.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import struct
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
 
+TYPE_CHECKING = False  # not ``typing``'s: the launcher's start-up does without typing
 if TYPE_CHECKING:
     import hashlib
+    from collections.abc import Iterator
+    from typing import BinaryIO
 
 MAGIC = b"SAGEWS1\n"
 MAX_PATH_BYTES = 4096
@@ -59,32 +58,50 @@ class LimitExceeded(StreamError):
     """Too many entries or bytes."""
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes rather than dataclasses: ``dataclasses`` pulls in ``inspect``,
+# a large part of the launcher's start-up time.
+
+
 class Limits:
-    max_bytes: int
-    """Total of the files' sizes, each rounded up to a page (what tmpfs charges)."""
-    max_entries: int
+    __slots__ = ("max_bytes", "max_entries")
+
+    def __init__(self, max_bytes: int, max_entries: int) -> None:
+        self.max_bytes = max_bytes
+        """Total of the files' sizes, each rounded up to a page (what tmpfs charges)."""
+        self.max_entries = max_entries
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
-    path: str
-    is_dir: bool
-    executable: bool = False
-    size: int = 0
-    digest: bytes | None = None
-    ident: tuple[int, int, int] | None = None
-    """(inode, size, mtime_ns) where it was read, to notice a later change."""
+    __slots__ = ("digest", "executable", "ident", "is_dir", "path", "size")
+
+    def __init__(
+        self,
+        path: str,
+        is_dir: bool,
+        executable: bool = False,
+        size: int = 0,
+        digest: bytes | None = None,
+        ident: tuple[int, int, int] | None = None,
+    ) -> None:
+        self.path = path
+        self.is_dir = is_dir
+        self.executable = executable
+        self.size = size
+        self.digest = digest
+        self.ident = ident
+        """(inode, size, mtime_ns) where it was read, to notice a later change."""
 
 
-@dataclass(slots=True)
 class Listing:
-    entries: dict[str, Entry] = field(default_factory=dict)
-    skipped: dict[str, int] = field(default_factory=dict)
-    """What was left out, by kind: symlink, fifo, socket, device, unreadable, long-path."""
-    status: dict[str, object] | None = None
-    usage: int = 0
-    """Bytes the files take in a tmpfs (page-rounded)."""
+    __slots__ = ("entries", "skipped", "status", "usage")
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Entry] = {}
+        self.skipped: dict[str, int] = {}
+        """What was left out, by kind: symlink, fifo, socket, device, unreadable, long-path."""
+        self.status: dict[str, object] | None = None
+        self.usage = 0
+        """Bytes the files take in a tmpfs (page-rounded)."""
 
 
 def rounded(size: int) -> int:
@@ -170,9 +187,9 @@ class Writer:
 
 def write_status(out: BinaryIO, data: dict[str, object]) -> None:
     """A status record; the reader merges every status record into one dict."""
-    payload = json.dumps(data).encode()
+    payload = to_json(data).encode()
     if len(payload) > MAX_STATUS_BYTES:
-        payload = json.dumps({"error": "status record too long"}).encode()
+        payload = b'{"error": "status record too long"}'
     out.write(_HEAD.pack(b"S", 0) + _STATUS.pack(len(payload)) + payload)
 
 
@@ -388,7 +405,26 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def to_json(value: object) -> str:
+    """JSON for the status record's values (bool, int, None, str, dict), by hand:
+    ``json`` imports ``re``, which the launcher's start-up can do without."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{to_json(str(k))}: {to_json(v)}" for k, v in value.items()) + "}"
+    text = str(value).encode("utf-16-le", "surrogatepass")
+    units = (int.from_bytes(text[i : i + 2], "little") for i in range(0, len(text), 2))
+    escaped = (
+        chr(u) if 0x20 <= u < 0x7F and u not in (0x22, 0x5C) else f"\\u{u:04x}" for u in units
+    )
+    return '"' + "".join(escaped) + '"'
+
+
 def _read_status(inp: BinaryIO) -> dict[str, object]:
+    import json  # only the server reads status records
+
     (length,) = _STATUS.unpack(_read_exact(inp, _STATUS.size))
     if length > MAX_STATUS_BYTES:
         raise StreamError("status record too long")
