@@ -292,7 +292,7 @@ class Cgroups:
             with contextlib.suppress(OSError):
                 for entry in os.listdir(parent):
                     owner = _owner_pid(entry)
-                    if owner is None or owner == os.getpid() or _alive(owner):
+                    if owner is None or owner == os.getpid() or process_alive(owner):
                         continue
                     stale = RunCgroup(
                         self.version, {"memory": parent / entry, "pids": parent / entry}
@@ -308,7 +308,7 @@ def _owner_pid(name: str) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

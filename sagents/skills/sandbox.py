@@ -27,7 +27,6 @@ import os
 import random
 import shutil
 import tempfile
-import uuid
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +55,13 @@ from sagents.skills.confinement import (
 from sagents.skills.outcome import ScriptResult, compose, refused
 from sagents.skills.seccomp import data_fd, no_userns_filter
 from sagents.skills.supervise import supervise
-from sagents.skills.workspace_store import STAGING, WorkspaceStore, WorkspaceTooLarge
+from sagents.skills.workspace_store import (
+    STAGING,
+    WorkspaceStore,
+    WorkspaceTooLarge,
+    staging_name,
+    sweep_staging,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +112,7 @@ class Sandbox:
         self._status: SandboxStatus | None = None
         self._probe_lock = asyncio.Lock()
         self._uids: set[int] = set()
+        self._swept: set[Path] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._seccomp = no_userns_filter()
         self._code = (compiled(LAUNCHER), compiled(STREAM_MODULE))
@@ -221,6 +227,9 @@ class Sandbox:
         )
         staging = workspace.parent / STAGING
         await asyncio.to_thread(staging.mkdir, parents=True, exist_ok=True, mode=0o700)
+        if staging not in self._swept:
+            self._swept.add(staging)
+            await asyncio.to_thread(sweep_staging, staging)
         with _RunResources(staging) as res:
             try:
                 seed = await store.snapshot(res.seed)
@@ -266,7 +275,7 @@ class Sandbox:
             workspace, skills = SANDBOX_WORKSPACE, SANDBOX_SKILLS
         else:
             uid = None
-            res.run_dir = res.staging / f"run-{uuid.uuid4().hex}"
+            res.run_dir = res.staging / staging_name("run")
             await asyncio.to_thread(_make_run_dir, res.run_dir)
             workspace, skills = str(res.run_dir / "workspace"), str(res.run_dir / "skills")
         interpreter = {"python": sandbox_python() if sandboxed else host_python(), "sh": "/bin/sh"}

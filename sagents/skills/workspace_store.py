@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from sagents.skills import wsstream
+from sagents.skills.cgroups import process_alive
 from sagents.skills.wsstream import Entry, Listing, open_dir
 
 T = TypeVar("T")
@@ -84,7 +85,7 @@ class WorkspaceStore:
             return await asyncio.to_thread(work, *args)
 
     async def _save(self, result: BinaryIO, seed: Listing) -> SaveOutcome:
-        staging = self.root.parent / STAGING / uuid.uuid4().hex
+        staging = self.root.parent / STAGING / staging_name()
         try:
             unpacked = await asyncio.to_thread(self._unpack, result, staging)
             if isinstance(unpacked, SaveOutcome):
@@ -209,6 +210,31 @@ class WorkspaceStore:
             if create:
                 raise
             return None
+
+
+def staging_name(kind: str = "save") -> str:
+    """A fresh name under ``.staging/``, led by this server's pid (see ``sweep_staging``)."""
+    return f"{os.getpid()}-{kind}-{uuid.uuid4().hex}"
+
+
+def sweep_staging(staging: Path) -> int:
+    """Remove what a server that is gone (a crash) left in ``staging``; how many.
+
+    The one-owner rule keeps two live servers off one data directory, but
+    the pid check also keeps a live server's own entries.
+    """
+    removed = 0
+    try:
+        entries = os.listdir(staging)
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        owner = entry.split("-", 1)[0]
+        if not owner.isdigit() or int(owner) == os.getpid() or process_alive(int(owner)):
+            continue
+        shutil.rmtree(staging / entry, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def _skipped(status: dict[str, object]) -> dict[str, int]:

@@ -11,6 +11,7 @@ import asyncio
 import io
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,12 @@ from typing import Any
 import pytest
 
 from sagents.skills import wsstream
-from sagents.skills.workspace_store import SaveOutcome, WorkspaceStore, WorkspaceTooLarge
+from sagents.skills.workspace_store import (
+    SaveOutcome,
+    WorkspaceStore,
+    WorkspaceTooLarge,
+    sweep_staging,
+)
 
 LIMITS = wsstream.Limits(max_bytes=64 * wsstream.PAGE, max_entries=50)
 
@@ -184,3 +190,14 @@ async def test_a_workspace_over_the_limits_is_refused_at_the_start(
         (store.root / f"f{index}").write_text("x")
     with pytest.raises(WorkspaceTooLarge, match="over the sandbox's limits"):
         await store.snapshot(io.BytesIO())
+
+
+def test_staging_left_by_a_dead_server_is_swept(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    staging = tmp_path / ".staging"
+    (staging / f"{dead.pid}-save-left").mkdir(parents=True)
+    (staging / f"{dead.pid}-save-left" / "f").write_text("x")
+    (staging / f"{os.getpid()}-save-mine").mkdir()
+    assert sweep_staging(staging) == 1
+    assert [p.name for p in staging.iterdir()] == [f"{os.getpid()}-save-mine"]
