@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import resource
 import select
+import struct
 import sys
 import time
 
@@ -49,6 +50,7 @@ else:  # inside the sandbox: the file beside this one
 TEXT_KEYS = frozenset({"workspace", "skills_dir", "skill_name"})
 FLAG_KEYS = frozenset({"pid_namespace"})
 PR_SET_DUMPABLE = 4
+_IDENTITY = struct.Struct(">QqH")  # inode, ctime_ns, path length
 SIGKILL = 9  # Linux's number; the ``signal`` module would import ``enum`` at start-up
 
 
@@ -78,7 +80,7 @@ def main(argv: list[str]) -> int:
     status: dict[str, object] = {"saved": False}
     result = os.fdopen(config["result_fd"], "wb", buffering=0)
     try:
-        _prepare(config)
+        unpacked = _prepare(config)
     except (OSError, wsstream.StreamError) as error:
         status["error"] = f"the workspace could not be prepared: {error}"
         _finish(result, status)
@@ -91,7 +93,7 @@ def main(argv: list[str]) -> int:
     status["stopped"] = stopped == "stop"
     code = _kill_all(config, pid)
     status["exit"] = code
-    _save(config, result, status)
+    _save(config, result, status, unpacked)
     _finish(result, status)
     return code if code >= 0 else 128 - code
 
@@ -110,51 +112,74 @@ def _not_dumpable() -> None:
         pass  # then the launcher is only as protected as the script's uid allows
 
 
-def _prepare(config: Config) -> None:
+def _prepare(config: Config) -> wsstream.Identities:
+    """Unpack the skill, then the workspace; the workspace files' identities."""
     skills = config["skills_dir"]
     skill = os.path.join(skills, config["skill_name"])
     os.mkdir(skill, 0o755)
     limits = wsstream.Limits(config["skill_bytes"], config["skill_entries"])
-    _unpack(config["skill_fd"], skill, limits)
+    _unpack(config["skill_fd"], skill, limits, None)
     workspace = config["workspace"]
 
-    def seed() -> None:
+    def seed() -> bytes:
+        unpacked: wsstream.Identities = {}
         limits = wsstream.Limits(config["max_bytes"], config["max_entries"])
-        _unpack(config["seed_fd"], workspace, limits)
+        _unpack(config["seed_fd"], workspace, limits, unpacked)
         os.mkdir(os.path.join(workspace, ".tmp"), 0o700)
+        return b"".join(
+            _IDENTITY.pack(ino, ctime, len(raw)) + raw
+            for path, (ino, ctime) in unpacked.items()
+            for raw in (os.fsencode(path),)
+        )
 
-    _as_user(config["uid"], seed)
+    packed = _as_user(config["uid"], seed)
     os.close(config["seed_fd"])  # the child read it; the script must not inherit it
+    identities: wsstream.Identities = {}
+    offset = 0
+    while offset < len(packed):
+        ino, ctime, length = _IDENTITY.unpack_from(packed, offset)
+        offset += _IDENTITY.size
+        identities[os.fsdecode(packed[offset : offset + length])] = (ino, ctime)
+        offset += length
+    return identities
 
 
-def _unpack(fd: int, folder: str, limits: wsstream.Limits) -> None:
+def _unpack(
+    fd: int, folder: str, limits: wsstream.Limits, unpacked: wsstream.Identities | None
+) -> None:
     root = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         with os.fdopen(fd, "rb") as stream:
-            wsstream.read_stream(stream, root, limits)
+            wsstream.read_stream(stream, root, limits, unpacked)
     finally:
         os.close(root)
 
 
-def _as_user(uid: int | None, work: Callable[[], None]) -> None:
-    """Run ``work`` in a child switched to ``uid``; its error comes back as OSError."""
+def _as_user(uid: int | None, work: Callable[[], bytes]) -> bytes:
+    """Run ``work`` in a child switched to ``uid``; its bytes, or its error as OSError."""
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(reader)
         try:
             _drop(uid)
-            work()
-            os._exit(0)
+            reply = b"\0" + work()
+            code = 0
         except BaseException as error:
-            os.write(writer, f"{type(error).__name__}: {error}".encode()[:2000])
-            os._exit(1)
+            reply = b"\1" + f"{type(error).__name__}: {error}".encode()[:2000]
+            code = 1
+        view = memoryview(reply)
+        while view:
+            view = view[os.write(writer, view) :]
+        os._exit(code)
     os.close(writer)
     with os.fdopen(reader, "rb") as pipe:
-        message = pipe.read().decode(errors="replace")
+        reply = pipe.read()
     _, wait_status = os.waitpid(pid, 0)
-    if wait_status != 0:
+    if wait_status != 0 or not reply.startswith(b"\0"):
+        message = reply[1:].decode(errors="replace")
         raise OSError(message or f"helper ended with status {wait_status}")
+    return reply[1:]
 
 
 def _drop(uid: int | None) -> None:
@@ -261,20 +286,23 @@ def _reap(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(wait_status)
 
 
-def _save(config: Config, result: BinaryIO, status: dict[str, object]) -> None:
+def _save(
+    config: Config, result: BinaryIO, status: dict[str, object], unpacked: wsstream.Identities
+) -> None:
     statvfs = os.statvfs(config["workspace"])
     status["full"] = statvfs.f_bavail * statvfs.f_frsize < wsstream.PAGE
 
-    def pack() -> None:
+    def pack() -> bytes:
         limits = wsstream.Limits(config["max_bytes"], config["max_entries"])
         cap = config["max_bytes"] + 1024 * (config["max_entries"] + 64) + wsstream.MAX_PATH_BYTES
         resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
         root = os.open(config["workspace"], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         with os.fdopen(os.dup(config["result_fd"]), "wb", buffering=1 << 16) as out:
             writer = wsstream.Writer(out, limits)
-            listing = writer.add_tree(root, frozenset({".tmp"}))
+            listing = writer.add_tree(root, frozenset({".tmp"}), unpacked)
             writer.status({"skipped": listing.skipped})
             out.flush()
+        return b""
 
     start = os.lseek(config["result_fd"], 0, os.SEEK_CUR)
     try:

@@ -235,6 +235,7 @@ class Sandbox:
                 seed = await store.snapshot(res.seed)
             except WorkspaceTooLarge as error:
                 return refused(str(error))
+            res.seed.seek(0)
             skill = await asyncio.to_thread(_write_skill, script.skill_dir, res.skill)
             try:
                 try:

@@ -65,7 +65,12 @@ class WorkspaceStore:
         self.limits = limits
 
     async def snapshot(self, out: BinaryIO) -> Listing:
-        """Stream the workspace into ``out`` (left at its start); the listing has digests."""
+        """Stream the workspace into the file ``out`` (the caller rewinds it).
+
+        A file rather than a pipe to the launcher: the lock is held while the
+        stream is written, and a pipe would hold it until the launcher has
+        started and read it, so calls of one session would start one by one.
+        """
         return await asyncio.shield(self._locked(self._snapshot, out))
 
     async def save(self, result: BinaryIO, seed: Listing) -> SaveOutcome:
@@ -95,7 +100,7 @@ class WorkspaceStore:
             await asyncio.to_thread(shutil.rmtree, staging, True)
 
     def _snapshot(self, out: BinaryIO) -> Listing:
-        writer = wsstream.Writer(out, self.limits, digest=True)
+        writer = wsstream.Writer(out, self.limits)
         fd = self._open_root(create=False)
         if fd is not None:
             try:
@@ -108,7 +113,6 @@ class WorkspaceStore:
             finally:
                 os.close(fd)
         writer.end()
-        out.seek(0)
         return writer.listing
 
     def _unpack(self, result: BinaryIO, staging: Path) -> Listing | SaveOutcome:
@@ -123,7 +127,7 @@ class WorkspaceStore:
         staging.mkdir(parents=True, mode=0o700)
         fd = os.open(staging, _ROOT_FLAGS)
         try:
-            listing = wsstream.read_stream(result, fd, self.limits, digest=True)
+            listing = wsstream.read_stream(result, fd, self.limits)
         except wsstream.LimitExceeded as error:
             return SaveOutcome(False, f"the workspace is over its limits ({error})")
         except (wsstream.StreamError, OSError) as error:
@@ -145,13 +149,14 @@ class WorkspaceStore:
     def _merge(self, staging: Path, out: Listing, seed: Listing) -> SaveOutcome:
         status = out.status or {}
         skipped = _skipped(status)
-        changed = [e for e in out.entries.values() if not e.is_dir and _changed(e, seed.entries)]
+        changed = [e for e in out.entries.values() if not (e.is_dir or e.unchanged)]
         new_dirs = [
             e.path
             for e in out.entries.values()
             if e.is_dir and not (e.path in seed.entries and seed.entries[e.path].is_dir)
         ]
-        removed = [s for s in seed.entries.values() if s.path not in out.entries]
+        # A "U" for a path that was no file of the seed keeps nothing: it is dropped.
+        removed = [s for s in seed.entries.values() if not _kept(s, out.entries.get(s.path))]
         root = self._open_root(create=True)
         assert root is not None
         source = os.open(staging, _ROOT_FLAGS)
@@ -244,11 +249,9 @@ def _skipped(status: dict[str, object]) -> dict[str, int]:
     return {str(k): v for k, v in raw.items() if isinstance(v, int) and v > 0}
 
 
-def _changed(entry: Entry, seed: dict[str, Entry]) -> bool:
-    before = seed.get(entry.path)
-    if before is None or before.is_dir:
-        return True
-    return before.digest != entry.digest or before.executable != entry.executable
+def _kept(before: Entry, after: Entry | None) -> bool:
+    """Whether a seed entry is still there after the call (changed or not)."""
+    return after is not None and (after.is_dir == before.is_dir or not after.unchanged)
 
 
 def _lstat(root: int, path: str) -> os.stat_result | None:

@@ -7,17 +7,20 @@ server unpacks as hostile input into a fresh directory of its own.
 
 Why not tar: ``tarfile`` reads PAX and GNU extension headers whole into
 memory, knows links, devices and sparse files, and needs a filter to be
-safe; this format has four record kinds, fixed-size headers and limits
+safe; this format has five record kinds, fixed-size headers and limits
 checked before anything is read or written, which is easy to prove safe.
 It must also run inside the sandbox, so it uses the standard library only
 (the launcher loads this file from ``/opt/sage``).
 
 Records, after the magic line: ``D`` a folder, ``F`` a regular file with its
-bytes, ``S`` a JSON status (from the launcher), ``E`` the end. A folder
-comes before everything inside it. Paths are relative, ``/``-separated,
-without ``.``/``..`` or empty parts. Only regular files and folders exist in
-the format: symlinks, FIFOs, sockets and devices are skipped (and counted)
-when writing and cannot be expressed when reading.
+bytes, ``U`` a file left as it was unpacked (the launcher's way of not
+sending back what the script did not touch; only a path, so a false ``U``
+can only keep the server's own copy), ``S`` a JSON status (from the
+launcher), ``E`` the end. A folder comes before everything inside it.
+Paths are relative, ``/``-separated, without ``.``/``..`` or empty parts.
+Only regular files and folders exist in the format: symlinks, FIFOs,
+sockets and devices are skipped (and counted) when writing and cannot be
+expressed when reading.
 
 Every filesystem access goes through directory file descriptors opened
 with ``O_NOFOLLOW`` (``dir_fd=`` walks), so a symlink swapped in anywhere is
@@ -32,7 +35,6 @@ import struct
 
 TYPE_CHECKING = False  # not ``typing``'s: the launcher's start-up does without typing
 if TYPE_CHECKING:
-    import hashlib
     from collections.abc import Iterator
     from typing import BinaryIO
 
@@ -72,7 +74,7 @@ class Limits:
 
 
 class Entry:
-    __slots__ = ("digest", "executable", "ident", "is_dir", "path", "size")
+    __slots__ = ("executable", "ident", "is_dir", "path", "size", "unchanged")
 
     def __init__(
         self,
@@ -80,16 +82,17 @@ class Entry:
         is_dir: bool,
         executable: bool = False,
         size: int = 0,
-        digest: bytes | None = None,
         ident: tuple[int, int, int] | None = None,
+        unchanged: bool = False,
     ) -> None:
         self.path = path
         self.is_dir = is_dir
         self.executable = executable
         self.size = size
-        self.digest = digest
         self.ident = ident
         """(inode, size, mtime_ns) where it was read, to notice a later change."""
+        self.unchanged = unchanged
+        """A ``U`` record: the file as it was unpacked, its bytes not sent."""
 
 
 class Listing:
@@ -122,18 +125,28 @@ def check_path(path: str) -> bytes:
 # -- writing ---------------------------------------------------------------------
 
 
+Identities = dict[str, tuple[int, int]]
+"""Path → (inode, ctime_ns) of each file as unpacked. ``ctime`` changes with
+every write, ``utime``, ``chmod``, link or rename, and no process can set it."""
+
+
 class Writer:
     """Writes records to ``out``; ``add_tree`` walks a folder without following links."""
 
-    def __init__(self, out: BinaryIO, limits: Limits, *, digest: bool = False) -> None:
+    def __init__(self, out: BinaryIO, limits: Limits) -> None:
         self.out = out
         self.limits = limits
-        self.digest = digest
         self.listing = Listing()
         out.write(MAGIC)
 
-    def add_tree(self, root_fd: int, exclude: frozenset[str] = frozenset()) -> Listing:
-        """Every folder and regular file under ``root_fd`` (top-level ``exclude`` left out)."""
+    def add_tree(
+        self,
+        root_fd: int,
+        exclude: frozenset[str] = frozenset(),
+        unpacked: Identities | None = None,
+    ) -> Listing:
+        """Every folder and regular file under ``root_fd`` (top-level ``exclude``
+        left out); a file still as in ``unpacked`` becomes a ``U`` record."""
         for path, is_dir, fd in walk(root_fd, exclude, self.listing.skipped):
             if len(self.listing.entries) >= self.limits.max_entries:
                 if fd is not None:
@@ -144,7 +157,7 @@ class Writer:
             else:
                 assert fd is not None
                 try:
-                    self._file(path, fd)
+                    self._file(path, fd, unpacked.get(path) if unpacked else None)
                 finally:
                     os.close(fd)
         return self.listing
@@ -160,7 +173,7 @@ class Writer:
         self.out.write(_HEAD.pack(b"D", len(raw)) + raw)
         self.listing.entries[path] = Entry(path, True)
 
-    def _file(self, path: str, fd: int) -> None:
+    def _file(self, path: str, fd: int, as_unpacked: tuple[int, int] | None) -> None:
         raw = check_path(path)
         info = os.fstat(fd)
         size = info.st_size
@@ -168,21 +181,21 @@ class Writer:
         if self.listing.usage > self.limits.max_bytes:
             raise LimitExceeded(f"more than {self.limits.max_bytes} bytes of files")
         executable = bool(info.st_mode & 0o111)
+        ident = (info.st_ino, size, info.st_mtime_ns)
+        if as_unpacked == (info.st_ino, info.st_ctime_ns):
+            self.out.write(_HEAD.pack(b"U", len(raw)) + raw)
+            self.listing.entries[path] = Entry(path, False, executable, size, ident, True)
+            return
         self.out.write(_HEAD.pack(b"F", len(raw)) + raw + _META.pack(executable, info.st_mtime_ns))
         self.out.write(_SIZE.pack(size))
-        hasher = _sha256() if self.digest else None
         left = size
         while left:
             chunk = os.read(fd, min(_CHUNK, left))
             if not chunk:
                 raise StreamError(f"{path} shrank while it was read")
             self.out.write(chunk)
-            if hasher is not None:
-                hasher.update(chunk)
             left -= len(chunk)
-        ident = (info.st_ino, size, info.st_mtime_ns)
-        digest = hasher.digest() if hasher is not None else None
-        self.listing.entries[path] = Entry(path, False, executable, size, digest, ident)
+        self.listing.entries[path] = Entry(path, False, executable, size, ident)
 
 
 def write_status(out: BinaryIO, data: dict[str, object]) -> None:
@@ -314,13 +327,17 @@ class _ParentCache:
         self.fd, self.path = -1, None
 
 
-def read_stream(inp: BinaryIO, root_fd: int, limits: Limits, *, digest: bool = False) -> Listing:
+def read_stream(
+    inp: BinaryIO, root_fd: int, limits: Limits, unpacked: Identities | None = None
+) -> Listing:
     """Unpack a stream into the empty folder ``root_fd``; StreamError on anything wrong.
 
     Files are created ``O_EXCL | O_NOFOLLOW`` inside folders opened the same
     way, so a duplicate or a path through a file is refused. Files get mode
-    0644 (0755 when executable) and their mtime; folders 0755. On error, what
-    was written stays in the folder for the caller to remove.
+    0644 (0755 when executable) and their mtime; folders 0755. ``U`` records
+    only enter the listing. With ``unpacked``, each file's identity is put
+    there. On error, what was written stays in the folder for the caller to
+    remove.
     """
     if _read_exact(inp, len(MAGIC)) != MAGIC:
         raise StreamError("not a workspace stream")
@@ -334,7 +351,7 @@ def read_stream(inp: BinaryIO, root_fd: int, limits: Limits, *, digest: bool = F
             if kind == b"S":
                 listing.status = {**(listing.status or {}), **_read_status(inp)}
                 continue
-            if kind not in (b"D", b"F"):
+            if kind not in (b"D", b"F", b"U"):
                 raise StreamError(f"unknown record {kind!r}")
             if len(listing.entries) >= limits.max_entries:
                 raise LimitExceeded(f"more than {limits.max_entries} files and folders")
@@ -346,25 +363,25 @@ def read_stream(inp: BinaryIO, root_fd: int, limits: Limits, *, digest: bool = F
                 raise StreamError(f"misplaced entry in stream: {path!r}")
             if parent and not listing.entries[parent].is_dir:
                 raise StreamError(f"entry inside a file: {path!r}")
+            if kind == b"U":
+                listing.entries[path] = Entry(path, False, unchanged=True)
+                continue
             dir_fd = parents.get(parent)
             if kind == b"D":
                 os.mkdir(name, 0o755, dir_fd=dir_fd)
                 listing.entries[path] = Entry(path, True)
-            else:
-                listing.entries[path] = _read_file(inp, dir_fd, path, name, listing, limits, digest)
+                continue
+            entry, identity = _read_file(inp, dir_fd, path, name, listing, limits)
+            listing.entries[path] = entry
+            if unpacked is not None:
+                unpacked[path] = identity
     finally:
         parents.close()
 
 
 def _read_file(
-    inp: BinaryIO,
-    dir_fd: int,
-    path: str,
-    name: str,
-    listing: Listing,
-    limits: Limits,
-    digest: bool,
-) -> Entry:
+    inp: BinaryIO, dir_fd: int, path: str, name: str, listing: Listing, limits: Limits
+) -> tuple[Entry, tuple[int, int]]:
     executable, mtime_ns = _META.unpack(_read_exact(inp, _META.size))
     (size,) = _SIZE.unpack(_read_exact(inp, _SIZE.size))
     listing.usage += rounded(size)
@@ -373,7 +390,6 @@ def _read_file(
     mode = 0o755 if executable else 0o644
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(name, flags, mode, dir_fd=dir_fd)
-    hasher = _sha256() if digest else None
     try:
         left = size
         while left:
@@ -381,22 +397,14 @@ def _read_file(
             if not chunk:
                 raise StreamError("stream ends inside a file")
             _write_all(fd, chunk)
-            if hasher is not None:
-                hasher.update(chunk)
             left -= len(chunk)
         os.fchmod(fd, mode)
         os.utime(fd, ns=(mtime_ns, mtime_ns))
-        ident = os.fstat(fd)
+        info = os.fstat(fd)
     finally:
         os.close(fd)
-    found = (ident.st_ino, size, mtime_ns)
-    return Entry(path, False, executable, size, hasher.digest() if hasher else None, found)
-
-
-def _sha256() -> hashlib._Hash:
-    import hashlib  # only the server hashes; the launcher starts faster without it
-
-    return hashlib.sha256()
+    entry = Entry(path, False, executable, size, (info.st_ino, size, mtime_ns))
+    return entry, (info.st_ino, info.st_ctime_ns)
 
 
 def _write_all(fd: int, data: bytes) -> None:

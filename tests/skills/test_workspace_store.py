@@ -11,6 +11,7 @@ import asyncio
 import io
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 from pathlib import Path
@@ -41,34 +42,39 @@ def files(folder: Path) -> dict[str, str]:
     }
 
 
-async def start(store: WorkspaceStore, tmp_path: Path, name: str) -> tuple[wsstream.Listing, Path]:
+Seed = tuple[wsstream.Listing, wsstream.Identities]
+"""What the server listed, and what the launcher unpacked (for its ``U`` records)."""
+
+
+async def start(store: WorkspaceStore, tmp_path: Path, name: str) -> tuple[Seed, Path]:
     """A call starting: the snapshot, unpacked where its script would see it."""
     seed = io.BytesIO()
     listing = await store.snapshot(seed)
+    seed.seek(0)
     sandbox = tmp_path / f"sandbox-{name}"
     sandbox.mkdir()
+    unpacked: wsstream.Identities = {}
     root = os.open(sandbox, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        wsstream.read_stream(seed, root, LIMITS)
+        wsstream.read_stream(seed, root, LIMITS, unpacked)
     finally:
         os.close(root)
-    return listing, sandbox
+    return (listing, unpacked), sandbox
 
 
-async def finish(
-    store: WorkspaceStore, seed: wsstream.Listing, sandbox: Path, **status: Any
-) -> SaveOutcome:
+async def finish(store: WorkspaceStore, seed: Seed, sandbox: Path, **status: Any) -> SaveOutcome:
     """A call ending: its folder as the launcher would stream it, then the merge."""
+    listing, unpacked = seed
     with tempfile.TemporaryFile() as result:
         writer = wsstream.Writer(result, wsstream.Limits(1 << 30, 10_000))
         root = os.open(sandbox, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            writer.add_tree(root, frozenset({".tmp"}))
+            writer.add_tree(root, frozenset({".tmp"}), unpacked)
         finally:
             os.close(root)
         writer.status({"saved": True, "exit": 0, **status})
         writer.end()
-        return await store.save(result, seed)
+        return await store.save(result, listing)
 
 
 async def save_raw(store: WorkspaceStore, seed: wsstream.Listing, data: bytes) -> SaveOutcome:
@@ -157,6 +163,18 @@ async def test_a_garbage_result_is_refused(store: WorkspaceStore, tmp_path: Path
     outcome = await save_raw(store, seed, b"SAGEWS1\nF\x00\x02..garbage")
     assert not outcome.saved and "could not be read" in outcome.reason
     assert not list((store.root.parent / ".staging").iterdir())  # staging cleaned up
+
+
+async def test_an_unchanged_record_for_a_path_never_seeded_keeps_nothing(
+    store: WorkspaceStore,
+) -> None:
+    seed = await store.snapshot(io.BytesIO())
+    ghost = wsstream.MAGIC + struct.pack(">cH", b"U", 5) + b"ghost"
+    status = b'{"saved": true, "exit": 0}'
+    tail = struct.pack(">cH", b"S", 0) + struct.pack(">I", len(status)) + status
+    outcome = await save_raw(store, seed, ghost + tail + struct.pack(">cH", b"E", 0))
+    assert outcome.saved
+    assert not (store.root / "ghost").exists()
 
 
 async def test_links_in_an_old_workspace_are_skipped_and_replaced_never_followed(
