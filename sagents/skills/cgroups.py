@@ -252,6 +252,7 @@ class Cgroups:
     parents: dict[str, Path]
     """Controller → parent folder of run cgroups."""
     leftovers: list[RunCgroup] = field(default_factory=list)
+    """Run cgroups that could not be removed yet (still busy); retried after each run."""
 
     def describe(self) -> str:
         where = ", ".join(sorted({str(p) for p in self.parents.values()}))
@@ -260,7 +261,6 @@ class Cgroups:
 
     def create(self, limits: CgroupLimits) -> RunCgroup:
         """A new run cgroup with ``limits`` written (blocking; call in a thread)."""
-        self.leftovers = [c for c in self.leftovers if not c.remove(timeout_s=0.1)]
         name = f"{RUN_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         made: dict[Path, Path] = {}
         run = RunCgroup(self.version, {})

@@ -278,6 +278,21 @@ def unsandboxed_command(config: list[str], program: list[str]) -> list[str]:
     return [host_python(), "-I", "-S", "-B", str(LAUNCHER), *config, "--", *program]
 
 
+def data_fd(data: bytes, name: str) -> int:
+    """A memory file holding ``data``, at its start: what ``--ro-bind-data`` and
+    ``--seccomp`` read (no file on disk to clean up, nothing a script could reach)."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def sandbox_python() -> str:
     """The interpreter path as seen inside the sandbox."""
     _, relative = base_python()

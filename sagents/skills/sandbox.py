@@ -47,13 +47,14 @@ from sagents.skills.confinement import (
     bwrap_command,
     clean_env,
     compiled,
+    data_fd,
     host_python,
     launcher_config,
     sandbox_python,
     unsandboxed_command,
 )
 from sagents.skills.outcome import ScriptResult, compose, refused
-from sagents.skills.seccomp import data_fd, no_userns_filter
+from sagents.skills.seccomp import no_userns_filter
 from sagents.skills.supervise import supervise
 from sagents.skills.workspace_store import (
     STAGING,
@@ -313,11 +314,14 @@ class Sandbox:
                 return uid
 
     async def _release(self, res: _RunResources) -> None:
-        cgroup = res.cgroup
-        removed = cgroup is None or await asyncio.to_thread(cgroup.remove)
-        if cgroup is not None and not removed and self.cgroups is not None:
-            log.warning("run cgroup %s could not be removed yet", cgroup.dirs)
-            self.cgroups.leftovers.append(cgroup)
+        cgroups, cgroup = self.cgroups, res.cgroup
+        if cgroups is not None and cgroup is not None:
+            # The list is only touched here, on the event loop; removal runs in a thread.
+            pending, cgroups.leftovers = [*cgroups.leftovers, cgroup], []
+            left = await asyncio.to_thread(_remove_all, pending)
+            if left:
+                log.warning("%d run cgroup(s) could not be removed yet", len(left))
+            cgroups.leftovers.extend(left)
         if res.uid is not None:
             self._uids.discard(res.uid)
         if res.run_dir is not None:
@@ -379,6 +383,13 @@ def _write_skill(folder: Path, out: BinaryIO) -> wsstream.Listing:
     writer.end()
     out.seek(0)
     return writer.listing
+
+
+def _remove_all(cgroups: list[RunCgroup]) -> list[RunCgroup]:
+    """Remove each (the newest waits longest); the ones still busy."""
+    *older, newest = cgroups
+    left = [c for c in older if not c.remove(timeout_s=0.1)]
+    return left if newest.remove() else [*left, newest]
 
 
 def _make_run_dir(run_dir: Path) -> None:

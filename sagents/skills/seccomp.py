@@ -21,7 +21,6 @@ binding is not on PyPI, and the program is small enough to read whole.
 
 from __future__ import annotations
 
-import os
 import platform
 import struct
 from dataclasses import dataclass
@@ -89,17 +88,3 @@ def no_userns_filter(machine: str | None = None) -> bytes | None:
         _ins(_RET_K, 0, 0, nosys),
     ]
     return b"".join(program)
-
-
-def data_fd(data: bytes, name: str) -> int:
-    """A sealed-size memory file holding ``data``, positioned at its start, for bwrap."""
-    fd = os.memfd_create(name, os.MFD_CLOEXEC)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.lseek(fd, 0, os.SEEK_SET)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
