@@ -290,7 +290,9 @@ def _save(
     config: Config, result: BinaryIO, status: dict[str, object], unpacked: wsstream.Identities
 ) -> None:
     statvfs = os.statvfs(config["workspace"])
-    status["full"] = statvfs.f_bavail * statvfs.f_frsize < wsstream.PAGE
+    if statvfs.f_bavail * statvfs.f_frsize < wsstream.PAGE:
+        status["full"] = True  # none of the call's changes are kept: nothing to pack
+        return
 
     def pack() -> bytes:
         limits = wsstream.Limits(config["max_bytes"], config["max_entries"])

@@ -122,6 +122,8 @@ async def test_writes_outside_the_workspace_fail(tools: ToolProxy, manager: Skil
     home = str(Path.home() / f"sage-escape-{uuid.uuid4().hex}")
     data_dir_file = str(manager.settings.data_dir / "escape.txt")
     targets = ["../escape.txt", "/tmp/escape.txt", home, data_dir_file, "/usr/escape.txt"]
+    targets += ["/escape.txt", "/dev/shm/escape.txt", "/skills/escape.txt", "/opt/escape.txt"]
+    targets += ["/skills/probe/scripts/write.py"]  # the skill itself
     ok, content = await run(tools, "write.py", "inside.txt", *targets)
     assert ok
     results = json.loads(json.loads(content)["stdout"])
