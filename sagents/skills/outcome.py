@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass
 
+from sagents.skills import wsstream
 from sagents.skills.cgroups import CgroupStats
 from sagents.skills.confinement import MIB, SandboxLimits
 from sagents.skills.supervise import ProcessOutcome
@@ -55,7 +56,10 @@ def compose(
     notes = []
     if save is not None and save.skipped:
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(save.skipped.items()))
-        notes.append(f"not kept in the workspace (only files and folders are): {kinds}")
+        notes.append(
+            "not kept in the workspace (only regular files and folders, at most "
+            f"{wsstream.MAX_DEPTH} levels deep, are): {kinds}"
+        )
     saved = save is not None and save.saved
     if not saved:
         why = save.reason if save is not None else "the call was stopped before it could save"

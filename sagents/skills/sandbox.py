@@ -169,11 +169,12 @@ class Sandbox:
             skill.mkdir()
             (skill / "probe.py").write_text("")
             script = _Script(skill, "probe", "python", "probe.py", ())
+            allowed = 20 + self.limits.grace_s
             try:
-                async with asyncio.timeout(20 + self.limits.grace_s):
+                async with asyncio.timeout(allowed):
                     result = await self._run(True, Path(tmp) / "workspace", script, None)
             except TimeoutError:
-                return SandboxStatus(False, "bubblewrap did not finish within 20 s")
+                return SandboxStatus(False, f"bubblewrap did not finish within {allowed:g} s")
             except OSError as error:
                 return SandboxStatus(False, f"bubblewrap failed to start: {error}")
         if not result.ok:
@@ -325,7 +326,7 @@ class Sandbox:
         if res.uid is not None:
             self._uids.discard(res.uid)
         if res.run_dir is not None:
-            await asyncio.to_thread(shutil.rmtree, res.run_dir, True)
+            await asyncio.to_thread(wsstream.remove_tree, res.run_dir)
 
 
 class _RunResources:

@@ -10,6 +10,7 @@ workspace. Deleting the session deletes the folder (``delete``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sagents.skills.format import Skill
 from sagents.skills.sandbox import Sandbox, ScriptResult
 from sagents.skills.workspace_store import WorkspaceStore
 
+log = logging.getLogger(__name__)
 INTERPRETERS = {".py": "python", ".sh": "sh"}
 
 
@@ -64,4 +66,7 @@ class SkillWorkspace:
             self.sandbox.workspace_lock(self.root),
             wsstream.Limits(limits.workspace_bytes, limits.workspace_max_files),
         )
-        await store.delete()
+        try:
+            await store.delete()
+        except OSError as error:  # the session is gone either way; say what is left
+            log.warning("could not delete the workspace %s: %s", self.root, error)

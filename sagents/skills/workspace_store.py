@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
-import shutil
 import stat
 import uuid
 from collections.abc import Callable
@@ -36,6 +36,7 @@ from sagents.skills import wsstream
 from sagents.skills.cgroups import process_alive
 from sagents.skills.wsstream import Entry, Listing, open_dir
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 STAGING = ".staging"
 _ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -82,7 +83,7 @@ class WorkspaceStore:
         return await asyncio.shield(self._save(result, seed))
 
     async def delete(self) -> None:
-        """Remove the workspace folder (``shutil.rmtree`` never follows a symlink)."""
+        """Remove the workspace folder (never following a link, however deep)."""
         await asyncio.shield(self._locked(self._delete))
 
     async def _locked(self, work: Callable[..., T], *args: object) -> T:
@@ -97,7 +98,7 @@ class WorkspaceStore:
                 return unpacked
             return await self._locked(self._merge, staging, unpacked, seed)
         finally:
-            await asyncio.to_thread(shutil.rmtree, staging, True)
+            await asyncio.to_thread(_remove_quietly, staging)
 
     def _snapshot(self, out: BinaryIO) -> Listing:
         writer = wsstream.Writer(out, self.limits)
@@ -199,10 +200,7 @@ class WorkspaceStore:
         return None
 
     def _delete(self) -> None:
-        if self.root.is_symlink():
-            self.root.unlink()
-        elif self.root.exists():
-            shutil.rmtree(self.root)
+        wsstream.remove_tree(self.root)
 
     def _open_root(self, *, create: bool) -> int | None:
         if create:
@@ -237,9 +235,16 @@ def sweep_staging(staging: Path) -> int:
         owner = entry.split("-", 1)[0]
         if not owner.isdigit() or int(owner) == os.getpid() or process_alive(int(owner)):
             continue
-        shutil.rmtree(staging / entry, ignore_errors=True)
+        _remove_quietly(staging / entry)
         removed += 1
     return removed
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        wsstream.remove_tree(path)
+    except OSError as error:
+        log.warning("could not remove %s: %s", path, error)
 
 
 def _skipped(status: dict[str, object]) -> dict[str, int]:
@@ -337,8 +342,13 @@ def _move_in(source: int, root: int, path: str) -> None:
         try:
             try:
                 os.replace(name, name, src_dir_fd=src, dst_dir_fd=dst)
-            except IsADirectoryError:
-                shutil.rmtree(name, dir_fd=dst)
+            except IsADirectoryError:  # a folder where the call now has a file
+                folder = os.open(name, _ROOT_FLAGS, dir_fd=dst)
+                try:
+                    wsstream.empty_tree(folder)
+                finally:
+                    os.close(folder)
+                os.rmdir(name, dir_fd=dst)
                 os.replace(name, name, src_dir_fd=src, dst_dir_fd=dst)
         finally:
             os.close(dst)

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 MAGIC = b"SAGEWS1\n"
 MAX_PATH_BYTES = 4096
 MAX_NAME_BYTES = 255
+MAX_DEPTH = 64
+"""Folders nested deeper are dropped: deep trees cost every walk (and Python
+3.11's ``shutil.rmtree`` recurses once per level)."""
 MAX_STATUS_BYTES = 65_536
 PAGE = 4096
 _CHUNK = 1 << 20
@@ -116,7 +119,10 @@ def check_path(path: str) -> bytes:
     raw = os.fsencode(path)
     if not raw or len(raw) > MAX_PATH_BYTES or b"\0" in raw:
         raise StreamError(f"bad path in stream: {path!r}")
-    for part in raw.split(b"/"):
+    parts = raw.split(b"/")
+    if len(parts) > MAX_DEPTH:
+        raise StreamError(f"path nested deeper than {MAX_DEPTH} levels: {path[:100]!r}…")
+    for part in parts:
         if part in (b"", b".", b"..") or len(part) > MAX_NAME_BYTES:
             raise StreamError(f"bad path in stream: {path!r}")
     return raw
@@ -218,7 +224,8 @@ def walk(
     caller closes each fd. Anything else (symlinks…) is counted in ``skipped``.
 
     Folders are reopened from the root for each visit (``open_dir``), so at
-    most two folder descriptors are open at once however wide the tree.
+    most two folder descriptors are open at once however wide the tree. The
+    contents of a folder at ``MAX_DEPTH`` are not visited (counted "too-deep").
     """
     if skipped is None:
         skipped = {}
@@ -238,7 +245,10 @@ def walk(
                 info = os.stat(name, dir_fd=fd, follow_symlinks=False)
                 if stat.S_ISDIR(info.st_mode):
                     yield path, True, None
-                    subdirs.append(f"{path}/")
+                    if path.count("/") + 1 < MAX_DEPTH:
+                        subdirs.append(f"{path}/")
+                    elif _has_entries(fd, name):
+                        _count(skipped, "too-deep")
                 elif stat.S_ISREG(info.st_mode):
                     file_fd = _open_regular(fd, name, info)
                     if file_fd is None:
@@ -250,6 +260,60 @@ def walk(
             pending.extend(reversed(subdirs))
         finally:
             os.close(fd)
+
+
+def _has_entries(dir_fd: int, name: str) -> bool:
+    try:
+        child = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        return bool(os.listdir(child))
+    finally:
+        os.close(child)
+
+
+def remove_tree(path: str | os.PathLike[str]) -> None:
+    """Delete ``path`` and everything under it, never following a link, without
+    recursion (Python 3.11's ``shutil.rmtree`` recurses once per level, so a
+    deep enough tree would raise ``RecursionError``). A missing path is fine."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        os.unlink(path)
+        return
+    fd = os.open(path, _DIR_FLAGS)
+    try:
+        empty_tree(fd)
+    finally:
+        os.close(fd)
+    os.rmdir(path)
+
+
+def empty_tree(top: int) -> None:
+    """Empty the folder ``top``: files are unlinked; each sub-folder is emptied
+    of files and its own folders are moved up into ``top`` (so depth never
+    matters), then removed. Only names under ``top`` are touched."""
+    while names := os.listdir(top):
+        for name in names:
+            info = os.stat(name, dir_fd=top, follow_symlinks=False)
+            if not stat.S_ISDIR(info.st_mode):
+                os.unlink(name, dir_fd=top)
+                continue
+            sub = os.open(name, _DIR_FLAGS, dir_fd=top)
+            try:
+                for child in os.listdir(sub):
+                    kind = os.stat(child, dir_fd=sub, follow_symlinks=False).st_mode
+                    if stat.S_ISDIR(kind):
+                        hoisted = f".rm-{os.urandom(8).hex()}"
+                        os.rename(child, hoisted, src_dir_fd=sub, dst_dir_fd=top)
+                    else:
+                        os.unlink(child, dir_fd=sub)
+            finally:
+                os.close(sub)
+            os.rmdir(name, dir_fd=top)
 
 
 def _open_regular(dir_fd: int, name: str, seen: os.stat_result) -> int | None:

@@ -151,6 +151,26 @@ SCRIPTS = {
         print(open("/proc/self/mountinfo").read())
         print(open("/proc/self/cgroup").read())
     """,
+    "fds.py": """
+        import os
+        print(sorted(int(n) for n in os.listdir("/proc/self/fd")))
+    """,
+    "killall.py": """
+        import os, signal
+        with open("before-kill.txt", "w") as handle:
+            handle.write("kept")
+        os.kill(-1, signal.SIGKILL)  # every process this uid may signal (not itself)
+        print("still here")
+    """,
+    "deep.py": """
+        import os, sys
+        for _ in range(int(sys.argv[1])):
+            os.mkdir("d")
+            os.chdir("d")
+        with open("bottom.txt", "w") as handle:
+            handle.write("deep")
+        print("nested")
+    """,
     "selfedit.py": """
         import os
         try:
@@ -378,3 +398,33 @@ async def test_eight_concurrent_calls_on_one_skill_all_succeed(tmp_path: Path) -
     assert [r["ok"] for r in results] == [True] * 8, results
     kept = tree(workspace_of(manager, "ses_parallel"))
     assert kept == {f"out-{n}.txt": str(n).encode() for n in range(8)}
+
+
+async def test_the_script_inherits_no_descriptor_but_its_standard_streams(tmp_path: Path) -> None:
+    tools = await proxy(make_manager(tmp_path), "tester", "ses_fds")
+    payload = await call(tools, "fds.py")
+    assert payload["ok"], payload
+    assert set(json.loads(payload["stdout"])) <= {0, 1, 2, 3}  # 3: the listing itself
+
+
+async def test_a_script_killing_everything_it_can_does_not_stop_the_save(tmp_path: Path) -> None:
+    manager = make_manager(tmp_path)
+    tools = await proxy(manager, "tester", "ses_killall")
+    payload = await call(tools, "killall.py")
+    assert payload["ok"] and payload["stdout"] == "still here\n", payload
+    root = workspace_of(manager, "ses_killall")
+    assert (root / "before-kill.txt").read_text() == "kept"  # the launcher survived
+
+
+async def test_deep_nesting_is_cut_and_the_workspace_stays_deletable(tmp_path: Path) -> None:
+    manager = make_manager(tmp_path)
+    tools = await proxy(manager, "tester", "ses_deep")
+    payload = await call(tools, "deep.py", "2000")
+    assert payload["ok"], payload
+    assert "too-deep" in payload["notes"][0]
+    root = workspace_of(manager, "ses_deep")
+    depth = max(len(p.relative_to(root).parts) for p in root.rglob("*"))
+    assert depth == 64
+    assert (await call(tools, "hello.py"))["ok"]
+    await manager.workspace("ses_deep").delete()
+    assert not root.exists()

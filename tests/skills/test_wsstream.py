@@ -207,3 +207,51 @@ def test_only_files_changed_since_unpacking_are_sent_back(tmp_path: Path) -> Non
     sent = {path for path, entry in listing.entries.items() if not entry.unchanged}
     assert sent == {"written", "retimed", "chmodded", "added"}
     assert b"samesame" not in out.getvalue()  # its bytes were not sent
+
+
+def test_remove_tree_handles_any_depth_and_never_follows_links(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    top = tmp_path / "top"
+    top.mkdir()
+    fd_ = fd(top)
+    for _ in range(3000):  # far past Python's recursion limit and PATH_MAX
+        os.mkdir("d", dir_fd=fd_)
+        os.symlink(str(outside), "link", dir_fd=fd_)
+        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd_)
+        os.close(fd_)
+        fd_ = child
+    os.close(fd_)
+    wsstream.remove_tree(top)
+    assert not top.exists()
+    assert (outside / "keep.txt").read_text() == "keep"
+    wsstream.remove_tree(top)  # gone already: fine
+
+
+def test_depth_is_bounded_both_ways(tmp_path: Path) -> None:
+    deep = "/".join(["d"] * (wsstream.MAX_DEPTH + 1))
+    with pytest.raises(StreamError, match="deeper than 64"):
+        wsstream.check_path(deep)
+    source = tmp_path / "source"
+    (source / "/".join(["d"] * (wsstream.MAX_DEPTH + 3))).mkdir(parents=True)
+    out = io.BytesIO()
+    root = fd(source)
+    try:
+        listing = wsstream.Writer(out, LIMITS).add_tree(root)
+    finally:
+        os.close(root)
+    assert max(path.count("/") + 1 for path in listing.entries) == wsstream.MAX_DEPTH
+    assert listing.skipped == {"too-deep": 1}
+
+
+def test_odd_names_round_trip(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    odd = [b"new\nline", b"\xff\xfe-not-utf8", b" lead space", b"-dash"]
+    for raw in odd:
+        with open(os.path.join(os.fsencode(source), raw), "wb") as handle:
+            handle.write(raw)
+    copy = tmp_path / "copy"
+    unpack(pack(source), copy)
+    assert sorted(os.listdir(os.fsencode(copy))) == sorted(odd)
