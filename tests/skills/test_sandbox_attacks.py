@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import stat
+import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -419,12 +420,17 @@ async def test_a_script_killing_everything_it_can_does_not_stop_the_save(tmp_pat
 async def test_deep_nesting_is_cut_and_the_workspace_stays_deletable(tmp_path: Path) -> None:
     manager = make_manager(tmp_path)
     tools = await proxy(manager, "tester", "ses_deep")
-    payload = await call(tools, "deep.py", "2000")
-    assert payload["ok"], payload
-    assert "too-deep" in payload["notes"][0]
     root = workspace_of(manager, "ses_deep")
-    depth = max(len(p.relative_to(root).parts) for p in root.rglob("*"))
-    assert depth == 64
-    assert (await call(tools, "hello.py"))["ok"]
-    await manager.workspace("ses_deep").delete()
-    assert not root.exists()
+    try:
+        payload = await call(tools, "deep.py", "2000")
+        assert payload["ok"], payload
+        assert "too-deep" in payload["notes"][0]
+        depth = max(len(p.relative_to(root).parts) for p in root.rglob("*"))
+        assert depth == 64
+        assert (await call(tools, "hello.py"))["ok"]
+        await manager.workspace("ses_deep").delete()
+        assert not root.exists()
+    finally:
+        # Never leave a deep tree behind: pytest's own clean-up of old temporary
+        # folders (shutil.rmtree) would fail on it with RecursionError.
+        subprocess.run(["rm", "-rf", str(manager.settings.data_dir)], check=True)

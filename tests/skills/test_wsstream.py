@@ -7,6 +7,7 @@ import io
 import os
 import stat
 import struct
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,17 +217,22 @@ def test_remove_tree_handles_any_depth_and_never_follows_links(tmp_path: Path) -
     top = tmp_path / "top"
     top.mkdir()
     fd_ = fd(top)
-    for _ in range(3000):  # far past Python's recursion limit and PATH_MAX
-        os.mkdir("d", dir_fd=fd_)
-        os.symlink(str(outside), "link", dir_fd=fd_)
-        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd_)
+    try:
+        for _ in range(3000):  # far past Python's recursion limit and PATH_MAX
+            os.mkdir("d", dir_fd=fd_)
+            os.symlink(str(outside), "link", dir_fd=fd_)
+            child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd_)
+            os.close(fd_)
+            fd_ = child
         os.close(fd_)
-        fd_ = child
-    os.close(fd_)
-    wsstream.remove_tree(top)
-    assert not top.exists()
-    assert (outside / "keep.txt").read_text() == "keep"
-    wsstream.remove_tree(top)  # gone already: fine
+        wsstream.remove_tree(top)
+        assert not top.exists()
+        assert (outside / "keep.txt").read_text() == "keep"
+        wsstream.remove_tree(top)  # gone already: fine
+    finally:
+        # Whatever happened, leave no deep tree: pytest's own clean-up of old
+        # temporary folders would fail on it with RecursionError.
+        subprocess.run(["rm", "-rf", str(top)], check=True)
 
 
 def test_depth_is_bounded_both_ways(tmp_path: Path) -> None:
