@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import stat
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -433,4 +432,5 @@ async def test_deep_nesting_is_cut_and_the_workspace_stays_deletable(tmp_path: P
     finally:
         # Never leave a deep tree behind: pytest's own clean-up of old temporary
         # folders (shutil.rmtree) would fail on it with RecursionError.
-        subprocess.run(["rm", "-rf", str(manager.settings.data_dir)], check=True)
+        rm = await asyncio.create_subprocess_exec("rm", "-rf", str(manager.settings.data_dir))
+        assert await rm.wait() == 0
