@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,49 @@ async def test_unsandboxed_mode_runs_with_limits_and_kills_the_whole_group(
     await asyncio.sleep(0.5)
     assert not (manager.workspace("ses_unsafe").root / "late.txt").exists()
     assert my_run_cgroups(manager) == []
+
+
+SERVER = """
+import asyncio, os, sys
+from pathlib import Path
+from sagents.skills import Sandbox, SandboxLimits
+
+async def main(folder, token):
+    sandbox = Sandbox(SandboxLimits(wall_s=120.0, cpu_s=60))
+    skill = Path(folder) / "skill"
+    await sandbox.run(Path(folder) / "workspaces" / "ses_1", skill, "probe",
+                      ["python", "scripts/slow.py", "120", token])
+
+asyncio.run(main(sys.argv[1], os.environ["SCRIPT_TOKEN"]))
+"""
+
+
+async def test_a_server_killed_mid_call_leaves_no_script_and_its_cgroup_is_swept(
+    tmp_path: Path,
+) -> None:
+    write_skill(tmp_path, "skill", "Probes.", "Test scripts.", SCRIPTS)
+    token = uuid.uuid4().hex
+    # The token reaches the script's command line, not the server's.
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SERVER, str(tmp_path), env={**os.environ, "SCRIPT_TOKEN": token}
+    )
+    try:
+        async with asyncio.timeout(30):
+            while not processes_with(token):  # noqa: ASYNC110 - another process starts
+                await asyncio.sleep(0.05)
+        server.kill()  # kill -9: no clean-up code of the server runs
+        await server.wait()
+        async with asyncio.timeout(10):  # the launcher sees its control pipe close
+            while processes_with(token):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+    # The dead server's run cgroup is removed by the next server's probe.
+    sandbox = Sandbox(SandboxLimits())
+    assert (await sandbox.probe()).available
+    if sandbox.cgroups is not None:
+        dead = f"{RUN_PREFIX}{server.pid}-"
+        for parent in set(sandbox.cgroups.parents.values()):
+            assert not [e for e in os.listdir(parent) if e.startswith(dead)]
