@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -171,6 +171,28 @@ class Settings(BaseSettings):
     skill_max_procs: int = Field(default=32, ge=4)
     skill_wall_s: float = Field(default=30.0, gt=0)
     skill_max_output_bytes: int = Field(default=65_536, ge=1024)
+    skill_workspace_mb: int = Field(
+        default=100,
+        ge=1,
+        description="Size of a script's workspace (a tmpfs, counted in the memory limit); "
+        "a call that fills it keeps none of its file changes.",
+    )
+    skill_workspace_max_files: int = Field(
+        default=10_000, ge=10, description="Files and folders a session's workspace may hold."
+    )
+    skill_cpu_cores: float = Field(
+        default=1.0, gt=0, description="CPU cores a script call may use at once (cgroups only)."
+    )
+    skill_cgroups: Literal["auto", "v2", "v1", "off"] = Field(
+        default="auto",
+        description="cgroups limiting each script call's whole process tree: auto (v2, "
+        "else v1, else none), v2 or v1 (scripts refused without it), off.",
+    )
+    skill_cgroup_parent: str | None = Field(
+        default=None,
+        description="cgroup path (from the hierarchy's root) under which run cgroups are "
+        "made; default: Sage's own cgroup.",
+    )
     skill_archive_max_bytes: int = Field(
         default=20_000_000,
         ge=1024,

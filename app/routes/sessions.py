@@ -6,6 +6,7 @@ user's session is indistinguishable from a missing one (404).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -91,6 +92,9 @@ async def delete_session(session_id: str, user: User, rt: Rt) -> None:
     if active is not None:
         raise ApiError(409, "session_busy", f"session '{session_id}' is running; cancel it first")
     await rt.store.delete_session(user, session_id)
+    if rt.skills is not None:
+        with contextlib.suppress(ValueError):  # an id no workspace can have
+            await rt.skills.workspace(session_id).delete()
 
 
 @router.post("/{session_id}/cancel", status_code=202)

@@ -14,6 +14,7 @@ from bench.scenarios import (
     concurrency,
     history,
     multi_agent,
+    sandbox,
     streaming_http,
     tool_turn,
     tool_turn_http,
@@ -27,4 +28,5 @@ SCENARIOS: list[Scenario] = [
     cancel.SCENARIO,
     history.SCENARIO,
     multi_agent.SCENARIO,
+    sandbox.SCENARIO,
 ]

@@ -1,16 +1,21 @@
 """Running one skill script confined, bounded and killable.
 
-``Sandbox.run`` starts the script under bubblewrap (see ``confinement.py``)
-in its own session, so the script and everything it forks share one process
-group; wall time, output size and cancellation all end in ``os.killpg`` of
-that group, and bubblewrap's PID namespace takes down anything that escaped
-the group with ``setsid``. A failure of the script (non-zero exit, a limit)
-is a ``ScriptResult`` with ``ok=False``, never an exception: the run goes on.
+One call: snapshot the session's workspace and the skill into two stream
+files (``workspace_store.py``), make the call's cgroup (``cgroups.py``),
+start bubblewrap with the launcher inside (``confinement.py``,
+``launcher.py``) and watch it (``supervise.py``), then read the launcher's
+result stream back as hostile input and merge it into the workspace. The
+sandbox never sees a host folder the server writes, and the server never
+opens a path a script could have made.
 
-Where bubblewrap cannot run (checked once by really running it), scripts
-are refused with ``SandboxUnavailable`` unless the operator opted into the
-unsandboxed mode, which keeps the limits and the clean environment but not
-the isolation, and says so in the log at every use.
+A failure of the script (non-zero exit, a limit) is a ``ScriptResult`` with
+``ok=False``, never an exception: the run goes on.
+
+Where bubblewrap cannot run (checked once by really running a script),
+scripts are refused with ``SandboxUnavailable`` unless the operator opted
+into the unsandboxed mode, which keeps the limits (cgroups included), the
+clean environment and the workspace streams but not the isolation, and says
+so in the log at every use.
 """
 
 from __future__ import annotations
@@ -19,29 +24,52 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import shutil
-import signal
 import tempfile
-import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sagents.settings import Settings
+from sagents.skills import wsstream
+from sagents.skills.cgroups import CgroupLimits, Cgroups, CgroupSetting, RunCgroup, probe
 from sagents.skills.confinement import (
     LAUNCHER,
+    SANDBOX_SKILLS,
+    SANDBOX_UID_BASE,
+    SANDBOX_UID_SPAN,
     SANDBOX_WORKSPACE,
+    STREAM_MODULE,
+    RunFds,
     SandboxLimits,
     bwrap_command,
     clean_env,
+    compiled,
+    data_fd,
     host_python,
-    launcher_args,
+    launcher_config,
     sandbox_python,
-    sandbox_uid,
+    unsandboxed_command,
+)
+from sagents.skills.outcome import ScriptResult, compose, refused
+from sagents.skills.seccomp import no_userns_filter
+from sagents.skills.supervise import supervise
+from sagents.skills.workspace_store import (
+    STAGING,
+    WorkspaceStore,
+    WorkspaceTooLarge,
+    staging_name,
+    sweep_staging,
 )
 
 log = logging.getLogger(__name__)
 
-_READ_CHUNK = 65_536
+__all__ = ["Sandbox", "SandboxStatus", "SandboxUnavailable", "ScriptResult"]
+
+SKILL_MAX_BYTES = 256 * 1024 * 1024
+SKILL_MAX_ENTRIES = 100_000
 
 
 class SandboxUnavailable(RuntimeError):
@@ -49,21 +77,19 @@ class SandboxUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class ScriptResult:
-    ok: bool
-    exit_code: int | None
-    stdout: str
-    stderr: str
-    reason: str | None
-    """Why ``ok`` is False, in words: the limit hit or the exit code."""
-    duration_ms: float
-    sandboxed: bool
-
-
-@dataclass(frozen=True, slots=True)
 class SandboxStatus:
     available: bool
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Script:
+    skill_dir: Path
+    skill_name: str
+    interpreter: str
+    path: str
+    """The script's path relative to the skill folder."""
+    args: tuple[str, ...]
 
 
 class Sandbox:
@@ -75,234 +101,299 @@ class Sandbox:
         *,
         allow_unsandboxed: bool = False,
         bwrap: str | None = None,
+        cgroups: CgroupSetting = "auto",
+        cgroup_parent: str | None = None,
     ) -> None:
         self.limits = limits
         self.allow_unsandboxed = allow_unsandboxed
         self.bwrap = bwrap if bwrap is not None else shutil.which("bwrap")
+        self.cgroup_setting: CgroupSetting = cgroups
+        self.cgroup_parent = cgroup_parent
+        self.cgroups: Cgroups | None = None
         self._status: SandboxStatus | None = None
         self._probe_lock = asyncio.Lock()
+        self._uids: set[int] = set()
+        self._swept: set[Path] = set()
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._seccomp = no_userns_filter()
+        self._code = (compiled(LAUNCHER), compiled(STREAM_MODULE))
+        self._required_cgroups_missing = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sandbox:
         return cls(
             SandboxLimits.from_settings(settings),
             allow_unsandboxed=settings.skills_allow_unsandboxed,
+            cgroups=settings.skill_cgroups,
+            cgroup_parent=settings.skill_cgroup_parent,
         )
 
+    def workspace_lock(self, root: Path) -> asyncio.Lock:
+        """The lock of one workspace, shared by every call on it while any holds it."""
+        key = str(root)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
     async def probe(self) -> SandboxStatus:
-        """Whether bubblewrap really works here, found by running it once."""
+        """Whether scripts can run here, found by running one."""
         async with self._probe_lock:
             if self._status is None:
                 self._status = await self._probe()
-                if not self._status.available:
-                    log.warning("skill sandbox unavailable: %s", self._status.detail)
+                log_level = logging.INFO if self._status.available else logging.WARNING
+                log.log(log_level, "skill sandbox: %s", self._status.detail)
             return self._status
 
     async def _probe(self) -> SandboxStatus:
+        found = await asyncio.to_thread(probe, self.cgroup_setting, self.cgroup_parent)
+        self.cgroups = found.cgroups
+        if found.cgroups is None and self.cgroup_setting in ("v1", "v2"):
+            self._required_cgroups_missing = True
+            return SandboxStatus(False, f"SAGE_SKILL_CGROUPS={self.cgroup_setting}: {found.detail}")
+        limits_detail = (
+            found.detail
+            if found.cgroups
+            else (f"{found.detail}: memory, CPU and processes are limited per process only")
+        )
+        userns = (
+            "nested user namespaces blocked (seccomp)"
+            if self._seccomp is not None
+            else "nested user namespaces NOT blocked (no seccomp filter for this machine)"
+        )
         if not self.bwrap:
-            return SandboxStatus(False, "bubblewrap (bwrap) is not installed")
+            return SandboxStatus(False, f"bubblewrap (bwrap) is not installed; {limits_detail}")
         with tempfile.TemporaryDirectory(prefix="sage-probe-") as tmp:
-            workspace = Path(tmp)
-            uid = sandbox_uid(workspace)
-            if uid is not None:
-                os.chown(workspace, uid, uid)
-            command = bwrap_command(
-                self.bwrap, workspace, self.limits, uid, [sandbox_python(), "-I", "-S", "-c", ""]
-            )
+            skill = Path(tmp) / "probe"
+            skill.mkdir()
+            (skill / "probe.py").write_text("")
+            script = _Script(skill, "probe", "python", "probe.py", ())
+            allowed = 20 + self.limits.grace_s
             try:
-                proc = await asyncio.create_subprocess_exec(
-                    *command,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
-                    env={"PATH": "/usr/bin:/bin"},
-                    start_new_session=True,
-                )
+                async with asyncio.timeout(allowed):
+                    result = await self._run(True, Path(tmp) / "workspace", script, None)
+            except TimeoutError:
+                return SandboxStatus(False, f"bubblewrap did not finish within {allowed:g} s")
             except OSError as error:
                 return SandboxStatus(False, f"bubblewrap failed to start: {error}")
-            try:
-                async with asyncio.timeout(20):
-                    _, err = await proc.communicate()
-            except TimeoutError:
-                return SandboxStatus(False, "bubblewrap did not finish within 20 s")
-            finally:
-                # Also on cancellation (a Runtime closed during start-up): reap it,
-                # so no process or pipe outlives the event loop.
-                _kill_group(proc.pid)
-                if proc.returncode is None:
-                    await asyncio.shield(proc.wait())
-        if proc.returncode != 0:
-            text = err.decode(errors="replace").strip()[:300]
-            return SandboxStatus(False, f"bubblewrap exited {proc.returncode}: {text}")
-        return SandboxStatus(True, f"bubblewrap at {self.bwrap}")
+        if not result.ok:
+            text = (result.reason or "") + " " + result.stderr.strip()[:300]
+            return SandboxStatus(False, f"bubblewrap failed: {text.strip()}")
+        return SandboxStatus(True, f"bubblewrap at {self.bwrap}; {limits_detail}; {userns}")
 
     async def run(
-        self, workspace: Path, program: list[str], *, stdin: bytes | None = None
+        self,
+        workspace: Path,
+        skill_dir: Path,
+        skill_name: str,
+        program: list[str],
+        *,
+        stdin: bytes | None = None,
     ) -> ScriptResult:
-        """Run ``program`` (paths relative to the workspace root) in ``workspace``.
+        """Run ``program`` of the skill at ``skill_dir`` against ``workspace``.
 
-        ``program[0]`` is ``python`` (the sandbox's interpreter), ``sh``, or
-        a path; the rest are arguments, passed as a list (never a shell).
-        Raises ``SandboxUnavailable`` when scripts may not run at all.
+        ``program`` is ``[interpreter, script, *args]``: the interpreter
+        ``python`` (the sandbox's, standard library only) or ``sh``, the
+        script's path relative to the skill folder, then the arguments,
+        passed as a list (never a shell). Raises ``SandboxUnavailable`` when
+        scripts may not run at all.
         """
         status = await self.probe()
-        limits = self.limits
-        if stdin is not None and len(stdin) > limits.max_stdin_bytes:
-            return _refused(f"stdin is larger than {limits.max_stdin_bytes} bytes")
+        if stdin is not None and len(stdin) > self.limits.max_stdin_bytes:
+            return refused(f"stdin is larger than {self.limits.max_stdin_bytes} bytes")
+        script = _Script(skill_dir, skill_name, program[0], program[1], tuple(program[2:]))
         if status.available:
-            assert self.bwrap is not None
-            uid = sandbox_uid(workspace)
-            if uid is not None:
-                await asyncio.to_thread(_chown_tree, workspace, uid)
-            argv = [_inside(program[0], sandboxed=True), *program[1:]]
-            command = bwrap_command(self.bwrap, workspace, limits, uid, argv)
-            cwd = None
-        elif self.allow_unsandboxed:
+            return await self._run(True, workspace, script, stdin)
+        if self.allow_unsandboxed and not self._required_cgroups_missing:
             log.warning(
                 "running a skill script WITHOUT a sandbox (skills_allow_unsandboxed is on; %s): %s",
                 status.detail,
                 " ".join(program),
             )
-            argv = [_inside(program[0], sandboxed=False), *program[1:]]
-            command = [host_python(), "-I", "-S", "-B", str(LAUNCHER)]
-            command += launcher_args(limits, None) + argv
-            cwd = workspace
-        else:
-            raise SandboxUnavailable(
-                f"skill scripts are disabled: the sandbox cannot run ({status.detail}). "
-                "Install bubblewrap, or set SAGE_SKILLS_ALLOW_UNSANDBOXED=true to run "
-                "scripts without isolation (unsafe)."
-            )
-        env = clean_env(SANDBOX_WORKSPACE if status.available else str(workspace))
-        return await self._execute(command, cwd, env, stdin, sandboxed=status.available)
+            return await self._run(False, workspace, script, stdin)
+        raise SandboxUnavailable(
+            f"skill scripts are disabled: the sandbox cannot run ({status.detail}). "
+            "Install bubblewrap, or set SAGE_SKILLS_ALLOW_UNSANDBOXED=true to run "
+            "scripts without isolation (unsafe)."
+        )
 
-    async def _execute(
-        self,
-        command: list[str],
-        cwd: Path | None,
-        env: dict[str, str],
-        stdin: bytes | None,
-        *,
-        sandboxed: bool,
+    async def _run(
+        self, sandboxed: bool, workspace: Path, script: _Script, stdin: bytes | None
     ) -> ScriptResult:
         limits = self.limits
-        started = time.perf_counter()
-        proc = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
+        store = WorkspaceStore(
+            workspace,
+            self.workspace_lock(workspace),
+            wsstream.Limits(limits.workspace_bytes, limits.workspace_max_files),
         )
-        out, err = bytearray(), bytearray()
-        overflow = asyncio.Event()
-        timed_out = False
-        try:
+        staging = workspace.parent / STAGING
+        await asyncio.to_thread(staging.mkdir, parents=True, exist_ok=True, mode=0o700)
+        if staging not in self._swept:
+            self._swept.add(staging)
+            await asyncio.to_thread(sweep_staging, staging)
+        with _RunResources(staging) as res:
             try:
-                async with asyncio.timeout(limits.wall_s):
-                    await asyncio.gather(
-                        _feed(proc, stdin),
-                        _pump(proc.stdout, out, limits.max_output_bytes, overflow, proc.pid),
-                        _pump(proc.stderr, err, limits.max_output_bytes, overflow, proc.pid),
-                    )
-                    await proc.wait()
-            except TimeoutError:
-                timed_out = True
-        finally:
-            # Runs on success, on a limit and on cancellation alike: nothing of
-            # the script may outlive this call.
-            _kill_group(proc.pid)
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await asyncio.shield(proc.wait())
-        code = proc.returncode
-        reason = _reason(code, timed_out, overflow.is_set(), limits)
-        return ScriptResult(
-            ok=reason is None,
-            exit_code=code,
-            stdout=out.decode(errors="replace"),
-            stderr=err.decode(errors="replace"),
-            reason=reason,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            sandboxed=sandboxed,
+                seed = await store.snapshot(res.seed)
+            except WorkspaceTooLarge as error:
+                return refused(str(error))
+            res.seed.seek(0)
+            skill = await asyncio.to_thread(_write_skill, script.skill_dir, res.skill)
+            try:
+                try:
+                    res.cgroup = await self._create_cgroup()
+                except OSError as error:
+                    return refused(f"the run's cgroup could not be made: {error}")
+                command, cwd, env, fds = await self._command(sandboxed, script, skill, res)
+                outcome = await supervise(
+                    command,
+                    cwd=cwd,
+                    env=env,
+                    stdin=stdin,
+                    pass_fds=fds.all(),
+                    control=res.control_w,
+                    cgroup=res.cgroup,
+                    limits=limits,
+                )
+                stats = res.cgroup.stats() if res.cgroup is not None else None
+                save = await store.save(res.result, seed) if not outcome.killed else None
+            finally:
+                await asyncio.shield(self._release(res))
+        return compose(outcome, stats, save, limits, sandboxed=sandboxed)
+
+    async def _create_cgroup(self) -> RunCgroup | None:
+        if self.cgroups is None:
+            return None
+        limits = self.limits
+        wanted = CgroupLimits(limits.memory_bytes, limits.max_procs + 3, limits.cpu_cores)
+        return await asyncio.to_thread(self.cgroups.create, wanted)
+
+    async def _command(
+        self, sandboxed: bool, script: _Script, skill: wsstream.Listing, res: _RunResources
+    ) -> tuple[list[str], Path | None, dict[str, str], RunFds]:
+        fds = res.fds(self._code, self._seccomp if sandboxed else None)
+        if sandboxed:
+            uid = self._take_uid() if os.geteuid() == 0 else None
+            res.uid = uid
+            workspace, skills = SANDBOX_WORKSPACE, SANDBOX_SKILLS
+        else:
+            uid = None
+            res.run_dir = res.staging / staging_name("run")
+            await asyncio.to_thread(_make_run_dir, res.run_dir)
+            workspace, skills = str(res.run_dir / "workspace"), str(res.run_dir / "skills")
+        interpreter = {"python": sandbox_python() if sandboxed else host_python(), "sh": "/bin/sh"}
+        program = [
+            interpreter.get(script.interpreter, script.interpreter),
+            f"{skills}/{script.skill_name}/{script.path}",
+            *script.args,
+        ]
+        config = launcher_config(
+            self.limits,
+            fds,
+            uid=uid,
+            workspace=workspace,
+            skills=skills,
+            skill_name=script.skill_name,
+            skill_bytes=skill.usage + wsstream.PAGE,
+            skill_entries=len(skill.entries) + 1,
+            pid_namespace=sandboxed,
+            cgroup=res.cgroup is not None,
+        )
+        if sandboxed:
+            assert self.bwrap is not None
+            command = bwrap_command(
+                self.bwrap, config, fds, uid, program, workspace_bytes=self.limits.workspace_bytes
+            )
+            return command, None, {"PATH": "/usr/bin:/bin"}, fds
+        return unsandboxed_command(config, program), Path(workspace), clean_env(workspace), fds
+
+    def _take_uid(self) -> int:
+        while True:
+            uid = SANDBOX_UID_BASE + random.randrange(SANDBOX_UID_SPAN)
+            if uid not in self._uids:
+                self._uids.add(uid)
+                return uid
+
+    async def _release(self, res: _RunResources) -> None:
+        cgroups, cgroup = self.cgroups, res.cgroup
+        if cgroups is not None and cgroup is not None:
+            # The list is only touched here, on the event loop; removal runs in a thread.
+            pending, cgroups.leftovers = [*cgroups.leftovers, cgroup], []
+            left = await asyncio.to_thread(_remove_all, pending)
+            if left:
+                log.warning("%d run cgroup(s) could not be removed yet", len(left))
+            cgroups.leftovers.extend(left)
+        if res.uid is not None:
+            self._uids.discard(res.uid)
+        if res.run_dir is not None:
+            await asyncio.to_thread(wsstream.remove_tree, res.run_dir)
+
+
+class _RunResources:
+    """The temporary files, pipes and descriptors of one call, closed on exit."""
+
+    def __init__(self, staging: Path) -> None:
+        self.staging = staging
+        # Unnamed (O_TMPFILE where the filesystem has it): nothing to clean up after a crash.
+        self.skill: BinaryIO = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115 - closed in __exit__
+        self.seed: BinaryIO = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115
+        self.result: BinaryIO = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115
+        self.control_r, self.control_w = os.pipe()
+        self._extra: list[int] = []
+        self.cgroup: RunCgroup | None = None
+        self.uid: int | None = None
+        self.run_dir: Path | None = None
+
+    def fds(self, code: tuple[bytes, bytes], seccomp: bytes | None) -> RunFds:
+        launcher = data_fd(code[0], "sage-launcher")
+        self._extra.append(launcher)
+        stream = data_fd(code[1], "sage-wsstream")
+        self._extra.append(stream)
+        filter_fd = data_fd(seccomp, "sage-seccomp") if seccomp is not None else None
+        if filter_fd is not None:
+            self._extra.append(filter_fd)
+        return RunFds(
+            skill=self.skill.fileno(),
+            seed=self.seed.fileno(),
+            result=self.result.fileno(),
+            control=self.control_r,
+            launcher=launcher,
+            stream_module=stream,
+            seccomp=filter_fd,
         )
 
+    def __enter__(self) -> _RunResources:
+        return self
 
-def _inside(program: str, *, sandboxed: bool) -> str:
-    if program == "python":
-        return sandbox_python() if sandboxed else host_python()
-    if program == "sh":
-        return "/bin/sh"
-    return program
-
-
-async def _feed(proc: asyncio.subprocess.Process, data: bytes | None) -> None:
-    if data is None or proc.stdin is None:
-        return
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        proc.stdin.write(data)
-        await proc.stdin.drain()
-    proc.stdin.close()
+    def __exit__(self, *exc: object) -> None:
+        for handle in (self.skill, self.seed, self.result):
+            handle.close()
+        for fd in (self.control_r, self.control_w, *self._extra):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
-async def _pump(
-    stream: asyncio.StreamReader | None,
-    buffer: bytearray,
-    cap: int,
-    overflow: asyncio.Event,
-    pgid: int,
-) -> None:
-    if stream is None:
-        return
-    while chunk := await stream.read(_READ_CHUNK):
-        room = cap - len(buffer)
-        if len(chunk) > room:
-            buffer.extend(chunk[:room])
-            overflow.set()
-            _kill_group(pgid)
-            # Read on (and drop) to the end of the pipe, which comes as soon
-            # as the killed group's last writer is gone: a pipe left with
-            # unread data keeps asyncio's subprocess transport from closing,
-            # and it would be torn down later by the garbage collector,
-            # possibly after its event loop has closed.
-            while await stream.read(_READ_CHUNK):
-                pass
-            return
-        buffer.extend(chunk)
+def _write_skill(folder: Path, out: BinaryIO) -> wsstream.Listing:
+    """Stream the skill's folder (regular files and folders, nothing followed)."""
+    writer = wsstream.Writer(out, wsstream.Limits(SKILL_MAX_BYTES, SKILL_MAX_ENTRIES))
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        writer.add_tree(fd)
+    finally:
+        os.close(fd)
+    writer.end()
+    out.seek(0)
+    return writer.listing
 
 
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+def _remove_all(cgroups: list[RunCgroup]) -> list[RunCgroup]:
+    """Remove each (the newest waits longest); the ones still busy."""
+    *older, newest = cgroups
+    left = [c for c in older if not c.remove(timeout_s=0.1)]
+    return left if newest.remove() else [*left, newest]
 
 
-def _chown_tree(root: Path, uid: int) -> None:
-    """Hand the workspace to the sandbox's uid (only when Sage runs as root)."""
-    os.chown(root, uid, uid)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            os.chown(os.path.join(dirpath, name), uid, uid, follow_symlinks=False)
-
-
-def _reason(code: int | None, timed_out: bool, overflow: bool, limits: SandboxLimits) -> str | None:
-    if timed_out:
-        return f"stopped: wall time limit of {limits.wall_s:g} s reached"
-    if overflow:
-        return f"stopped: output limit of {limits.max_output_bytes} bytes reached"
-    if code == 0:
-        return None
-    signals = {signal.SIGXCPU: "CPU time limit", signal.SIGKILL: "killed (a resource limit)"}
-    if code is not None:
-        number = -code if code < 0 else code - 128 if code > 128 else 0
-        if number in signals:
-            return f"stopped: {signals[signal.Signals(number)]}"
-        if number == signal.SIGXFSZ:
-            return "stopped: file size limit"
-    return f"the script exited with code {code}"
-
-
-def _refused(message: str) -> ScriptResult:
-    return ScriptResult(False, None, "", "", message, 0.0, sandboxed=False)
+def _make_run_dir(run_dir: Path) -> None:
+    run_dir.mkdir(mode=0o700)
+    (run_dir / "workspace").mkdir(mode=0o700)
+    (run_dir / "skills").mkdir(mode=0o700)

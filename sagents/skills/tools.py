@@ -88,7 +88,8 @@ def skill_tools(view: SkillView, workspace: SkillWorkspace) -> list[ToolSpec]:
         stdin: Annotated[str | None, Field(description="Text sent to the script's stdin.")] = None,
     ) -> dict[str, Any]:
         """Run one of a skill's scripts in an isolated sandbox (no network; only the
-        session workspace is writable) and return its exit code, stdout and stderr."""
+        session workspace, the current folder, is writable) and return its exit code,
+        stdout and stderr."""
         skill = find(name)
         result = await workspace.run_script(skill, script, list(args or []), stdin)
         payload: dict[str, Any] = {
@@ -97,15 +98,19 @@ def skill_tools(view: SkillView, workspace: SkillWorkspace) -> list[ToolSpec]:
             "stdout": result.stdout,
             "stderr": result.stderr,
         }
+        if result.notes:
+            payload["notes"] = list(result.notes)
         if not result.ok:
             payload["reason"] = result.reason
+            if result.limit is not None:
+                payload["limit"] = result.limit
             raise ScriptFailed(json.dumps(payload, ensure_ascii=False))
         return payload
 
     limits = workspace.sandbox.limits
     run_spec = tool(
         name="run_skill_script",
-        timeout_s=limits.wall_s + 15,
+        timeout_s=limits.deadline_s + 15,
         max_result_chars=limits.max_output_bytes * 2 + 1000,
     )(run_skill_script)
     return [load_skill, read_skill_file, run_spec]

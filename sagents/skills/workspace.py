@@ -1,23 +1,25 @@
-"""A session's skill workspace: where skill copies live and scripts write.
+"""A session's skill workspace: where the session's scripts read and write.
 
-Layout under ``<data_dir>/workspaces/<session_id>/``: ``skills/<name>/`` holds
-a fresh copy of each skill whose script ran (a script can scribble on its
-copy without touching the installed skill), and everything else is the
-scripts' output, kept across calls of the same session so one script can
-read what another wrote. Inside the sandbox the workspace is ``/workspace``
-and the only writable place.
+``<data_dir>/workspaces/<session_id>/`` keeps what the session's scripts
+wrote, across calls, so one script can read what another wrote. Inside the
+sandbox it is ``/workspace`` (a size-capped tmpfs filled from it and saved
+back to it, see ``workspace_store.py``), the only writable place; the skill
+itself is at ``/skills/<name>``, read-only, never copied into the
+workspace. Deleting the session deletes the folder (``delete``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import shutil
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from sagents.skills import wsstream
 from sagents.skills.format import Skill
 from sagents.skills.sandbox import Sandbox, ScriptResult
+from sagents.skills.workspace_store import WorkspaceStore
 
+log = logging.getLogger(__name__)
 INTERPRETERS = {".py": "python", ".sh": "sh"}
 
 
@@ -33,12 +35,13 @@ class SkillWorkspace:
     async def run_script(
         self, skill: Skill, script: str, args: list[str], stdin: str | None = None
     ) -> ScriptResult:
-        """Copy ``skill`` in, then run ``scripts/<script>`` with ``args``.
+        """Run ``scripts/<script>`` of ``skill`` with ``args`` against this workspace.
 
         ``script`` must be one of the skill's own scripts, named exactly as
         ``Skill.scripts()`` lists it: a name is looked up, never joined into
         a path, so ``../`` cannot reach anything else. ``.py`` runs with the
-        sandbox's Python, ``.sh`` with ``/bin/sh``.
+        sandbox's Python, ``.sh`` with ``/bin/sh``. Any number of calls may
+        run at once; each gets its own sandbox and workspace copy.
         """
         available = skill.scripts()
         if script not in available:
@@ -51,14 +54,19 @@ class SkillWorkspace:
             raise ScriptNotFound(
                 f"cannot run {script!r}: only .py (Python, standard library) and .sh scripts run"
             )
-        await asyncio.to_thread(self._prepare, skill)
-        relative = f"skills/{skill.name}/scripts/{script}"
         data = stdin.encode() if stdin is not None else None
-        return await self.sandbox.run(self.root, [interpreter, relative, *args], stdin=data)
+        program = [interpreter, f"scripts/{script}", *args]
+        return await self.sandbox.run(self.root, skill.path, skill.name, program, stdin=data)
 
-    def _prepare(self, skill: Skill) -> None:
-        (self.root / ".tmp").mkdir(parents=True, exist_ok=True)
-        copy = self.root / "skills" / skill.name
-        if copy.exists():
-            shutil.rmtree(copy)
-        shutil.copytree(skill.path, copy, symlinks=True)
+    async def delete(self) -> None:
+        """Delete the workspace's files (after its session is deleted)."""
+        limits = self.sandbox.limits
+        store = WorkspaceStore(
+            self.root,
+            self.sandbox.workspace_lock(self.root),
+            wsstream.Limits(limits.workspace_bytes, limits.workspace_max_files),
+        )
+        try:
+            await store.delete()
+        except OSError as error:  # the session is gone either way; say what is left
+            log.warning("could not delete the workspace %s: %s", self.root, error)

@@ -122,6 +122,8 @@ async def test_writes_outside_the_workspace_fail(tools: ToolProxy, manager: Skil
     home = str(Path.home() / f"sage-escape-{uuid.uuid4().hex}")
     data_dir_file = str(manager.settings.data_dir / "escape.txt")
     targets = ["../escape.txt", "/tmp/escape.txt", home, data_dir_file, "/usr/escape.txt"]
+    targets += ["/escape.txt", "/dev/shm/escape.txt", "/skills/escape.txt", "/opt/escape.txt"]
+    targets += ["/skills/probe/scripts/write.py"]  # the skill itself
     ok, content = await run(tools, "write.py", "inside.txt", *targets)
     assert ok
     results = json.loads(json.loads(content)["stdout"])
@@ -207,13 +209,13 @@ def _processes_with(token: str) -> list[int]:
 
 
 async def test_cancelling_kills_the_script(tools: ToolProxy, manager: SkillManager) -> None:
+    # The workspace is a tmpfs inside the sandbox (nothing shows on the host
+    # before the call ends), so the script's own process is the sign it started.
     token = uuid.uuid4().hex
     task = asyncio.create_task(run(tools, "sleep.py", token))
-    marker = manager.workspace("ses_sandbox").root / f"started-{token}"
     async with asyncio.timeout(15):
-        while not marker.exists():  # noqa: ASYNC110 - another process writes it
+        while not _processes_with(token):  # noqa: ASYNC110 - another process starts
             await asyncio.sleep(0.02)
-    assert _processes_with(token)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
