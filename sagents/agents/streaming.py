@@ -128,12 +128,8 @@ async def stream_into_draft(
             draft.reasoning.append(chunk.text)
             yield ReasoningDelta(message_id=draft.id, delta=chunk.text)
         elif isinstance(chunk, UsageReport):
-            ctx.usage.add(chunk.input_tokens, chunk.output_tokens)
-            yield UsageReported(
-                model=chunk.model,
-                input_tokens=chunk.input_tokens,
-                output_tokens=chunk.output_tokens,
-            )
+            ctx.usage.add(chunk.input_tokens, chunk.output_tokens, estimated=chunk.estimated)
+            yield UsageReported.of(chunk)
         elif isinstance(chunk, StreamEnd):
             break
 

@@ -13,7 +13,14 @@ import copy
 import dataclasses
 from collections.abc import AsyncIterator
 
-from sagents.llm.errors import LLMError, LLMRequestRejected, LLMStreamBroken, LLMUnavailable
+from sagents.llm.capabilities import Capabilities
+from sagents.llm.errors import (
+    LLMError,
+    LLMParameterUnsupported,
+    LLMRequestRejected,
+    LLMStreamBroken,
+    LLMUnavailable,
+)
 from sagents.llm.types import LLMChunk, LLMRequest, StreamEnd, UsageReport
 from sagents.testing.cursor import ScriptCursor
 from sagents.testing.render import render_turn, turn_usage
@@ -24,7 +31,7 @@ class ScriptedLLM:
     """Answers each request with the next scripted turn for its role."""
 
     def __init__(self, script: ScriptLike | None = None) -> None:
-        self.capabilities: dict[str, str] = {}
+        self.capabilities = Capabilities("scripted")
         self.requests: list[LLMRequest] = []
         """Every request received, in order, with its messages deep-copied
         at the time of the call (agents keep appending to their history)."""
@@ -57,10 +64,11 @@ class ScriptedLLM:
         self.requests.append(dataclasses.replace(request, messages=copy.deepcopy(request.messages)))
         rejected = self.script.rejects(request.response_format)
         if rejected is not None:
-            raise LLMRequestRejected(
-                f"The scripted LLM rejected the request (HTTP 400): response_format type "
-                f"{rejected!r} is not supported",
-                status_code=400,
+            raise LLMParameterUnsupported(
+                f"The scripted LLM does not support response_format (HTTP 400): "
+                f"response_format type {rejected!r} is not supported",
+                400,
+                ("response_format",),
             )
         pick = self._cursor.take(request.role)
         turn = pick.turn
