@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
+import httpx2
 import typer
 from rich.table import Table
 
@@ -51,12 +51,12 @@ def validate(path: Path) -> None:
 def _request(url: str, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
     async def go() -> Any:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        async with httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=60) as c:
+        async with httpx2.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=60) as c:
             return await c.request(method, path, **kwargs)
 
     try:
-        response: httpx.Response = asyncio.run(go())
-    except httpx.HTTPError as error:
+        response: httpx2.Response = asyncio.run(go())
+    except httpx2.HTTPError as error:
         err.print(f"[red]cannot reach {url}:[/red] {error}")
         raise typer.Exit(1) from None
     if response.status_code >= 400:

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from sagents.testing import MockLLMServer, Script, Turn
 from tests.app.conftest import SIMPLE, sse_events
@@ -50,9 +50,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
                 f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
             )
         try:
-            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
+            if httpx2.get(f"{url}/healthz", timeout=0.5).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             time.sleep(0.1)
     raise AssertionError("server did not start")
 
@@ -71,7 +71,7 @@ async def test_kill_9_mid_run_then_restart(tmp_path: Path, mock_llm: MockLLMServ
     proc = spawn(tmp_path, port, mock_llm.base_url)
     try:
         wait_ready(url, proc)
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             first = [
                 e
                 async for e in sse_events(
@@ -91,7 +91,7 @@ async def test_kill_9_mid_run_then_restart(tmp_path: Path, mock_llm: MockLLMServ
                         if deltas == 5:
                             os.kill(proc.pid, signal.SIGKILL)
                             proc.wait(5)
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass  # the connection died with the server
             assert deltas >= 5
     finally:
@@ -102,7 +102,7 @@ async def test_kill_9_mid_run_then_restart(tmp_path: Path, mock_llm: MockLLMServ
     proc = spawn(tmp_path, port, mock_llm.base_url)
     try:
         wait_ready(url, proc)
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             messages = (await http.get(f"/api/v1/sessions/{sid}/messages")).json()
             detail = (await http.get(f"/api/v1/sessions/{sid}")).json()
     finally:

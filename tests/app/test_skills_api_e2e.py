@@ -8,7 +8,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from tests.app.conftest import StartServer
 from tests.conftest import BUNDLED_SKILLS
@@ -48,7 +48,7 @@ def good(name: str = "say-hello") -> dict[str, str]:
     return {f"{name}/SKILL.md": SKILL_MD.format(name=name), f"{name}/scripts/hi.py": "print(1)"}
 
 
-async def upload(http: httpx.AsyncClient, data: bytes, filename: str) -> httpx.Response:
+async def upload(http: httpx2.AsyncClient, data: bytes, filename: str) -> httpx2.Response:
     return await http.post("/api/v1/skills", files={"file": (filename, data)})
 
 
@@ -65,7 +65,7 @@ async def test_upload_list_read_delete(start_server: StartServer, tmp_path: Path
     url = start_server(api_keys="ka:alice,kb:bob", skills_bundled_dir=BUNDLED_SKILLS)
     alice = {"Authorization": "Bearer ka"}
     bob = {"Authorization": "Bearer kb"}
-    async with httpx.AsyncClient(base_url=url, timeout=20, headers=alice) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=20, headers=alice) as http:
         response = await upload(http, make_zip(good()), "hello.zip")
         assert response.status_code == 201, response.text
         assert response.json()["files"] == ["SKILL.md", "scripts/hi.py"]
@@ -118,7 +118,7 @@ async def test_hostile_archives_are_rejected_and_nothing_is_written(
         "notanarchive.zip": b"this is not a zip",
         "skill.rar": b"whatever",
     }
-    async with httpx.AsyncClient(base_url=url, timeout=20) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=20) as http:
         for filename, data in cases.items():
             response = await upload(http, data, filename)
             assert response.status_code == 400, (filename, response.text)
