@@ -13,6 +13,7 @@ from bench.scenarios import (
     cancel,
     concurrency,
     history,
+    llm_call,
     multi_agent,
     streaming_http,
     tool_turn,
@@ -20,6 +21,7 @@ from bench.scenarios import (
 )
 
 SCENARIOS: list[Scenario] = [
+    llm_call.SCENARIO,
     tool_turn.SCENARIO,
     tool_turn_http.SCENARIO,
     concurrency.SCENARIO,
