@@ -8,8 +8,12 @@ project headers, Azure routing, timeouts and error classes are the SDK's.
 The body is Sage's own JSON and the streamed answer is read raw, by
 ``sagents.llm.wire``: ``chat.completions.create`` would walk every request's
 messages through the SDK's TypedDict transformer (~2 ms per request here) and
-build a pydantic chunk per token (~0.2 ms each); the low-level call costs
-~0.5 ms per request over a bare httpx2 request (docs/benchmarks.md).
+build a pydantic chunk per token (~0.2 ms each). Measured here, the
+low-level call costs ~0.5–0.8 ms per request over a bare httpx2 request
+(option copies, URL and header merging), and a 50-token call through this
+client ~1–1.5 ms more than through the hand-written httpx2 client it
+replaced; ``create`` would cost ~20 ms more (``python -m bench --only
+llm_call``, docs/benchmarks.md).
 
 Retries happen only before the first chunk, where a retry is invisible to the
 user: once output has started streaming, a failure is reported, never
