@@ -5,7 +5,6 @@ report an error inside the stream."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -196,10 +195,8 @@ async def test_azure_routes_by_deployment_with_the_api_version_and_api_key(
 async def test_an_error_body_is_read_only_in_part(base_url: str) -> None:
     # Read whole, this body would never end and the call would time out.
     llm = model(base_url, "endless-error", None, llm_first_chunk_timeout_s=5.0)
-    started = time.monotonic()
     with pytest.raises(LLMUnavailable) as caught:
         [c async for c in llm.stream(HELLO)]
     await llm.aclose()
-    assert not isinstance(caught.value, LLMTimeout)
+    assert not isinstance(caught.value, LLMTimeout)  # it did not wait for the end
     assert "HTTP 502" in str(caught.value)
-    assert time.monotonic() - started < 4
