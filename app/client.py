@@ -1,7 +1,7 @@
 """A small async client for Sage's HTTP API, used by the CLI.
 
-Events arrive as SSE; ``httpx-sse`` parses the frames and ``parse_event``
-turns each into the same typed event the server emitted.
+Events arrive as SSE; httpx2's ``EventSource`` parses the frames and
+``parse_event`` turns each into the same typed event the server emitted.
 """
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-from httpx_sse import aconnect_sse
+import httpx2
 
 from sagents.events import Event, parse_event
+
+MAX_EVENT_BYTES = 64 * 2**20
+"""A ``run.finished`` frame carries the whole answer; httpx2's 1 MiB default
+would refuse a long one."""
 
 
 class SageAPIError(Exception):
@@ -27,10 +30,10 @@ class SageAPIError(Exception):
 class SageClient:
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(
+        self._http = httpx2.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers=headers,
-            timeout=httpx.Timeout(timeout, read=None),
+            timeout=httpx2.Timeout(timeout, read=None),
         )
 
     async def __aenter__(self) -> SageClient:
@@ -51,23 +54,25 @@ class SageClient:
 
     async def chat(self, payload: dict[str, Any]) -> AsyncIterator[Event]:
         """Start a run and yield its events."""
-        async with aconnect_sse(self._http, "POST", "/api/v1/chat", json=payload) as source:
-            response = source.response
-            if response.status_code >= 400:
-                await response.aread()
-                raise SageAPIError(response.status_code, _body(response))
-            async for frame in source.aiter_sse():
-                if frame.data:
-                    yield parse_event(frame.data)
+        async for event in self._events("POST", "/api/v1/chat", json=payload):
+            yield event
 
     async def events(self, session_id: str, run_id: str, after: int = 0) -> AsyncIterator[Event]:
         url = f"/api/v1/sessions/{session_id}/runs/{run_id}/events"
         headers = {"Last-Event-ID": str(after)} if after else {}
-        async with aconnect_sse(self._http, "GET", url, headers=headers) as source:
-            if source.response.status_code >= 400:
-                await source.response.aread()
-                raise SageAPIError(source.response.status_code, _body(source.response))
-            async for frame in source.aiter_sse():
+        async for event in self._events("GET", url, headers=headers):
+            yield event
+
+    async def _events(
+        self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> AsyncIterator[Event]:
+        """The events of one SSE response; an error status raises ``SageAPIError``."""
+        sse = {"Accept": "text/event-stream", "Cache-Control": "no-store", **(headers or {})}
+        async with self._http.stream(method, url, headers=sse, **kwargs) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise SageAPIError(response.status_code, _body(response))
+            async for frame in httpx2.EventSource(response, max_event_size=MAX_EVENT_BYTES):
                 if frame.data:
                     yield parse_event(frame.data)
 
@@ -101,7 +106,7 @@ class SageClient:
         return await self.request("GET", "/api/v1/tools")
 
 
-def _body(response: httpx.Response) -> Any:
+def _body(response: httpx2.Response) -> Any:
     try:
         return response.json()
     except ValueError:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-import httpx
+import httpx2
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,12 +56,12 @@ class Child:
         self.url = line.split(" ", 1)[1].strip()
         root = self.url.removesuffix("/v1")
         deadline = time.monotonic() + timeout_s
-        async with httpx.AsyncClient(timeout=2) as http:
+        async with httpx2.AsyncClient(timeout=2) as http:
             while True:
                 try:
                     if (await http.get(root + health_path)).status_code == 200:
                         return self.url
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     pass
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     self.stop()

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 
 
 @dataclass
@@ -27,7 +27,7 @@ class ChatTrace:
 
 
 async def chat(
-    http: httpx.AsyncClient, payload: dict[str, Any], *, parse: bool = True
+    http: httpx2.AsyncClient, payload: dict[str, Any], *, parse: bool = True
 ) -> ChatTrace:
     """Read every event of one chat. ``parse`` decodes each event's JSON (what
     a real client does); without it only the terminal event is decoded.

@@ -11,9 +11,12 @@ an agent never needs to know which run it is part of to report progress.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+if TYPE_CHECKING:
+    from sagents.llm.types import UsageReport
 
 MessageKind = Literal[
     "answer", "analysis", "plan", "execution", "observation", "stage_summary", "summary"
@@ -169,6 +172,17 @@ class UsageReported(EventBase):
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
+    estimated: bool = False
+    """Counted by Sage with its tokenizer: the provider reported no usage."""
+
+    @classmethod
+    def of(cls, report: UsageReport) -> UsageReported:
+        return cls(
+            model=report.model,
+            input_tokens=report.input_tokens,
+            output_tokens=report.output_tokens,
+            estimated=report.estimated,
+        )
 
 
 class Suggestions(EventBase):
@@ -189,10 +203,13 @@ class AgentNotice(EventBase):
 class TokenUsage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
+    estimated: bool = False
+    """Some of it was counted by Sage because the provider reported none."""
 
-    def add(self, input_tokens: int, output_tokens: int) -> None:
+    def add(self, input_tokens: int, output_tokens: int, *, estimated: bool = False) -> None:
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
+        self.estimated = self.estimated or estimated
 
 
 class RunFinished(EventBase):

@@ -7,10 +7,14 @@ credential.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+if TYPE_CHECKING:
+    from sagents.settings import Settings
+
+_T = TypeVar("_T")
 ContextKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
@@ -28,15 +32,35 @@ class Workflow(BaseModel):
 
 
 class RunOptions(BaseModel):
-    """Flags that steer the flow; ``None`` means "let Sage decide"."""
+    """Flags that steer the flow. ``None`` means "not said": the operator's
+    default applies (``SAGE_DEFAULT_*``, ``SAGE_SKILL_SELECTION``,
+    ``SAGE_MAX_LOOP_COUNT``), and for ``deep_thinking`` / ``multi_agent``
+    without a default the router decides."""
 
     model_config = ConfigDict(extra="forbid")
 
-    deep_thinking: bool | None = None
-    multi_agent: bool | None = None
-    max_loop_count: int | None = Field(default=None, ge=1, le=100)
-    more_suggest: bool = False
-    force_summary: bool = False
+    deep_thinking: bool | None = Field(
+        default=None,
+        description="Analyse before acting; null: SAGE_DEFAULT_DEEP_THINKING, else the router.",
+    )
+    multi_agent: bool | None = Field(
+        default=None,
+        description="Decompose into tasks; null: SAGE_DEFAULT_MULTI_AGENT, else the router.",
+    )
+    max_loop_count: int | None = Field(
+        default=None, ge=1, le=100, description="null: SAGE_MAX_LOOP_COUNT."
+    )
+    more_suggest: bool | None = Field(
+        default=None, description="Suggest follow-up questions; null: SAGE_DEFAULT_MORE_SUGGEST."
+    )
+    force_summary: bool | None = Field(
+        default=None,
+        description="Summarise the simple path's answer; null: SAGE_DEFAULT_FORCE_SUMMARY.",
+    )
+    skill_selection: bool | None = Field(
+        default=None,
+        description="Let an LLM call pick a fitting skill first; null: SAGE_SKILL_SELECTION.",
+    )
     available_tools: list[str] | None = Field(
         default=None, description="Allow-list of tool names for this run; null means every tool."
     )
@@ -49,6 +73,25 @@ class RunOptions(BaseModel):
     system_context: dict[ContextKey, str] | None = Field(
         default=None, description="Extra context for the model, treated as untrusted data."
     )
+
+    def resolved(self, settings: Settings) -> RunOptions:
+        """These options with the operator's defaults filled in where the
+        request said nothing (``deep_thinking`` and ``multi_agent`` stay
+        ``None`` when there is no default: the router decides them)."""
+        return self.model_copy(
+            update={
+                "deep_thinking": _given(self.deep_thinking, settings.default_deep_thinking),
+                "multi_agent": _given(self.multi_agent, settings.default_multi_agent),
+                "max_loop_count": self.max_loop_count or settings.max_loop_count,
+                "more_suggest": _given(self.more_suggest, settings.default_more_suggest),
+                "force_summary": _given(self.force_summary, settings.default_force_summary),
+                "skill_selection": _given(self.skill_selection, settings.skill_selection),
+            }
+        )
+
+
+def _given(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
 
 
 class RunRequest(RunOptions):
@@ -66,6 +109,8 @@ class RunRequest(RunOptions):
             raise ValueError("message must not be empty")
         return value
 
-    def options(self) -> RunOptions:
-        """Just the flags, without the turn itself (or fields a subclass adds)."""
-        return RunOptions.model_validate(self.model_dump(include=set(RunOptions.model_fields)))
+    def options(self, settings: Settings | None = None) -> RunOptions:
+        """Just the flags, without the turn itself (or fields a subclass adds);
+        with ``settings``, resolved against the operator's defaults."""
+        options = RunOptions.model_validate(self.model_dump(include=set(RunOptions.model_fields)))
+        return options if settings is None else options.resolved(settings)

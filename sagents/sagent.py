@@ -231,7 +231,7 @@ class SAgent:
                 run=run,
                 user_id=user_id,
                 user_input=request.message,
-                options=request.options(),
+                options=request.options(rt.settings),
                 settings=rt.settings,
                 llm=rt.llm,
                 tools=rt.tools.proxy(request.available_tools),

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=3, ge=0, le=10)
     llm_retry_base_delay_s: float = Field(default=0.5, ge=0)
     llm_retry_max_delay_s: float = Field(default=8.0, ge=0)
+    llm_retry_after_max_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Longest wait honoured from a 429/503 Retry-After (also bounded by the "
+        "call's deadline).",
+    )
     llm_max_connections: int = Field(default=1000, ge=1)
     # What one streamed message may hold (sagents/agents/streaming.py). Past
     # these the model's output is not read on: its stream is closed.
@@ -75,6 +81,50 @@ class Settings(BaseSettings):
         ge=1000,
         description="Cap on the tool-call arguments of one message; the call that passes "
         "it is not made and gets an error result.",
+    )
+    llm_api_version: str | None = Field(
+        default=None,
+        description="Azure OpenAI API version; when set, SAGE_LLM_BASE_URL is the Azure "
+        "endpoint and model names are deployment names.",
+    )
+    llm_organization: str | None = Field(
+        default=None, description="OpenAI organization header (OpenAI-Organization)."
+    )
+    llm_project: str | None = Field(
+        default=None, description="OpenAI project header (OpenAI-Project)."
+    )
+    llm_default_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra HTTP headers sent with every LLM request, as JSON (a gateway's "
+        "routing or auth headers).",
+    )
+
+    # Operator defaults for run options a request leaves out (sagents/request.py).
+    default_deep_thinking: bool | None = Field(
+        default=None,
+        description="deep_thinking when a request does not say; unset lets the router decide.",
+    )
+    default_multi_agent: bool | None = Field(
+        default=None,
+        description="multi_agent when a request does not say; unset lets the router decide.",
+    )
+    default_more_suggest: bool = Field(
+        default=False, description="more_suggest when a request does not say."
+    )
+    default_force_summary: bool = Field(
+        default=False, description="force_summary when a request does not say."
+    )
+    skill_selection: bool = Field(
+        default=True,
+        description="Let an LLM call pick a fitting skill before answering (when skills are "
+        "available); false keeps the skills and their tools but skips that call. A request's "
+        "skill_selection overrides it.",
+    )
+    system_prompt: str | None = Field(
+        default=None,
+        max_length=100_000,
+        description="Replaces Sage's built-in system prompt (the opening that says who the "
+        "assistant is).",
     )
 
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -269,6 +319,7 @@ class Settings(BaseSettings):
         )
         data["data_dir"] = str(self.data_dir)
         data["admin_users"] = sorted(self.admin_users)
+        data["llm_default_headers"] = {name: "***" for name in self.llm_default_headers}
         return data
 
 

@@ -46,3 +46,38 @@ def test_fast_model_for_deciders(monkeypatch: pytest.MonkeyPatch) -> None:
         "small",
         "big",
     )
+
+
+def test_llm_connection_and_run_default_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = from_env(
+        monkeypatch,
+        SAGE_LLM_API_VERSION="2024-10-21",
+        SAGE_LLM_ORGANIZATION="org-1",
+        SAGE_LLM_PROJECT="proj-1",
+        SAGE_LLM_DEFAULT_HEADERS='{"X-Gateway-Token": "very-secret"}',
+        SAGE_LLM_RETRY_AFTER_MAX_S="5",
+        SAGE_DEFAULT_DEEP_THINKING="false",
+        SAGE_DEFAULT_MULTI_AGENT="true",
+        SAGE_SKILL_SELECTION="false",
+        SAGE_SYSTEM_PROMPT="You are Ada.",
+    )
+    assert (s.llm_api_version, s.llm_organization, s.llm_project) == (
+        "2024-10-21",
+        "org-1",
+        "proj-1",
+    )
+    assert s.llm_default_headers == {"X-Gateway-Token": "very-secret"}
+    assert s.llm_retry_after_max_s == 5
+    assert (s.default_deep_thinking, s.default_multi_agent, s.skill_selection) == (
+        False,
+        True,
+        False,
+    )
+    assert s.system_prompt == "You are Ada."
+    assert "very-secret" not in str(s.masked())
+
+
+def test_route_defaults_are_unset_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = from_env(monkeypatch)
+    assert s.default_deep_thinking is None and s.default_multi_agent is None
+    assert s.skill_selection is True and s.system_prompt is None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import ipaddress
-import json
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -87,6 +87,17 @@ def _lock_data_dir(settings: Settings) -> DataDirLock:
         message = f"cannot use the data directory {settings.data_dir}: {exc}"
     err.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+class MockDialect(enum.StrEnum):
+    """``sage mock-llm --dialect``: the servers the mock imitates
+    (``sagents.testing.dialects`` says what each does)."""
+
+    openai = "openai"
+    vllm = "vllm"
+    llamacpp = "llamacpp"
+    ollama = "ollama"
+    deepseek = "deepseek"
 
 
 SetCancel = Callable[[Callable[[], object]], None]
@@ -191,32 +202,11 @@ def chat(
 
 @app.command()
 def doctor() -> None:
-    """Show the resolved configuration (secrets masked) and check the LLM."""
-    settings = Settings()
-    console.print_json(json.dumps(settings.masked(), default=str))
-    console.print(f"store: {settings.db_path} ({'exists' if settings.db_path.exists() else 'new'})")
-    if not settings.llm_configured:
-        from sagents.settings import NOT_CONFIGURED_MESSAGE
+    """Show the resolved configuration (secrets masked) and probe the LLM: model
+    listed, streaming, tool calling, structured output, usage reporting."""
+    from app.cli.doctor import run_doctor
 
-        err.print(f"[red]LLM: not configured.[/] {NOT_CONFIGURED_MESSAGE}")
-        raise typer.Exit(1)
-
-    async def probe() -> str:
-        import httpx
-
-        base = (settings.llm_base_url or "https://api.openai.com/v1").rstrip("/")
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        async with httpx.AsyncClient(timeout=settings.llm_connect_timeout_s) as http:
-            response = await http.get(f"{base}/models", headers=headers)
-        return f"HTTP {response.status_code}"
-
-    try:
-        status = asyncio.run(probe())
-    except Exception as exc:
-        err.print(f"[red]LLM: unreachable at {settings.llm_base_url}: {exc}[/]")
-        raise typer.Exit(1) from None
-    console.print(f"[green]LLM: reachable ({status}) at {settings.llm_base_url}[/]")
+    run_doctor(console, err)
 
 
 @app.command("mock-llm")
@@ -224,11 +214,14 @@ def mock_llm(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     script: Annotated[Path | None, typer.Option(help="JSON script of turns.")] = None,
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    dialect: Annotated[
+        MockDialect, typer.Option(help="Which server to imitate (errors, usage, tool calls…).")
+    ] = MockDialect.openai,
 ) -> None:
     """Serve the scripted mock OpenAI-compatible LLM (for tests and demos)."""
     from sagents.testing.mock_server import run_mock_llm
 
-    run_mock_llm(script, host, port)
+    run_mock_llm(script, host, port, dialect.value)
 
 
 @app.command()

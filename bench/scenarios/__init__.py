@@ -13,6 +13,7 @@ from bench.scenarios import (
     cancel,
     concurrency,
     history,
+    llm_call,
     multi_agent,
     sandbox,
     streaming_http,
@@ -21,6 +22,7 @@ from bench.scenarios import (
 )
 
 SCENARIOS: list[Scenario] = [
+    llm_call.SCENARIO,
     tool_turn.SCENARIO,
     tool_turn_http.SCENARIO,
     concurrency.SCENARIO,

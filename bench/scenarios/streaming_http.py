@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2
 
 from bench.direct import DirectClient
 from bench.env import BenchEnv
@@ -71,7 +71,7 @@ async def _staggered(index: int, count: int) -> None:
     await asyncio.sleep(RAMP_S * index / max(count, 1))
 
 
-async def sage_phase(http: httpx.AsyncClient, sessions: int, phase: Phase) -> Phase:
+async def sage_phase(http: httpx2.AsyncClient, sessions: int, phase: Phase) -> Phase:
 
     async def one(index: int) -> None:
         await _staggered(index, sessions)
@@ -144,14 +144,14 @@ async def run(env: BenchEnv) -> ScenarioResult:
             "ramp_s": RAMP_S,
         },
     )
-    limits = httpx.Limits(max_connections=sessions + 100, max_keepalive_connections=sessions + 100)
+    limits = httpx2.Limits(max_connections=sessions + 100, max_keepalive_connections=sessions + 100)
 
-    def client() -> httpx.AsyncClient:
+    def client() -> httpx2.AsyncClient:
         # A fresh client for every phase: a connection left idle through the
         # other side's phase can be closed by the server's keep-alive timeout
         # just as it is reused, which is the client's race to retry, not a
         # Sage error.
-        return httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits)
+        return httpx2.AsyncClient(base_url=server.url, timeout=120, limits=limits)
 
     async with (
         env.server("streaming_http", WORKLOAD) as server,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-import httpx
+import httpx2
 
 from bench.env import BenchEnv
 from bench.mock import answer_text
@@ -36,7 +36,7 @@ async def run(env: BenchEnv) -> ScenarioResult:
     async with (
         env.server("tool_turn_http", WORKLOAD) as server,
         env.direct() as direct,
-        httpx.AsyncClient(base_url=server.url, timeout=60) as http,
+        httpx2.AsyncClient(base_url=server.url, timeout=60) as http,
     ):
         for i in range(warmup + turns):
             order = (True, False) if i % 2 else (False, True)

@@ -50,8 +50,6 @@ async def decide(
         )
         return
     for report in usage:
-        ctx.usage.add(report.input_tokens, report.output_tokens)
-        yield UsageReported(
-            model=report.model, input_tokens=report.input_tokens, output_tokens=report.output_tokens
-        )
+        ctx.usage.add(report.input_tokens, report.output_tokens, estimated=report.estimated)
+        yield UsageReported.of(report)
     out.value = value

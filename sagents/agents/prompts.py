@@ -30,7 +30,9 @@ def render_system_context(context: dict[str, str] | None) -> str:
 
 
 def system_prompt(ctx: SessionContext, extra: str = "") -> dict[str, Any]:
-    text = BASE_PROMPT + (f"\n\n{extra}" if extra else "")
+    """The system message: the operator's ``SAGE_SYSTEM_PROMPT`` or Sage's
+    own opening, the agent's instruction, memories, skills, client context."""
+    text = (ctx.settings.system_prompt or BASE_PROMPT) + (f"\n\n{extra}" if extra else "")
     if ctx.memory_section:
         text += f"\n\n{ctx.memory_section}"
     if ctx.skill_prompt:

@@ -1,9 +1,11 @@
 """TaskRouterAgent: decides deep_thinking and multi_agent when the request leaves them open.
 
-Flags given in the request are the caller's decision and are never second-
-guessed: the agent then reports them (``source: options``) without an LLM call.
-Safe default when the model answers badly: the simple path (both false),
-which is the cheapest and always produces an answer.
+Flags given in the request, or set by the operator (``SAGE_DEFAULT_DEEP_THINKING``,
+``SAGE_DEFAULT_MULTI_AGENT``; the run's options arrive resolved), are a
+decision already made and are never second-guessed: the agent then reports
+them (``source: options``) without an LLM call. Safe default when the model
+answers badly: the simple path (both false), which is the cheapest and always
+produces an answer.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class TaskRouterAgent:
                 deep_thinking=given_deep,
                 multi_agent=given_multi,
                 source="options",
-                reason="given in the request",
+                reason=_who_decided(ctx),
             )
             return
         out: Decision[RouteDecision] = Decision()
@@ -70,3 +72,14 @@ class TaskRouterAgent:
             source="router",
             reason=decision.reason,
         )
+
+
+def _who_decided(ctx: SessionContext) -> str:
+    """Whether the request or the operator's defaults set the flags (the
+    run record keeps the request's own options)."""
+    asked = [name for name in ("deep_thinking", "multi_agent") if name in ctx.run.options]
+    if len(asked) == 2:
+        return "given in the request"
+    if not asked:
+        return "the operator's defaults (SAGE_DEFAULT_DEEP_THINKING, SAGE_DEFAULT_MULTI_AGENT)"
+    return f"{asked[0]} given in the request, the other by the operator's default"

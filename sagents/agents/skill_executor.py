@@ -7,6 +7,10 @@ prompt too, and ``load_skill`` / ``read_skill_file`` / ``run_skill_script``
 (levels 2–3) join the run's tools, so files and scripts are only reached on
 demand. Safe default when the model answers badly or names a skill that does
 not exist: no skill is preloaded, but the tools and the list stay available.
+With skill selection off (``SAGE_SKILL_SELECTION=false`` or the request's
+``skill_selection: false``) the choosing call is skipped and the model finds
+skills itself through the list and ``load_skill``: one LLM call less per run,
+which matters with a small local model.
 """
 
 from __future__ import annotations
@@ -35,16 +39,17 @@ class SkillExecutorAgent:
             return
         listing = level1_prompt(view, ctx.user_input, ctx.settings.skills_prompt_tokens)
         out: Decision[SkillSelection] = Decision()
-        async for event in decide(
-            ctx,
-            role=self.role,
-            messages=user_turn(ctx, PROMPT.format(skills=listing)),
-            schema=SkillSelection,
-            fallback=SkillSelection(use_skill=False, reason="fallback"),
-            fallback_note="No skill was preloaded",
-            out=out,
-        ):
-            yield event
+        if ctx.options.skill_selection is not False:
+            async for event in decide(
+                ctx,
+                role=self.role,
+                messages=user_turn(ctx, PROMPT.format(skills=listing)),
+                schema=SkillSelection,
+                fallback=SkillSelection(use_skill=False, reason="fallback"),
+                fallback_note="No skill was preloaded",
+                out=out,
+            ):
+                yield event
         ctx.tools = proxy_with(ctx.tools, skill_tools(view, manager.workspace(ctx.session_id)))
         prompt = f"You have skills. Use load_skill to read one before following it.\n{listing}"
         chosen = out.value.chosen(view) if out.value else None

@@ -200,12 +200,8 @@ async def stream_into_draft(
                         "(SAGE_LLM_MAX_REASONING_CHARS); the rest of it is not shown.",
                     )
             elif isinstance(chunk, UsageReport):
-                ctx.usage.add(chunk.input_tokens, chunk.output_tokens)
-                yield UsageReported(
-                    model=chunk.model,
-                    input_tokens=chunk.input_tokens,
-                    output_tokens=chunk.output_tokens,
-                )
+                ctx.usage.add(chunk.input_tokens, chunk.output_tokens, estimated=chunk.estimated)
+                yield UsageReported.of(chunk)
             elif isinstance(chunk, StreamEnd):
                 break
     finally:

@@ -19,6 +19,6 @@ DEFAULT_CONDITIONS: dict[str, Condition] = {
     "multi_agent": lambda ctx: bool(ctx.multi_agent),
     "tasks_finished": tasks_finished,
     "skills_available": lambda ctx: ctx.skill_view is not None and len(ctx.skill_view) > 0,
-    "force_summary": lambda ctx: ctx.options.force_summary,
-    "more_suggest": lambda ctx: ctx.options.more_suggest,
+    "force_summary": lambda ctx: bool(ctx.options.force_summary),
+    "more_suggest": lambda ctx: bool(ctx.options.more_suggest),
 }

@@ -1,10 +1,12 @@
 """Talking to language models: the provider-neutral contract, the OpenAI-compatible
 client, and structured (JSON) output on top of any ``ChatModel``."""
 
+from sagents.llm.capabilities import Capabilities
 from sagents.llm.errors import (
     LLMError,
     LLMNotConfigured,
     LLMOutputInvalid,
+    LLMParameterUnsupported,
     LLMRequestRejected,
     LLMStreamBroken,
     LLMTimeout,
@@ -25,12 +27,14 @@ from sagents.llm.types import (
 )
 
 __all__ = [
+    "Capabilities",
     "ChatMessageDict",
     "ChatModel",
     "LLMChunk",
     "LLMError",
     "LLMNotConfigured",
     "LLMOutputInvalid",
+    "LLMParameterUnsupported",
     "LLMRequest",
     "LLMRequestRejected",
     "LLMStreamBroken",

@@ -18,9 +18,13 @@ class LLMUnavailable(LLMError):
     caller can tell "overloaded" from "not there at all".
     """
 
-    def __init__(self, message: str, status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, status_code: int | None = None, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.retry_after_s = retry_after_s
+        """Seconds the endpoint asked to wait (``Retry-After`` on 429 and 503)."""
 
 
 class LLMTimeout(LLMUnavailable):
@@ -33,6 +37,16 @@ class LLMRequestRejected(LLMError):
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class LLMParameterUnsupported(LLMRequestRejected):
+    """The endpoint answered that a parameter of the request is unsupported
+    (400, 422, 500 or 501 naming it); ``parameters`` are the ones it named.
+    Not retried: the same request would be refused again."""
+
+    def __init__(self, message: str, status_code: int, parameters: tuple[str, ...]) -> None:
+        super().__init__(message, status_code)
+        self.parameters = parameters
 
 
 class LLMStreamBroken(LLMError):

@@ -1,97 +1,106 @@
-"""The ``ChatModel`` for any OpenAI-compatible endpoint, over one httpx2 pool.
+"""The ``ChatModel`` for any OpenAI-compatible endpoint, through the openai SDK.
 
 One instance serves the whole process: it owns the single HTTP connection pool
-that every run shares, so hundreds of concurrent runs reuse warm connections
-instead of each opening its own. It speaks the chat completions wire format
-itself (``sagents.llm.wire`` says why not through the openai SDK) and retries
-only before the first chunk, where a retry is invisible to the user: once
-output has started streaming, a failure is reported, never replayed.
+that every run shares, so hundreds of concurrent runs reuse warm connections.
+Requests go through the SDK's low-level request API (``AsyncOpenAI.post``
+with ``cast_to=httpx2.Response``), so base URL, credentials, organisation and
+project headers, Azure routing, timeouts and error classes are the SDK's.
+The body is Sage's own JSON and the streamed answer is read raw, by
+``sagents.llm.wire``: ``chat.completions.create`` would walk every request's
+messages through the SDK's TypedDict transformer (~2 ms per request here) and
+build a pydantic chunk per token (~0.2 ms each). Measured here, the
+low-level call costs ~0.5–0.8 ms per request over a bare httpx2 request
+(option copies, URL and header merging), and a 50-token call through this
+client ~1–1.5 ms more than through the hand-written httpx2 client it
+replaced; ``create`` would cost ~20 ms more (``python -m bench --only
+llm_call``, docs/benchmarks.md).
+
+Retries happen only before the first chunk, where a retry is invisible to the
+user: once output has started streaming, a failure is reported, never
+replayed. A refusal of an optional parameter is learned (``Capabilities``)
+and the request sent again at once without it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx2
+import openai
 
-from sagents import __version__
+from sagents.context.tokens import TokenCounters
+from sagents.llm.capabilities import FEATURES, Capabilities
 from sagents.llm.errors import (
     LLMError,
     LLMNotConfigured,
-    LLMRequestRejected,
+    LLMParameterUnsupported,
     LLMStreamBroken,
-    LLMTimeout,
     LLMUnavailable,
 )
+from sagents.llm.failures import STREAM_ERRORS, broken, open_failure
+from sagents.llm.features import request_body
 from sagents.llm.retry import backoff_delay, is_retryable
-from sagents.llm.types import LLMChunk, LLMRequest, StreamEnd, TextDelta
-from sagents.llm.wire import (
-    DecodedBatch,
-    ProviderStreamError,
-    WireError,
-    decode_batch,
-    error_message,
-    sse_batches,
+from sagents.llm.sdk import (
+    DEFAULT_BASE_URL,
+    build_http_client,
+    build_sdk_client,
+    omit_auth,
 )
+from sagents.llm.think import ThinkSplitter
+from sagents.llm.types import (
+    LLMChunk,
+    LLMRequest,
+    ReasoningDelta,
+    StreamEnd,
+    TextDelta,
+    ToolCallDelta,
+    UsageReport,
+)
+from sagents.llm.usage import estimate_usage
+from sagents.llm.wire import DecodedBatch, decode_batch, sse_batches
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+__all__ = ["DEFAULT_BASE_URL", "ROLE_HEADER", "OpenAIChatModel"]
 
 ROLE_HEADER = "X-Sage-Role"
 
-MAX_ERROR_BODY = 64 * 1024
-"""An error response is read up to this size for its message; a misconfigured
-URL can point at something that answers a large HTML page."""
-
-_STREAM_ERRORS = (httpx2.HTTPError, TimeoutError, WireError, ProviderStreamError)
-"""What a failing call or stream raises; anything else is a bug and propagates."""
+RESOURCE_EXHAUSTED = "insufficient_system_resource"
+"""DeepSeek's finish reason for a generation its servers gave up on
+(https://api-docs.deepseek.com/api/create-chat-completion/): not an answer."""
 
 
 class OpenAIChatModel:
     """Streams chat completions from one OpenAI-compatible endpoint."""
 
     def __init__(
-        self, settings: Settings, *, http_client: httpx2.AsyncClient | None = None
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx2.AsyncClient | None = None,
+        counters: TokenCounters | None = None,
     ) -> None:
         """``http_client`` lets an embedding application share its own pool;
-        by default the model builds one sized by ``llm_max_connections``."""
-        self.capabilities: dict[str, str] = {}
+        by default the model builds one sized by ``llm_max_connections``.
+        ``counters`` count tokens when a provider reports no usage."""
         self._settings = settings
         self._base_url = (settings.llm_base_url or DEFAULT_BASE_URL).rstrip("/")
-        self._url = f"{self._base_url}/chat/completions"
-        self._http: httpx2.AsyncClient | None = None
-        self._owns_http = http_client is None
+        self.capabilities = Capabilities(self._base_url)
+        self._counters = counters or TokenCounters()
+        self._azure = bool(settings.llm_api_version)
+        self._headers: dict[str, Any] = {}
+        if omit_auth(settings):
+            self._headers["Authorization"] = openai.Omit()
         self._closed = False
-        self._headers: dict[str, str] = {
-            "Content-Type": "application/json",
-            "Accept": "text/event-stream",
-            "User-Agent": f"sage/{__version__}",
-        }
-        if settings.llm_api_key is not None and settings.llm_api_key.get_secret_value():
-            # No key, no header: local servers (Ollama, llama.cpp, vLLM) need none.
-            self._headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
+        self._owns_http = http_client is None
+        self._http: httpx2.AsyncClient | None = None
+        self._sdk: openai.AsyncOpenAI | None = None
         if not settings.llm_configured:
             return
-        self._http = http_client or httpx2.AsyncClient(
-            limits=httpx2.Limits(
-                max_connections=settings.llm_max_connections,
-                max_keepalive_connections=settings.llm_max_connections,
-            ),
-            timeout=httpx2.Timeout(
-                connect=settings.llm_connect_timeout_s,
-                # No socket read timeout: stalls are bounded by our own
-                # first-chunk and per-chunk whole-call deadlines, and a read
-                # timeout would arm and disarm one more timer on every read
-                # of every stream (measurably slow with ~1,000 streams).
-                read=None,
-                write=settings.llm_timeout_s,
-                pool=settings.llm_timeout_s,
-            ),
-            follow_redirects=True,
-        )
+        self._http = http_client or build_http_client(settings)
+        self._sdk = build_sdk_client(settings, self._http)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIChatModel:
@@ -100,6 +109,13 @@ class OpenAIChatModel:
     @property
     def base_url(self) -> str:
         return self._base_url
+
+    @property
+    def sdk(self) -> openai.AsyncOpenAI:
+        """The SDK client (for calls beyond chat completions, e.g. listing models)."""
+        if self._sdk is None:
+            raise LLMNotConfigured(NOT_CONFIGURED_MESSAGE)
+        return self._sdk
 
     def model_for(self, role: str) -> str:
         return self._settings.model_for(role)
@@ -110,28 +126,36 @@ class OpenAIChatModel:
         if self._http is not None and self._owns_http:
             await self._http.aclose()
         self._http = None
+        self._sdk = None
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         if self._closed:
             raise RuntimeError("this OpenAIChatModel was closed (aclose) and cannot stream")
-        http = self._http
-        if http is None:
+        if self._sdk is None:
             raise LLMNotConfigured(NOT_CONFIGURED_MESSAGE)
         model = self.model_for(request.role)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._settings.llm_timeout_s
-        response, batches, decoded = await self._open(
-            http, self._body(request, model), request.role, model, deadline
-        )
+        deadline = asyncio.get_running_loop().time() + self._settings.llm_timeout_s
+        response, batches, decoded, size = await self._open(self._sdk, request, model, deadline)
+        think = ThinkSplitter()
+        output: list[str] = []
+        usage_reported = False
         chunks = 0
         text_chars = 0
         finish: str | None = None
         try:
             while True:
                 chunks += decoded.decoded
-                for part in decoded.parts:
+                parts = decoded.parts if think.done else think.split(decoded.parts)
+                for part in parts:
                     if type(part) is TextDelta:
                         text_chars += len(part.text)
+                        output.append(part.text)
+                    elif type(part) is ReasoningDelta:
+                        output.append(part.text)
+                    elif type(part) is ToolCallDelta:
+                        output.append(part.arguments)
+                    elif type(part) is UsageReport:
+                        usage_reported = True
                     yield part
                 if decoded.error is not None:
                     raise decoded.error
@@ -142,155 +166,133 @@ class OpenAIChatModel:
                         decoded = decode_batch(await anext(batches), model)
                 except StopAsyncIteration:
                     break
-        except _STREAM_ERRORS as exc:
-            raise self._broken(exc, chunks, text_chars) from exc
+        except STREAM_ERRORS as exc:
+            raise broken(
+                exc, self._base_url, chunks, text_chars, self._settings.llm_timeout_s
+            ) from exc
         finally:
             # Also reached when the consuming task is cancelled or the caller
             # closes this generator: the HTTP response must not outlive it.
             await response.aclose()
+        for part in think.flush():
+            if type(part) is TextDelta or type(part) is ReasoningDelta:
+                output.append(part.text)
+            yield part
+        received = f"{chunks} chunks ({text_chars} characters of text)"
         if finish is None:
             raise LLMStreamBroken(
-                f"the LLM stream from {self._base_url} broke after {chunks} chunks "
-                f"({text_chars} characters of text): it ended without a finish_reason"
+                f"the LLM stream from {self._base_url} broke after {received}: "
+                "it ended without a finish_reason"
+            )
+        if finish == RESOURCE_EXHAUSTED:
+            raise LLMStreamBroken(
+                f"the LLM at {self._base_url} stopped after {received}: "
+                "it ran out of resources (finish_reason insufficient_system_resource)"
+            )
+        self.capabilities.note_usage(model, reported=usage_reported)
+        if not usage_reported:
+            yield await estimate_usage(
+                self._counters, model, request.messages, request.tools, output, size
             )
         yield StreamEnd(finish_reason=finish, model=model)
 
-    def _body(self, request: LLMRequest, model: str) -> bytes:
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": request.messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if request.tools:
-            body["tools"] = request.tools
-            if request.tool_choice:
-                body["tool_choice"] = request.tool_choice
-        if request.response_format is not None:
-            body["response_format"] = request.response_format
-        if request.temperature is not None:
-            body["temperature"] = request.temperature
-        if request.max_tokens is not None:
-            body["max_tokens"] = request.max_tokens
-        if request.extra:
-            body.update(request.extra)
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
     async def _open(
-        self, http: httpx2.AsyncClient, body: bytes, role: str, model: str, deadline: float
-    ) -> tuple[httpx2.Response, AsyncIterator[list[bytes]], DecodedBatch]:
+        self, sdk: openai.AsyncOpenAI, request: LLMRequest, model: str, deadline: float
+    ) -> tuple[httpx2.Response, AsyncIterator[list[bytes]], DecodedBatch, int]:
         """Send the request and wait for the first chunk, retrying transient
-        failures; nothing has reached the caller yet, so a retry is invisible."""
+        failures; nothing has reached the caller yet, so a retry is invisible.
+        Returns the response, its batches, the first batch and the body size."""
         settings = self._settings
         loop = asyncio.get_running_loop()
-        headers = {**self._headers, ROLE_HEADER: role}
+        body, sent = request_body(request, model, self.capabilities)
+        options: Any = {"headers": {**self._headers, ROLE_HEADER: request.role}}
+        # Azure routes by deployment (Sage's model name) in the path; the SDK
+        # does that only for bodies it serialises itself.
+        path = (
+            f"/deployments/{quote(model, safe='')}/chat/completions"
+            if self._azure
+            else ("/chat/completions")
+        )
         attempt = 0
         while True:
             first_deadline = min(deadline, loop.time() + settings.llm_first_chunk_timeout_s)
             response: httpx2.Response | None = None
             try:
                 async with asyncio.timeout_at(first_deadline):
-                    response = await http.send(
-                        http.build_request("POST", self._url, content=body, headers=headers),
-                        stream=True,
+                    response = await sdk.post(
+                        path, cast_to=httpx2.Response, content=body, options=options, stream=True
                     )
-                    if response.status_code >= 400:
-                        raise await self._status_error(response)
                     batches = sse_batches(response.aiter_bytes())
                     first = decode_batch(await anext(batches), model)
                     if first.error is not None and not first.parts:
                         # The provider's error as its first word: nothing has
                         # reached the caller, so it is retried like a 5xx.
                         raise first.error
-                return response, batches, first
+                return response, batches, first, len(body)
             except BaseException as exc:
                 if response is not None:
                     await response.aclose()
-                if isinstance(exc, StopAsyncIteration):
-                    error: LLMError = LLMUnavailable(
-                        f"The LLM at {self._base_url} answered without any stream events; "
-                        "is it an OpenAI-compatible chat completions endpoint?"
-                    )
-                elif isinstance(exc, LLMError):
-                    error = exc
-                elif isinstance(exc, _STREAM_ERRORS):
-                    error = self._open_error(exc, hit_deadline=loop.time() >= deadline)
-                else:
-                    raise
-                attempt += 1
-                delay = backoff_delay(
-                    attempt - 1, settings.llm_retry_base_delay_s, settings.llm_retry_max_delay_s
+                error = open_failure(
+                    exc,
+                    self._base_url,
+                    sent,
+                    timeout_s=settings.llm_timeout_s,
+                    first_chunk_s=settings.llm_first_chunk_timeout_s,
+                    hit_deadline=loop.time() >= deadline,
                 )
-                if (
-                    not is_retryable(error)
-                    or attempt > settings.llm_max_retries
-                    or loop.time() + delay >= deadline
-                ):
-                    if attempt > 1 and isinstance(error, LLMUnavailable):
-                        error = type(error)(
-                            f"{error} (gave up after {attempt} attempts)",
-                            status_code=error.status_code,
-                        )
+                if error is None:
+                    raise
+                if isinstance(error, LLMParameterUnsupported):
+                    dropped = self._drop_refused(model, error)
+                    if dropped:
+                        body, sent = request_body(request, model, self.capabilities)
+                        continue  # at once: a different request, not a retry
                     raise error from exc
+                attempt += 1
+                delay = self._delay(error, attempt)
+                if not is_retryable(error) or attempt > settings.llm_max_retries:
+                    raise self._gave_up(error, attempt) from exc
+                if loop.time() + delay >= deadline:
+                    raise self._out_of_time(error, delay, deadline - loop.time()) from exc
             await asyncio.sleep(delay)
 
-    async def _status_error(self, response: httpx2.Response) -> LLMError:
-        """Name an HTTP error status by what the user can do about it."""
-        status = response.status_code
-        raw = bytearray()
-        async for piece in response.aiter_bytes():
-            raw += piece
-            if len(raw) >= MAX_ERROR_BODY:
-                break
-        detail = error_message(bytes(raw[:MAX_ERROR_BODY]), response.reason_phrase or "error")
-        url = self._base_url
-        if status == 429 or status >= 500:
-            return LLMUnavailable(f"The LLM at {url} answered HTTP {status}: {detail}", status)
-        return LLMRequestRejected(
-            f"The LLM at {url} rejected the request (HTTP {status}): {detail}{_hint(status)}",
-            status,
-        )
+    def _drop_refused(self, model: str, error: LLMParameterUnsupported) -> bool:
+        """Learn the refused optional parameters; False when none of them is
+        one Sage can leave out (``response_format`` is the caller's to handle)."""
+        refused = [feature for feature in FEATURES if feature in error.parameters]
+        for feature in refused:
+            self.capabilities.refuse(model, feature, str(error))
+        return bool(refused)
 
-    def _open_error(self, exc: BaseException, *, hit_deadline: bool) -> LLMError:
-        """Name a failure before the first chunk by what the user can do about it."""
-        url = self._base_url
+    def _delay(self, error: LLMError, attempt: int) -> float:
+        """The endpoint's Retry-After when it gave one (capped by
+        ``llm_retry_after_max_s``), else exponential backoff with jitter."""
         settings = self._settings
-        if isinstance(exc, TimeoutError):
-            if hit_deadline:
-                return LLMTimeout(
-                    f"The LLM at {url} did not answer within {settings.llm_timeout_s:g} s."
-                )
-            return LLMTimeout(
-                f"The LLM at {url} sent nothing within "
-                f"{settings.llm_first_chunk_timeout_s:g} s (first-chunk timeout)."
-            )
-        if isinstance(exc, httpx2.TimeoutException):
-            return LLMTimeout(f"The LLM at {url} timed out: {_cause(exc)}")
-        if isinstance(exc, httpx2.TransportError):
-            return LLMUnavailable(f"Could not reach the LLM at {url}: {_cause(exc)}")
-        return LLMUnavailable(f"The LLM at {url} failed: {_cause(exc)}")
-
-    def _broken(self, exc: BaseException, chunks: int, text_chars: int) -> LLMError:
-        received = f"{chunks} chunks ({text_chars} characters of text)"
-        if isinstance(exc, TimeoutError):
-            return LLMTimeout(
-                f"The LLM at {self._base_url} did not finish within "
-                f"{self._settings.llm_timeout_s:g} s; it had sent {received}."
-            )
-        return LLMStreamBroken(
-            f"the LLM stream from {self._base_url} broke after {received}: {_cause(exc)}"
+        wait = error.retry_after_s if isinstance(error, LLMUnavailable) else None
+        if wait is not None:
+            return min(wait, settings.llm_retry_after_max_s)
+        return backoff_delay(
+            attempt - 1, settings.llm_retry_base_delay_s, settings.llm_retry_max_delay_s
         )
 
+    def _gave_up(self, error: LLMError, attempt: int) -> LLMError:
+        if attempt > 1 and isinstance(error, LLMUnavailable):
+            return type(error)(
+                f"{error} (gave up after {attempt} attempts)",
+                status_code=error.status_code,
+                retry_after_s=error.retry_after_s,
+            )
+        return error
 
-def _cause(exc: BaseException) -> str:
-    """The exception's type and text (some transport errors have no text)."""
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
-
-
-def _hint(status: int) -> str:
-    if status in (401, 403):
-        return " — check SAGE_LLM_API_KEY."
-    if status == 404:
-        return " — check SAGE_LLM_BASE_URL and the model name (SAGE_LLM_MODEL)."
-    return ""
+    def _out_of_time(self, error: LLMError, delay: float, left: float) -> LLMError:
+        if not isinstance(error, LLMUnavailable):
+            return error
+        if error.retry_after_s is not None:
+            why = f"it asked to retry after {error.retry_after_s:g} s"
+        else:
+            why = f"the next retry would start after {delay:.2g} s"
+        return type(error)(
+            f"{error} (not retried: {why}, beyond the call's deadline {max(left, 0):.2g} s away)",
+            status_code=error.status_code,
+            retry_after_s=error.retry_after_s,
+        )

@@ -7,8 +7,12 @@ policy then only has to reason about Sage's own error vocabulary.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import math
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 
 from sagents.llm.errors import LLMError, LLMUnavailable
 
@@ -42,3 +46,39 @@ def is_retryable(error: LLMError) -> bool:
     already shown output to the user, so none of those is retried.
     """
     return isinstance(error, LLMUnavailable)
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """How long a 429 or 503 answer asked the client to wait, in seconds.
+
+    ``Retry-After`` is either delta-seconds or an HTTP date (RFC 9110
+    §10.2.3); OpenAI also sends ``retry-after-ms``. A date in the past means
+    "now" (0). Anything unparsable, negative or not finite counts as absent.
+    """
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        seconds = _number(millis)
+        if seconds is not None:
+            return seconds / 1000.0
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": RFC 9110 dates are GMT
+        when = when.replace(tzinfo=datetime.UTC)
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None

@@ -2,21 +2,28 @@
 pydantic schema.
 
 OpenAI-compatible servers differ in what they accept: OpenAI and vLLM take a
-``json_schema`` response format, some servers only ``json_object``, and some
-reject ``response_format`` altogether. Rather than configuring this per
-provider, the first call finds out by falling back, and the model object
-remembers what worked (per model name) so later calls go straight there.
+strict ``json_schema`` response format, DeepSeek and older llama.cpp only
+``json_object`` (refusing ``json_schema`` with 400, 422 or even 500), and
+some take ``response_format`` but ignore it. Rather than configuring this per
+provider, the first call finds out by stepping down (``json_schema`` →
+``json_object`` → prompt-and-parse) and the model's ``Capabilities`` remember
+what worked per model, so later calls go straight there. Every mode also
+states the schema in the prompt, and an invalid answer is repaired once.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
-from pydantic import ValidationError
+import openai
+from pydantic import BaseModel, ValidationError
 
-from sagents.llm.errors import LLMOutputInvalid, LLMRequestRejected
+from sagents.llm.capabilities import STRUCTURED_MODES, StructuredMode
+from sagents.llm.errors import LLMOutputInvalid, LLMParameterUnsupported, LLMRequestRejected
+from sagents.llm.features import RESPONSE_FORMAT, named_parameters
 from sagents.llm.types import (
     ChatMessageDict,
     ChatModel,
@@ -26,11 +33,7 @@ from sagents.llm.types import (
     UsageReport,
 )
 
-MODES = ("json_schema", "json_object", "prompt")
-"""Ways to ask for JSON, from the most to the least reliable."""
-
-CAPABILITY_PREFIX = "structured:"
-"""Key prefix in ``ChatModel.capabilities``: ``structured:<model>`` → a mode."""
+MODES = STRUCTURED_MODES
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
@@ -145,43 +148,87 @@ async def _first_answer(
     schema: type[T],
     usage: list[UsageReport],
 ) -> tuple[LLMRequest, str]:
-    """Ask in the best mode the model accepts, learning it on first use."""
-    key = CAPABILITY_PREFIX + model.model_for(role)
-    known = model.capabilities.get(key)
+    """Ask in the best mode the model accepts, learning it on first use.
+
+    A refusal of the response format (its status and body naming it) moves
+    to the next mode at once. An answer with no JSON in it at all under a
+    JSON response format means the server ignored the format
+    (https://github.com/ggml-org/llama.cpp/issues/24096): the next mode is
+    learned and the repair is asked in it. A broken JSON answer is the
+    model's slip, repaired in the same mode.
+    """
+    name = model.model_for(role)
+    capabilities = model.capabilities
+    known = capabilities.structured_mode(name)
     modes = MODES[MODES.index(known) :] if known in MODES else MODES
-    json_schema = schema.model_json_schema()
-    instructed = with_instruction(messages, json_instruction(json_schema))
-    for mode in modes:
+    instructed = with_instruction(messages, json_instruction(json_schema_of(schema)))
+    for position, mode in enumerate(modes):
         request = LLMRequest(
-            role=role,
-            messages=instructed,
-            response_format=response_format(mode, schema.__name__, json_schema),
+            role=role, messages=instructed, response_format=response_format(mode, schema)
         )
         try:
             text, used = await collect_text(model, request)
         except LLMRequestRejected as exc:
             if mode == MODES[-1] or not rejects_response_format(exc):
                 raise
+            capabilities.learn_structured(
+                name, modes[position + 1], f"{mode} output was refused ({exc})"
+            )
             continue
         usage += used
-        model.capabilities[key] = mode
+        if mode != MODES[-1] and ignores_format(text):
+            weaker = modes[position + 1]
+            capabilities.learn_structured(
+                name, weaker, f"an answer ignored the {mode} response format"
+            )
+            return LLMRequest(
+                role=role, messages=instructed, response_format=response_format(weaker, schema)
+            ), text
+        capabilities.learn_structured(name, mode)
         return request, text
     raise AssertionError("unreachable: the last mode either answers or raises")
 
 
-def response_format(mode: str, name: str, json_schema: dict[str, Any]) -> dict[str, Any] | None:
+def response_format(mode: StructuredMode, schema: type[BaseModel]) -> dict[str, Any] | None:
     if mode == "json_schema":
+        strict, body = strict_schema_of(schema)
         return {
             "type": "json_schema",
             "json_schema": {
-                "name": _NAME_UNSAFE.sub("_", name)[:64] or "answer",
-                "schema": json_schema,
-                "strict": False,
+                "name": _NAME_UNSAFE.sub("_", schema.__name__)[:64] or "answer",
+                "schema": body,
+                "strict": strict,
             },
         }
     if mode == "json_object":
         return {"type": "json_object"}
     return None
+
+
+@lru_cache(maxsize=256)
+def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
+    """The schema as pydantic writes it (cached: generating it costs ~1 ms)."""
+    return schema.model_json_schema()
+
+
+@lru_cache(maxsize=256)
+def strict_schema_of(schema: type[BaseModel]) -> tuple[bool, dict[str, Any]]:
+    """``(strict, schema)`` for a ``json_schema`` response format.
+
+    Strict mode (constrained decoding on OpenAI, vLLM) needs every property
+    required and no extra ones; the openai SDK's ``pydantic_function_tool``
+    writes that form of a pydantic model. Fields with defaults become required,
+    which only means the model always writes them. A model the SDK cannot
+    convert is sent non-strict.
+    """
+    try:
+        tool = openai.pydantic_function_tool(schema)
+    except Exception:
+        return False, json_schema_of(schema)
+    parameters = tool["function"].get("parameters")
+    if not isinstance(parameters, dict):
+        return False, json_schema_of(schema)
+    return True, dict(parameters)
 
 
 def json_instruction(json_schema: dict[str, Any]) -> str:
@@ -213,14 +260,17 @@ def with_instruction(messages: list[ChatMessageDict], instruction: str) -> list[
 
 
 def rejects_response_format(exc: LLMRequestRejected) -> bool:
-    """Whether a rejection is worth retrying with a weaker ``response_format``.
+    """Whether a refusal is the server saying it does not support the
+    response format: the client names it (``LLMParameterUnsupported``), or
+    the status and message do (for other ``ChatModel``s)."""
+    if isinstance(exc, LLMParameterUnsupported):
+        return RESPONSE_FORMAT in exc.parameters
+    return bool(named_parameters(exc.status_code or 0, str(exc), [RESPONSE_FORMAT]))
 
-    Servers word this inconsistently, so any 400 counts; a 422 only when it
-    names ``response_format``.
-    """
-    if exc.status_code == 400:
-        return True
-    return exc.status_code == 422 and "response_format" in str(exc)
+
+def ignores_format(text: str) -> bool:
+    """Whether an answer shows no attempt at JSON (prose, not broken JSON)."""
+    return extract_json(text)[:1] not in ("{", "[")
 
 
 def extract_json(text: str) -> str:

@@ -15,6 +15,8 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from sagents.llm.capabilities import Capabilities
+
 ChatMessageDict = dict[str, Any]
 """One message in the OpenAI chat format (``role``, ``content``, ``tool_calls``…)."""
 
@@ -52,6 +54,8 @@ class UsageReport:
     model: str
     input_tokens: int
     output_tokens: int
+    estimated: bool = False
+    """Counted by Sage because the provider reported no usage."""
 
 
 @dataclass(slots=True)
@@ -84,10 +88,10 @@ class LLMRequest:
 class ChatModel(Protocol):
     """The interface every agent uses to talk to an LLM."""
 
-    capabilities: dict[str, str]
-    """What this client learned about its models while running, e.g.
-    ``structured:<model>`` → the response_format mode that model accepts.
-    It lives on the client (not in a global) so two runtimes never share it."""
+    capabilities: Capabilities
+    """What this client learned about its endpoint's models while running
+    (structured-output mode, refused parameters). It lives on the client
+    (not in a global) so two runtimes never share it."""
 
     def model_for(self, role: str) -> str:
         """The concrete model name used for ``role``."""

@@ -1,15 +1,15 @@
 """Reading an OpenAI-compatible chat completion stream off the wire.
 
-Written by hand rather than through the openai SDK's ``AsyncStream``: the
-SDK builds a validated ``ChatCompletionChunk`` model for every streamed
+The openai SDK sends the request (``sagents.llm.openai_model``); its raw
+response body is read here rather than through the SDK's ``AsyncStream``,
+which builds a validated ``ChatCompletionChunk`` model for every streamed
 token (~0.2 ms of CPU each on this project's benchmark machine, against
-~6 µs for ``json.loads``) and walks every request's ``messages`` and
-``tools`` through its TypedDict transformer (~2 ms per request). Sage reads
-five fields of each chunk, and at hundreds of concurrent streams that
-per-token cost was most of the process's CPU (docs/benchmarks.md). The SSE
-framing itself is the small subset the chat completion stream uses:
-``data:`` lines, blank-line event boundaries, ``:`` comments and the
-``[DONE]`` sentinel.
+~6 µs for ``json.loads``). Sage reads five fields of each chunk, and at
+hundreds of concurrent streams that per-token cost was most of the
+process's CPU (docs/benchmarks.md). The SSE framing itself is the small
+subset the chat completion stream uses: ``data:`` lines, blank-line event
+boundaries, ``:`` comments (DeepSeek's ``: keep-alive``) and the ``[DONE]``
+sentinel.
 """
 
 from __future__ import annotations
@@ -158,8 +158,8 @@ def decode_chunk(payload: bytes | str, model: str) -> tuple[list[LLMChunk], str 
                 out.append(ReasoningDelta(reasoning))
             calls = delta.get("tool_calls")
             if calls:
-                for call in calls:
-                    out.append(_tool_call(call))
+                for position, call in enumerate(calls):
+                    out.append(_tool_call(call, position))
             finish = choice.get("finish_reason") or None
         usage = data.get("usage")
         if usage:
@@ -186,12 +186,16 @@ def _text(value: Any, field: str) -> str:
     return value
 
 
-def _tool_call(call: Any) -> ToolCallDelta:
-    if not isinstance(call, dict) or not isinstance(call.get("index", 0), int):
+def _tool_call(call: Any, position: int) -> ToolCallDelta:
+    """One tool-call fragment. Without an ``index`` (Ollama sent none,
+    https://github.com/ollama/ollama/issues/7881, with each call whole and a
+    turn's calls together in one chunk) the call's place in the chunk is its
+    index."""
+    if not isinstance(call, dict) or not isinstance(call.get("index", position), int):
         raise WireError(f"a chunk's tool call is malformed: {call!r}")
     fn = call.get("function") or {}
     return ToolCallDelta(
-        index=call.get("index", 0),
+        index=call.get("index", position),
         id=call.get("id") or None,
         name=fn.get("name") or None,
         arguments=fn.get("arguments") or "",

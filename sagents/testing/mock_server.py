@@ -21,6 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sagents.testing.cursor import ScriptExhausted
+from sagents.testing.dialects import OPENAI, Dialect, Refusal, get_dialect
+from sagents.testing.mock_json import instance_for, requested_schema
 from sagents.testing.mock_responses import HangResponse, SSEStreamResponse, TruncatedJSONResponse
 from sagents.testing.mock_state import MockState
 from sagents.testing.openai_wire import completion_json, error_json, stream_frames
@@ -34,10 +36,15 @@ MOCK_MODEL = "sage-mock"
 
 
 def create_mock_app(
-    script: ScriptLike | MockState | None = None, *, strict: bool = True
+    script: ScriptLike | MockState | None = None,
+    *,
+    dialect: str | Dialect = OPENAI,
+    strict: bool = True,
 ) -> Starlette:
-    """The ASGI app. Pass a ``MockState`` to inspect it from outside; the app
-    also exposes it as ``app.state.mock``.
+    """The ASGI app, speaking ``dialect`` (see ``sagents.testing.dialects``).
+
+    Pass a ``MockState`` to inspect it from outside; the app also exposes it
+    as ``app.state.mock``.
 
     ``strict`` (the default, as the real API is) answers 400 with OpenAI's
     error to a history whose tool calls and results do not pair up (see
@@ -48,19 +55,21 @@ def create_mock_app(
         state = script
     else:
         state = MockState(Script.coerce(script) if script is not None else default_script())
+    speaks = get_dialect(dialect)
 
     async def chat_completions(request: Request) -> Response:
         try:
             body = json.loads(await request.body())
         except ValueError:
-            return _error(400, "The request body is not valid JSON.", "invalid_request_error")
+            return _refuse(speaks, Refusal(400, "The request body is not valid JSON."))
         if not isinstance(body, dict):
-            return _error(400, "The request body must be a JSON object.", "invalid_request_error")
+            return _refuse(speaks, Refusal(400, "The request body must be a JSON object."))
         role = request.headers.get(ROLE_HEADER)
-        state.record(body, role)
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        state.record(body, role, path)
         if strict and (violation := tool_pairing_violation(body.get("messages"))) is not None:
             return JSONResponse(violation.error_body(), status_code=400)
-        return await _answer(state, body, role)
+        return await _answer(state, speaks, body, role)
 
     async def models(request: Request) -> Response:
         return JSONResponse(
@@ -74,7 +83,12 @@ def create_mock_app(
         if request.method == "DELETE":
             state.clear_requests()
         return JSONResponse(
-            {"requests": state.requests, "roles": state.roles, "disconnects": state.disconnects}
+            {
+                "requests": state.requests,
+                "roles": state.roles,
+                "times": state.times,
+                "disconnects": state.disconnects,
+            }
         )
 
     async def mock_script(request: Request) -> Response:
@@ -89,23 +103,47 @@ def create_mock_app(
         routes=[
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/chat/completions", chat_completions, methods=["POST"]),
+            # Azure OpenAI: the deployment (Sage's model name) is in the path
+            # and the API version in the query.
+            Route(
+                "/openai/deployments/{deployment}/chat/completions",
+                chat_completions,
+                methods=["POST"],
+            ),
             Route("/v1/models", models, methods=["GET"]),
+            Route("/models", models, methods=["GET"]),
+            Route("/openai/models", models, methods=["GET"]),
             Route("/_mock/requests", mock_requests, methods=["GET", "DELETE"]),
             Route("/_mock/script", mock_script, methods=["POST"]),
         ]
     )
     app.state.mock = state
+    app.state.dialect = speaks
     return app
 
 
-async def _answer(state: MockState, body: dict[str, Any], role: str | None) -> Response:
-    rejected = state.script.rejects(body.get("response_format"))
+async def _answer(
+    state: MockState, dialect: Dialect, body: dict[str, Any], role: str | None
+) -> Response:
+    script = state.script
+    refused = dialect.refusal(body)
+    if refused is not None:
+        return _refuse(dialect, refused)
+    rejected = script.rejects(body.get("response_format"))
     if rejected is not None:
-        return _error(
-            400,
-            f"response_format type '{rejected}' is not supported by this server",
-            "invalid_request_error",
-            code="unsupported_response_format",
+        return _refuse(
+            dialect,
+            Refusal(
+                script.reject_status,
+                f"response_format type '{rejected}' is not supported by this server",
+                "response_format",
+            ),
+        )
+    parameter = script.rejected_parameter(body)
+    if parameter is not None:
+        return _refuse(
+            dialect,
+            Refusal(script.reject_status, f"Unsupported parameter: '{parameter}'", parameter),
         )
     try:
         pick = state.take(role)
@@ -116,22 +154,30 @@ async def _answer(state: MockState, body: dict[str, Any], role: str | None) -> R
     if pick.failing and faults.http_status is not None:
         status = faults.http_status
         kind = "rate_limit_error" if status == 429 else "server_error"
-        return _error(status, f"Injected fault: HTTP {status}.", kind)
+        headers = {"Retry-After": faults.retry_after} if faults.retry_after else None
+        return _error(status, f"Injected fault: HTTP {status}.", kind, headers=headers)
     if pick.failing and faults.hang:
         return HangResponse(state=state)
+    if script.json_defaults and turn.json_ is None:
+        schema = requested_schema(body)
+        if schema is not None:
+            turn = turn.model_copy(update={"text": "", "json_": instance_for(schema)})
 
     model = body.get("model") if isinstance(body.get("model"), str) else MOCK_MODEL
     chunks = render_turn(turn, pick.first_call_number)
     usage = turn_usage(turn, body.get("messages"))
+    finish = turn.resolved_finish_reason()
     cut = faults.cut_after_chunks if pick.failing else None
     if body.get("stream"):
         options = body.get("stream_options")
-        include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+        asked = isinstance(options, dict) and bool(options.get("include_usage"))
+        sends_usage = dialect.usage == "always" or (dialect.usage == "on_request" and asked)
         frames = stream_frames(
             chunks,
             model=str(model),
-            finish_reason=turn.resolved_finish_reason(),
-            usage=usage if include_usage else None,
+            finish_reason=finish,
+            usage=usage if sends_usage else None,
+            dialect=dialect,
         )
         return SSEStreamResponse(
             frames,
@@ -143,15 +189,31 @@ async def _answer(state: MockState, body: dict[str, Any], role: str | None) -> R
     if faults.first_token_delay_s:
         await asyncio.sleep(faults.first_token_delay_s)
     completion = completion_json(
-        chunks, model=str(model), finish_reason=turn.resolved_finish_reason(), usage=usage
+        chunks, model=str(model), finish_reason=finish, usage=usage, dialect=dialect
     )
     if cut is not None:
         return TruncatedJSONResponse(json.dumps(completion).encode())
     return JSONResponse(completion)
 
 
-def _error(status: int, message: str, kind: str, *, code: str | None = None) -> Response:
-    return JSONResponse(error_json(message, kind=kind, code=code), status_code=status)
+def _refuse(dialect: Dialect, refusal: Refusal) -> Response:
+    """The dialect's own error answer (status and body shape)."""
+    return JSONResponse(
+        dialect.error_body(refusal.status, refusal.message, refusal.param),
+        status_code=refusal.status,
+    )
+
+
+def _error(
+    status: int,
+    message: str,
+    kind: str,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = error_json(message, kind=kind, code=code)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class MockLLMServer:
@@ -167,15 +229,17 @@ class MockLLMServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        dialect: str | Dialect = OPENAI,
         strict: bool = True,
     ) -> None:
-        """``strict=False`` accepts histories OpenAI would reject (see
-        :func:`create_mock_app`)."""
+        """``dialect`` picks which server the mock imitates (``openai``,
+        ``vllm``, ``llamacpp``, ``ollama``, ``deepseek``); ``strict=False``
+        accepts histories OpenAI would reject (see :func:`create_mock_app`)."""
         self.strict = strict
         self.state = MockState(Script.coerce(script) if script is not None else default_script())
-        self._thread = ServerThread(
-            create_mock_app(self.state, strict=strict), host=host, port=port
-        )
+        self.dialect = get_dialect(dialect)
+        app = create_mock_app(self.state, dialect=self.dialect, strict=strict)
+        self._thread = ServerThread(app, host=host, port=port)
         self._base_url: str | None = None
 
     def start(self) -> str:
@@ -202,6 +266,16 @@ class MockLLMServer:
         return self.state.roles
 
     @property
+    def times(self) -> list[float]:
+        """When each request arrived (``time.time()``), in the same order."""
+        return self.state.times
+
+    @property
+    def paths(self) -> list[str]:
+        """Each request's URL path and query, in the same order."""
+        return self.state.paths
+
+    @property
     def disconnects(self) -> int:
         """How many clients went away before their slow or hanging response ended."""
         return self.state.disconnects
@@ -225,11 +299,19 @@ class MockLLMServer:
         self.stop()
 
 
-def run_mock_llm(script_path: Path | None, host: str, port: int) -> None:
+def run_mock_llm(
+    script_path: Path | None, host: str, port: int, dialect: str | Dialect = OPENAI
+) -> None:
     """Serve the mock LLM in the foreground until interrupted (``sage mock-llm``).
 
-    Without a script every request gets a friendly canned answer.
+    Without a script every request gets a friendly canned answer (and a
+    schema-valid one when it asks for JSON).
     """
+    speaks = get_dialect(dialect)
     script = Script.load(script_path) if script_path is not None else default_script()
-    print(f"Sage mock LLM: base URL http://{host}:{port}/v1 ({len(script.turns)} scripted turn(s))")
-    uvicorn.run(create_mock_app(script), host=host, port=port, log_level="info", access_log=False)
+    print(
+        f"Sage mock LLM: base URL http://{host}:{port}/v1 ({len(script.turns)} scripted "
+        f"turn(s), speaking like {speaks.name}: {speaks.server})"
+    )
+    app = create_mock_app(script, dialect=speaks)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

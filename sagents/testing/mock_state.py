@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from typing import Any
 
 from sagents.testing.cursor import Pick, ScriptCursor
@@ -21,6 +22,8 @@ class MockState:
         self._cursor = ScriptCursor(script)
         self._requests: list[dict[str, Any]] = []
         self._roles: list[str | None] = []
+        self._times: list[float] = []
+        self._paths: list[str] = []
         self._disconnects = 0
 
     @property
@@ -37,10 +40,12 @@ class MockState:
         with self._lock:
             return self._cursor.take(role)
 
-    def record(self, body: dict[str, Any], role: str | None) -> None:
+    def record(self, body: dict[str, Any], role: str | None, path: str = "") -> None:
         with self._lock:
             self._requests.append(body)
             self._roles.append(role)
+            self._times.append(time.time())
+            self._paths.append(path)
 
     def note_disconnect(self) -> None:
         """A client went away before its response was complete."""
@@ -51,6 +56,8 @@ class MockState:
         with self._lock:
             self._requests.clear()
             self._roles.clear()
+            self._times.clear()
+            self._paths.clear()
             self._disconnects = 0
 
     @property
@@ -64,6 +71,18 @@ class MockState:
         """The ``X-Sage-Role`` header of each received request, in the same order."""
         with self._lock:
             return list(self._roles)
+
+    @property
+    def times(self) -> list[float]:
+        """When each request arrived (``time.time()``), in the same order."""
+        with self._lock:
+            return list(self._times)
+
+    @property
+    def paths(self) -> list[str]:
+        """The URL path (and query) of each request, in the same order."""
+        with self._lock:
+            return list(self._paths)
 
     @property
     def disconnects(self) -> int:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+RejectableParameter = Literal["stream_options", "parallel_tool_calls", "tool_choice", "strict"]
 
 
 class Usage(BaseModel):
@@ -44,12 +46,15 @@ class Faults(BaseModel):
     ``http_status``, ``hang`` and ``cut_after_chunks`` make an *attempt* fail;
     they hit the first ``fail_times`` attempts at the turn, and the turn stays
     in the script until an attempt succeeds, so retries can be tested.
-    Delays and ``malformed_json`` apply to every attempt.
+    ``retry_after`` is sent as the ``Retry-After`` header of an
+    ``http_status`` answer (seconds, or an HTTP date). Delays and
+    ``malformed_json`` apply to every attempt.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     http_status: int | None = Field(default=None, ge=400, le=599)
+    retry_after: str | None = Field(default=None, max_length=100)
     fail_times: int = Field(default=1, ge=0)
     first_token_delay_s: float = Field(default=0.0, ge=0)
     token_delay_s: float = Field(default=0.0, ge=0)
@@ -107,6 +112,13 @@ class Script(BaseModel):
     ``reject_response_formats`` makes the LLM answer 400 to requests whose
     ``response_format.type`` is listed (e.g. ``["json_schema"]``), to test
     clients against servers without structured-output support.
+    ``reject_parameters`` does the same for optional request parameters
+    (``stream_options``, ``parallel_tool_calls``, ``tool_choice``, and
+    ``strict`` for a tool declared strict), with ``reject_status`` (400 by
+    default; servers also use 422, 500 and 501). Both are answered in the
+    mock's dialect, naming the parameter as that server would.
+    ``json_defaults`` (set by the default script) answers a request that asks
+    for JSON with a schema-valid value instead of the turn's text.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -114,6 +126,9 @@ class Script(BaseModel):
     turns: list[Turn] = Field(default_factory=list)
     cycle: bool = False
     reject_response_formats: list[str] = Field(default_factory=list)
+    reject_parameters: list[RejectableParameter] = Field(default_factory=list)
+    reject_status: int = Field(default=400, ge=400, le=599)
+    json_defaults: bool = False
 
     @classmethod
     def load(cls, path: Path | str) -> Script:
@@ -145,6 +160,22 @@ class Script(BaseModel):
         kind = response_format.get("type")
         return kind if isinstance(kind, str) and kind in self.reject_response_formats else None
 
+    def rejected_parameter(self, body: dict[str, Any]) -> str | None:
+        """The first ``reject_parameters`` entry this request body uses."""
+        for name in self.reject_parameters:
+            if name == "strict":
+                tools = body.get("tools")
+                if isinstance(tools, list) and any(
+                    isinstance(t, dict)
+                    and isinstance(t.get("function"), dict)
+                    and t["function"].get("strict") is True
+                    for t in tools
+                ):
+                    return name
+            elif name in body:
+                return name
+        return None
+
 
 ScriptLike = Script | Sequence[Turn | dict[str, Any] | str]
 """What ``ScriptedLLM`` and ``MockLLMServer`` accept as a script."""
@@ -154,4 +185,4 @@ DEFAULT_SCRIPT_TEXT = "Hello from the Sage mock LLM."
 
 def default_script() -> Script:
     """What ``sage mock-llm`` answers without a script: always the same greeting."""
-    return Script(turns=[Turn(text=DEFAULT_SCRIPT_TEXT)], cycle=True)
+    return Script(turns=[Turn(text=DEFAULT_SCRIPT_TEXT)], cycle=True, json_defaults=True)

@@ -13,7 +13,14 @@ import copy
 import dataclasses
 from collections.abc import AsyncIterator
 
-from sagents.llm.errors import LLMError, LLMRequestRejected, LLMStreamBroken, LLMUnavailable
+from sagents.llm.capabilities import Capabilities
+from sagents.llm.errors import (
+    LLMError,
+    LLMParameterUnsupported,
+    LLMRequestRejected,
+    LLMStreamBroken,
+    LLMUnavailable,
+)
 from sagents.llm.types import LLMChunk, LLMRequest, StreamEnd, UsageReport
 from sagents.testing.cursor import ScriptCursor
 from sagents.testing.render import render_turn, turn_usage
@@ -28,7 +35,7 @@ class ScriptedLLM:
         """``strict`` (the default) rejects a history whose tool calls and
         results do not pair up, as OpenAI does (``sagents.testing.strict``)."""
         self.strict = strict
-        self.capabilities: dict[str, str] = {}
+        self.capabilities = Capabilities("scripted")
         self.requests: list[LLMRequest] = []
         """Every request received, in order, with its messages deep-copied
         at the time of the call (agents keep appending to their history)."""
@@ -68,10 +75,11 @@ class ScriptedLLM:
             )
         rejected = self.script.rejects(request.response_format)
         if rejected is not None:
-            raise LLMRequestRejected(
-                f"The scripted LLM rejected the request (HTTP 400): response_format type "
-                f"{rejected!r} is not supported",
-                status_code=400,
+            raise LLMParameterUnsupported(
+                f"The scripted LLM does not support response_format (HTTP 400): "
+                f"response_format type {rejected!r} is not supported",
+                400,
+                ("response_format",),
             )
         pick = self._cursor.take(request.role)
         turn = pick.turn

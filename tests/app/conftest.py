@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
-from httpx_sse import aconnect_sse
 
 from app.main import create_app
 from sagents.events import EventBase, parse_event
@@ -55,12 +54,12 @@ def start_server(tmp_path: Path, mock_llm: MockLLMServer) -> Iterator[StartServe
 
 
 async def sse_events(
-    http: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+    http: httpx2.AsyncClient, method: str, url: str, **kwargs: Any
 ) -> AsyncIterator[EventBase]:
     """Yield the events of one SSE response (raises on an HTTP error status)."""
-    async with aconnect_sse(http, method, url, **kwargs) as source:
-        source.response.raise_for_status()
-        async for frame in source.aiter_sse():
+    async with http.stream(method, url, **kwargs) as response:
+        response.raise_for_status()
+        async for frame in httpx2.EventSource(response, max_event_size=None):
             if frame.data:
                 yield parse_event(frame.data)
 
@@ -69,7 +68,7 @@ SIMPLE = {"deep_thinking": False, "multi_agent": False}
 """Options that take the simple path: the router is skipped, flags given."""
 
 
-async def chat(http: httpx.AsyncClient, **payload: Any) -> list[EventBase]:
+async def chat(http: httpx2.AsyncClient, **payload: Any) -> list[EventBase]:
     """One chat on the simple path unless the payload sets the flags."""
     body = {**SIMPLE, **payload}
     return [e async for e in sse_events(http, "POST", "/api/v1/chat", json=body)]

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 
 def free_port() -> int:
@@ -50,9 +50,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0)
                 f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
             )
         try:
-            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
+            if httpx2.get(f"{url}/healthz", timeout=0.5).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             time.sleep(0.1)
     raise AssertionError("server did not start")
 

@@ -8,10 +8,9 @@ import asyncio
 import copy
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from ag_ui.core import Event, EventType
-from httpx_sse import aconnect_sse
 from pydantic import TypeAdapter
 
 from sagents.testing import MockLLMServer, ScriptedToolCall, Turn
@@ -47,14 +46,14 @@ def run_input(message: str, *, thread: str = "thread-1", **extra: Any) -> dict[s
 
 
 async def agui_events(
-    http: httpx.AsyncClient, body: dict[str, Any], *, stop_after: str | None = None
+    http: httpx2.AsyncClient, body: dict[str, Any], *, stop_after: str | None = None
 ) -> list[Any]:
     """The run's AG-UI events, each validated by the package's models."""
     events = []
-    async with aconnect_sse(http, "POST", "/api/v1/agui", json=body) as source:
-        assert source.response.status_code == 200, await source.response.aread()
-        assert source.response.headers["content-type"].startswith("text/event-stream")
-        async for frame in source.aiter_sse():
+    async with http.stream("POST", "/api/v1/agui", json=body) as response:
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for frame in httpx2.EventSource(response, max_event_size=None):
             event = EVENT.validate_json(frame.data)  # raises on anything the protocol rejects
             events.append(event)
             if stop_after is not None and event.type == stop_after:
@@ -159,7 +158,7 @@ async def test_tool_run_in_a_legal_order(
         ],
         tools=tools,
     )
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         history = [
             {"id": "m1", "role": "system", "content": "Be brief."},
             {"id": "m2", "role": "user", "content": "Hi"},
@@ -243,7 +242,7 @@ async def test_multi_agent_task_board_as_state(start_server: StartServer) -> Non
             Turn(role="summary", text="The text has 3 words."),
         ]
     )
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events = await agui_events(http, run_input("count and report"))
     state = check_order(events)
     assert [(t["title"], t["status"], t["result"]) for t in state["tasks"]] == [
@@ -285,10 +284,10 @@ async def test_cancelled_run_closes_everything(start_server: StartServer) -> Non
         tools=tools,
     )
     events: list[Any] = []
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        async with aconnect_sse(http, "POST", "/api/v1/agui", json=run_input("look")) as source:
-            sid = source.response.headers["x-session-id"]
-            async for frame in source.aiter_sse():
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
+        async with http.stream("POST", "/api/v1/agui", json=run_input("look")) as response:
+            sid = response.headers["x-session-id"]
+            async for frame in httpx2.EventSource(response, max_event_size=None):
                 events.append(EVENT.validate_json(frame.data))
                 if events[-1].type == EventType.TOOL_CALL_END:
                     cancel = await http.post(f"/api/v1/sessions/{sid}/cancel")
@@ -308,7 +307,7 @@ async def test_cancelled_run_closes_everything(start_server: StartServer) -> Non
 
 async def test_failed_run_is_run_error(start_server: StartServer) -> None:
     url = start_server([Turn(text="x", faults={"http_status": 400, "fail_times": 9})])
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events = await agui_events(http, run_input("fail"))
     check_order(events)
     error = events[-1]
@@ -322,7 +321,7 @@ async def test_thread_naming_a_session_continues_it(
     url = start_server(
         [Turn(role="simple", text="Paris."), SIMPLE_ROUTE, Turn(role="simple", text="2 million.")]
     )
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         first = await http.post(
             "/api/v1/chat",
             json={"message": "Capital of France?", "deep_thinking": False, "multi_agent": False},
@@ -368,7 +367,7 @@ async def test_bad_input_is_a_clear_4xx(
     start_server: StartServer, body: dict[str, Any], words: str
 ) -> None:
     url = start_server()
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         response = await http.post("/api/v1/agui", json=body)
         assert response.status_code == 422
         assert words in response.text
@@ -381,7 +380,7 @@ async def test_disconnect_cancels_the_run(
     url = start_server(
         [SIMPLE_ROUTE, Turn(role="simple", text="tick " * 500, faults={"token_delay_s": 0.02})]
     )
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         await agui_events(http, run_input("talk"), stop_after=EventType.TEXT_MESSAGE_CONTENT)
         for _ in range(100):  # far sooner than the 10 s the answer would take
             gone = (await http.get("/api/v1/sessions")).json()["total"] == 0
@@ -411,12 +410,12 @@ async def test_cancel_while_tool_arguments_stream(start_server: StartServer) -> 
     )
     events: list[Any] = []
     async with (
-        httpx.AsyncClient(base_url=url, timeout=10) as http,
-        aconnect_sse(http, "POST", "/api/v1/agui", json=run_input("count")) as source,
+        httpx2.AsyncClient(base_url=url, timeout=10) as http,
+        http.stream("POST", "/api/v1/agui", json=run_input("count")) as response,
     ):
-        sid = source.response.headers["x-session-id"]
+        sid = response.headers["x-session-id"]
         cancelled = False
-        async for frame in source.aiter_sse():
+        async for frame in httpx2.EventSource(response, max_event_size=None):
             events.append(EVENT.validate_json(frame.data))
             if events[-1].type == EventType.TOOL_CALL_ARGS and not cancelled:
                 cancelled = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 from sagents.testing import Turn
@@ -10,9 +10,9 @@ from tests.app.conftest import StartServer, chat
 
 
 @pytest.fixture
-async def http(start_server: StartServer) -> httpx.AsyncClient:
+async def http(start_server: StartServer) -> httpx2.AsyncClient:
     url = start_server([Turn(text="ok")], max_message_bytes=1000)
-    return httpx.AsyncClient(base_url=url, timeout=10)
+    return httpx2.AsyncClient(base_url=url, timeout=10)
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ async def http(start_server: StartServer) -> httpx.AsyncClient:
     ],
 )
 async def test_chat_bad_input(
-    http: httpx.AsyncClient, body: bytes, status: int, needle: str
+    http: httpx2.AsyncClient, body: bytes, status: int, needle: str
 ) -> None:
     async with http:
         response = await http.post(
@@ -45,7 +45,7 @@ async def test_chat_bad_input(
     assert "Traceback" not in response.text
 
 
-async def test_unknown_ids_and_bad_paging(http: httpx.AsyncClient) -> None:
+async def test_unknown_ids_and_bad_paging(http: httpx2.AsyncClient) -> None:
     async with http:
         for path in [
             "/api/v1/sessions/ses_x",
@@ -65,7 +65,7 @@ async def test_second_chat_on_a_running_session_is_409(start_server: StartServer
     url = start_server(
         [Turn(text="first"), Turn(text="slow " * 200, faults={"token_delay_s": 0.01})]
     )
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         sid = (await chat(http, message="one"))[0].session_id
         async with http.stream(
             "POST", "/api/v1/chat", json={"message": "two", "session_id": sid}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
+import httpx2
 
 from sagents.context.messages import CANCELLED_TOOL_RESULT
 from sagents.events import EventBase
@@ -44,7 +44,7 @@ async def test_cancel_during_slow_tool(start_server: StartServer, mock_llm: Mock
         ],
         tools=tools,
     )
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events: list[EventBase] = []
         cancel_sent = 0.0
         async for event in sse_events(
@@ -84,7 +84,7 @@ async def test_cancel_during_slow_tool(start_server: StartServer, mock_llm: Mock
 async def test_cancel_mid_stream_keeps_partial_answer(start_server: StartServer) -> None:
     words = " ".join(f"word{i}" for i in range(1000))  # 10 s of streaming
     url = start_server([Turn(text=words, faults={"token_delay_s": 0.01})])
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events: list[EventBase] = []
         deltas = 0
         cancel_sent = 0.0
@@ -107,7 +107,7 @@ async def test_cancel_mid_stream_keeps_partial_answer(start_server: StartServer)
 
 async def test_client_disconnect_cancels_by_default(start_server: StartServer) -> None:
     url = start_server([Turn(text="tick " * 500, faults={"token_delay_s": 0.01})])
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         sid = ""
         async for event in sse_events(
             http, "POST", "/api/v1/chat", json={**SIMPLE, "message": "go"}
@@ -126,7 +126,7 @@ async def test_client_disconnect_cancels_by_default(start_server: StartServer) -
 
 async def test_cancel_without_a_running_run_is_409(start_server: StartServer) -> None:
     url = start_server([Turn(text="done")])
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events = await chat(http, message="hi")
         response = await http.post(f"/api/v1/sessions/{events[0].session_id}/cancel")
     assert response.status_code == 409

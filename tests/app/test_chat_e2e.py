@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from sagents.events import RunFinished, RunStarted, ToolCalled, ToolResult
 from sagents.testing import MockLLMServer, ScriptedToolCall, Turn
@@ -31,7 +31,7 @@ async def test_chat_with_one_tool_call(start_server: StartServer, mock_llm: Mock
         ],
         tools=tools,
     )
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events = await chat(http, message="What is 17 * 23?")
         kinds = [e.type for e in events]
         assert isinstance(events[0], RunStarted) and events[0].session_id and events[0].run_id
@@ -85,7 +85,7 @@ async def test_chat_with_one_tool_call(start_server: StartServer, mock_llm: Mock
 
 async def test_no_llm_configured_fails_the_run_with_what_to_set(start_server: StartServer) -> None:
     url = start_server(llm_base_url=None, llm_api_key=None, llm_model=None)
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         health = (await http.get("/healthz")).json()
         assert health == {"status": "ok", "llm_configured": False}
         events = await chat(http, message="hello")
@@ -96,7 +96,7 @@ async def test_no_llm_configured_fails_the_run_with_what_to_set(start_server: St
 
 async def test_openapi_documents_the_api(start_server: StartServer) -> None:
     url = start_server()
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         spec = (await http.get("/openapi.json")).json()
     paths = spec["paths"]
     for path in [

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import psutil
 
 from sagents.events import EventBase
@@ -63,9 +63,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
                 f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
             )
         try:
-            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
+            if httpx2.get(f"{url}/healthz", timeout=0.5).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             time.sleep(0.1)
     raise AssertionError("server did not start")
 
@@ -84,7 +84,7 @@ async def test_kill_9_mid_run_then_restart(tmp_path: Path, mock_llm: MockLLMServ
     proc = spawn(tmp_path, port, mock_llm.base_url)
     try:
         wait_ready(url, proc)
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             first = [
                 e
                 async for e in sse_events(
@@ -104,7 +104,7 @@ async def test_kill_9_mid_run_then_restart(tmp_path: Path, mock_llm: MockLLMServ
                         if deltas == 5:
                             os.kill(proc.pid, signal.SIGKILL)
                             proc.wait(5)
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass  # the connection died with the server
             assert deltas >= 5
     finally:
@@ -115,7 +115,7 @@ async def test_kill_9_mid_run_then_restart(tmp_path: Path, mock_llm: MockLLMServ
     proc = spawn(tmp_path, port, mock_llm.base_url)
     try:
         wait_ready(url, proc)
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             messages = (await http.get(f"/api/v1/sessions/{sid}/messages")).json()
             detail = (await http.get(f"/api/v1/sessions/{sid}")).json()
     finally:
@@ -140,7 +140,7 @@ def with_demo_mcp(data_dir: Path) -> dict[str, str]:
     return {"SAGE_MCP_SETTINGS_PATH": str(path)}
 
 
-async def wait_for_tools(http: httpx.AsyncClient) -> None:
+async def wait_for_tools(http: httpx2.AsyncClient) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         servers = (await http.get("/api/v1/mcp/servers")).json()["servers"]
@@ -176,9 +176,9 @@ async def crash_during_tools(
     events: list[EventBase] = []
     try:
         wait_ready(url, proc)
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             await wait_for_tools(http)
-            with contextlib.suppress(httpx.HTTPError):  # the connection dies with the server
+            with contextlib.suppress(httpx2.HTTPError):  # the connection dies with the server
                 async for event in sse_events(
                     http, "POST", "/api/v1/chat", json={**SIMPLE, "message": "do it"}
                 ):
@@ -204,7 +204,7 @@ async def follow_up(
     proc = spawn(data_dir, port, mock_llm.base_url)
     try:
         wait_ready(url, proc)
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             payload = {**SIMPLE, "message": "did it work?", "session_id": session_id}
             events = [e async for e in sse_events(http, "POST", "/api/v1/chat", json=payload)]
             messages = (await http.get(f"/api/v1/sessions/{session_id}/messages")).json()

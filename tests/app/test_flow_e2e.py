@@ -3,7 +3,7 @@ and the flow endpoint serving the very graph the executor walks."""
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from sagents.events import RunFinished, TaskCreated
 from sagents.flow import (
@@ -95,7 +95,7 @@ async def test_multi_agent_over_http(start_server: StartServer, mock_llm: MockLL
         ],
         tools=tools,
     )
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events = await chat(
             http,
             message="How many words in 'a b c'?",

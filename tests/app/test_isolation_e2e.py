@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from sagents.testing import Turn
 from tests.app.conftest import StartServer, chat
@@ -12,10 +12,10 @@ KEYS = {"key-alice": "alice", "key-bob": "bob"}
 
 async def test_user_b_gets_404_for_everything_of_user_a(start_server: StartServer) -> None:
     url = start_server([Turn(text="hello alice")], api_keys=KEYS)
-    alice = httpx.AsyncClient(
+    alice = httpx2.AsyncClient(
         base_url=url, timeout=10, headers={"Authorization": "Bearer key-alice"}
     )
-    bob = httpx.AsyncClient(base_url=url, timeout=10, headers={"Authorization": "Bearer key-bob"})
+    bob = httpx2.AsyncClient(base_url=url, timeout=10, headers={"Authorization": "Bearer key-bob"})
     async with alice, bob:
         events = await chat(alice, message="hi")
         sid, rid = events[0].session_id, events[0].run_id
@@ -42,7 +42,7 @@ async def test_user_b_gets_404_for_everything_of_user_a(start_server: StartServe
 
 async def test_missing_or_wrong_key_is_401(start_server: StartServer) -> None:
     url = start_server(api_keys=KEYS)
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         for headers in [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic a2V5"}]:
             response = await http.get("/api/v1/sessions", headers=headers)
             assert response.status_code == 401

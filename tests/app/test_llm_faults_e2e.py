@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-import httpx
+import httpx2
 
 from sagents.events import RunFailed, RunFinished
 from sagents.testing import MockLLMServer, Turn
@@ -16,7 +16,7 @@ async def test_500_then_success_is_retried(
     start_server: StartServer, mock_llm: MockLLMServer
 ) -> None:
     url = start_server([Turn(text="recovered", faults={"http_status": 500, "fail_times": 1})])
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events = await chat(http, message="hi")
     assert isinstance(events[-1], RunFinished) and events[-1].answer == "recovered"
     assert len(mock_llm.requests) == 2  # the failed attempt and the retry
@@ -24,7 +24,7 @@ async def test_500_then_success_is_retried(
 
 async def test_stream_cut_midway_fails_clearly(start_server: StartServer) -> None:
     url = start_server([Turn(text="one two three four five six", faults={"cut_after_chunks": 3})])
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events = await chat(http, message="hi")
         final = events[-1]
         assert isinstance(final, RunFailed) and final.error_type == "LLMStreamBroken"
@@ -45,7 +45,7 @@ async def test_unreachable_llm_fails_within_the_timeout(start_server: StartServe
         llm_connect_timeout_s=1.0,
         llm_max_retries=2,
     )
-    async with httpx.AsyncClient(base_url=url, timeout=20) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=20) as http:
         started = time.perf_counter()
         events = await chat(http, message="hi")
         elapsed = time.perf_counter() - started
@@ -61,7 +61,7 @@ async def test_hanging_llm_times_out(start_server: StartServer) -> None:
         llm_first_chunk_timeout_s=0.5,
         llm_max_retries=0,
     )
-    async with httpx.AsyncClient(base_url=url, timeout=20) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=20) as http:
         events = await chat(http, message="hi")
     final = events[-1]
     assert isinstance(final, RunFailed) and final.error_type == "LLMTimeout"

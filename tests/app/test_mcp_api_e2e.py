@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from typer.testing import CliRunner
 
 from app.cli.main import app as cli
@@ -30,7 +30,7 @@ async def test_register_use_disable_refresh_and_remove(
         [ADD, Turn(role="simple", text="2 + 3 = 5")],
         mcp_settings_path=tmp_path / "absent.json",
     )
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
         created = await http.post("/api/v1/mcp/servers", json={"name": "demo", **stdio_entry()})
         assert created.status_code == 201, created.text
         server = created.json()
@@ -81,7 +81,7 @@ async def test_a_broken_entry_shows_its_error_and_the_rest_load(
         {"good": stdio_entry(), "broken": {"url": "http://127.0.0.1:1/mcp", "args": ["x"]}},
     )
     url = start_server(mcp_settings_path=path, mcp_startup_wait_s=30.0)
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
         servers = {s["name"]: s for s in (await http.get("/api/v1/mcp/servers")).json()["servers"]}
         assert servers["good"]["status"] == "connected" and servers["good"]["origin"] == "file"
         broken = servers["broken"]
@@ -103,7 +103,7 @@ async def test_only_admins_change_servers_and_bad_bodies_name_the_field(
     )
     bob = {"Authorization": "Bearer key-bob"}
     alice = {"Authorization": "Bearer key-alice"}
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
         body = {"name": "demo", **stdio_entry()}
         refused = await http.post("/api/v1/mcp/servers", json=body, headers=bob)
         assert refused.status_code == 403 and refused.json()["error"]["type"] == "forbidden"

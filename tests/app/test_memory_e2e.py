@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
+import httpx2
 from typer.testing import CliRunner
 
 from app.cli.main import app
@@ -24,7 +24,7 @@ LEARN = [
 ]
 
 
-async def wait_for_memories(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+async def wait_for_memories(http: httpx2.AsyncClient) -> list[dict[str, Any]]:
     """The extractor runs after the answer; give it a bounded while."""
     for _ in range(200):
         items: list[dict[str, Any]] = (await http.get("/api/v1/memory")).json()
@@ -36,10 +36,10 @@ async def wait_for_memories(http: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 async def test_memory_api_is_per_user(start_server: StartServer) -> None:
     url = start_server(LEARN, api_keys=KEYS, memory_extract=True)
-    alice = httpx.AsyncClient(
+    alice = httpx2.AsyncClient(
         base_url=url, timeout=10, headers={"Authorization": "Bearer key-alice"}
     )
-    bob = httpx.AsyncClient(base_url=url, timeout=10, headers={"Authorization": "Bearer key-bob"})
+    bob = httpx2.AsyncClient(base_url=url, timeout=10, headers={"Authorization": "Bearer key-bob"})
     async with alice, bob:
         events = await chat(alice, message="Please use metric units.")
         assert events[-1].type == "run.finished"
@@ -69,7 +69,7 @@ async def test_memory_api_is_per_user(start_server: StartServer) -> None:
 def test_sage_memory_cli(start_server: StartServer) -> None:
     url = start_server(LEARN, memory_extract=True)
     runner = CliRunner(env={"COLUMNS": "200"})  # a wide terminal: no wrapped cells
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx2.Client(base_url=url, timeout=10) as http:
         body = {"message": "Use metric.", "deep_thinking": False, "multi_agent": False}
         assert "run.finished" in http.post("/api/v1/chat", json=body).text
         deadline = time.monotonic() + 20

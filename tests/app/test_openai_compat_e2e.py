@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -47,7 +47,7 @@ TOOL_SCRIPT = [
 
 
 def sessions_of(url: str, headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = httpx.get(f"{url}/api/v1/sessions", headers=headers).json()[
+    items: list[dict[str, Any]] = httpx2.get(f"{url}/api/v1/sessions", headers=headers).json()[
         "items"
     ]
     return items
@@ -167,7 +167,7 @@ def test_profiles_choose_the_path(start_server: StartServer, mock_llm: MockLLMSe
     assert mock_llm.roles == ["analysis", "simple"]
 
 
-def openai_error(response: httpx.Response) -> dict[str, Any]:
+def openai_error(response: httpx2.Response) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert set(body) == {"error"}
     assert set(body["error"]) == {"message", "type", "param", "code"}
@@ -183,7 +183,7 @@ def test_wrong_key_gets_the_openai_401(start_server: StartServer) -> None:
     assert caught.value.status_code == 401
     assert caught.value.code == "invalid_api_key"
     for path, method in [("/v1/chat/completions", "POST"), ("/v1/models", "GET")]:
-        response = httpx.request(method, url + path, json={}, headers={})
+        response = httpx2.request(method, url + path, json={}, headers={})
         assert response.status_code == 401
         error = openai_error(response)
         assert error["type"] == "invalid_request_error"
@@ -257,7 +257,7 @@ def test_bad_requests_get_openai_errors(
     start_server: StartServer, body: dict[str, Any], status: int, param: str, words: str
 ) -> None:
     url = start_server()
-    response = httpx.post(f"{url}/v1/chat/completions", json=body)
+    response = httpx2.post(f"{url}/v1/chat/completions", json=body)
     assert response.status_code == status, response.text
     error = openai_error(response)
     assert error["param"] == param
@@ -267,7 +267,7 @@ def test_bad_requests_get_openai_errors(
 
 def test_invalid_json_body(start_server: StartServer) -> None:
     url = start_server()
-    response = httpx.post(
+    response = httpx2.post(
         f"{url}/v1/chat/completions", content=b"{nope", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
@@ -284,7 +284,7 @@ def test_session_header_continues_a_stored_session(
             Turn(role="simple", text="About 2 million."),
         ]
     )
-    first = httpx.post(
+    first = httpx2.post(
         f"{url}/api/v1/chat",
         json={"message": "Capital of France?", "deep_thinking": False, "multi_agent": False},
     )
@@ -307,10 +307,10 @@ def test_session_header_continues_a_stored_session(
         ("assistant", "Paris."),
         ("user", "Population?"),
     ]
-    detail = httpx.get(f"{url}/api/v1/sessions/{sid}").json()
+    detail = httpx2.get(f"{url}/api/v1/sessions/{sid}").json()
     assert len(detail["runs"]) == 2  # kept, with both turns
 
-    missing = httpx.post(
+    missing = httpx2.post(
         f"{url}/v1/chat/completions",
         json={"model": "sage", "messages": [{"role": "user", "content": "x"}]},
         headers={"X-Sage-Session-Id": "ses_nope"},
@@ -380,7 +380,7 @@ async def test_disconnect_cancels_a_stored_sessions_run(
     start_server: StartServer, stream: bool
 ) -> None:
     url = start_server([Turn(role="simple", text="ok"), ROUTE_SIMPLE, SLOW_ANSWER])
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         first = await http.post(
             "/api/v1/chat", json={"message": "hi", "deep_thinking": False, "multi_agent": False}
         )
@@ -399,12 +399,12 @@ async def test_disconnect_cancels_a_stored_sessions_run(
                     if "tick" in line:
                         break  # hang up once the answer is streaming
         else:
-            with pytest.raises(httpx.ReadTimeout):  # gives up waiting for the whole answer
+            with pytest.raises(httpx2.ReadTimeout):  # gives up waiting for the whole answer
                 await http.post(
                     "/v1/chat/completions",
                     json=body,
                     headers=headers,
-                    timeout=httpx.Timeout(10, read=1.0),
+                    timeout=httpx2.Timeout(10, read=1.0),
                 )
 
         async def run_cancelled() -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from sagents.events import AgentNotice, EventBase, MessageCompleted, RunFinished, ToolResult
@@ -41,7 +41,7 @@ def flood() -> Iterator[FloodLLMServer]:
     server.stop()
 
 
-async def chat(http: httpx.AsyncClient, message: str) -> list[EventBase]:
+async def chat(http: httpx2.AsyncClient, message: str) -> list[EventBase]:
     body = {**SIMPLE, "message": message, "available_skills": []}
     return [e async for e in sse_events(http, "POST", "/api/v1/chat", json=body)]
 
@@ -59,7 +59,7 @@ async def test_floods_from_the_llm_keep_server_memory_bounded(
     proc = spawn(tmp_path, port, llm_url)
     try:
         wait_ready(url, proc)
-        async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+        async with httpx2.AsyncClient(base_url=url, timeout=120) as http:
             warm = await chat(http, "warm up")
             assert isinstance(warm[-1], RunFinished) and warm[-1].answer == "Warm."
             rss = PeakRss(proc.pid).start()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from sagents.events import EventBase
 from sagents.testing import Turn
@@ -13,7 +13,7 @@ async def test_reconnect_gets_exactly_the_missed_events(start_server: StartServe
     url = start_server(
         [Turn(text=" ".join(f"t{i}" for i in range(60)), faults={"token_delay_s": 0.005})]
     )
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         first: list[EventBase] = []
         payload = {**SIMPLE, "message": "stream", "on_disconnect": "continue"}
         async for event in sse_events(http, "POST", "/api/v1/chat", json=payload):
@@ -36,7 +36,7 @@ async def test_reconnect_gets_exactly_the_missed_events(start_server: StartServe
 
 async def test_bad_last_event_ids(start_server: StartServer) -> None:
     url = start_server([Turn(text="short answer")])
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         events = [
             e
             async for e in sse_events(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
+import httpx2
 
 from app.sse import frames
 from sagents.events import AgentNotice, RunFinished
@@ -22,7 +22,7 @@ async def test_a_resume_past_the_run_log_cap_gets_410_and_the_rest_still_works(
 ) -> None:
     text = " ".join(f"w{i}" for i in range(WORDS))
     url = start_server([Turn(text=text)], run_log_max_bytes=65_536)
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
         payload = {**SIMPLE, "message": "long", "on_disconnect": "continue"}
         async for started in sse_events(http, "POST", "/api/v1/chat", json=payload):
             sid, rid = started.session_id, started.run_id

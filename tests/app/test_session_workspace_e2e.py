@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from sagents.events import RunFinished, ToolResult
 from sagents.testing import ScriptedToolCall, Turn
@@ -47,7 +47,7 @@ async def test_deleting_a_session_deletes_its_workspace(
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "precious.txt").write_text("precious")
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
         first = await chat(http, message="write a")
         second = await chat(http, message="write b")
         for events in (first, second):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from tests.app.conftest import StartServer
 from tests.conftest import BUNDLED_SKILLS
@@ -15,7 +15,7 @@ def make_tgz(entries: dict[str, str], links: dict[str, str] | None = None) -> by
     return make_tar(dict(entries), links=links)
 
 
-async def upload(http: httpx.AsyncClient, data: bytes, filename: str) -> httpx.Response:
+async def upload(http: httpx2.AsyncClient, data: bytes, filename: str) -> httpx2.Response:
     return await http.post("/api/v1/skills", files={"file": (filename, data)})
 
 
@@ -39,7 +39,7 @@ async def test_upload_list_read_delete(start_server: StartServer, tmp_path: Path
     url = start_server(api_keys="ka:alice,kb:bob", skills_bundled_dir=BUNDLED_SKILLS)
     alice = {"Authorization": "Bearer ka"}
     bob = {"Authorization": "Bearer kb"}
-    async with httpx.AsyncClient(base_url=url, timeout=20, headers=alice) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=20, headers=alice) as http:
         response = await upload(http, make_zip(good()), "hello.zip")
         assert response.status_code == 201, response.text
         assert response.json()["files"] == ["SKILL.md", "scripts/hi.py"]
@@ -92,7 +92,7 @@ async def test_hostile_archives_are_rejected_and_nothing_is_written(
         "notanarchive.zip": b"this is not a zip",
         "skill.rar": b"whatever",
     }
-    async with httpx.AsyncClient(base_url=url, timeout=20) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=20) as http:
         for filename, data in cases.items():
             response = await upload(http, data, filename)
             assert response.status_code == 400, (filename, response.text)

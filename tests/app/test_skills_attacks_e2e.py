@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.app.conftest import StartServer
@@ -38,11 +38,11 @@ def server(start_server: StartServer, tmp_path: Path) -> str:
     return start_server(skills_bundled_dir=tmp_path / "none", skill_upload_max_bytes=4_000_000)
 
 
-async def answer(http: httpx.AsyncClient, data: bytes, filename: str) -> tuple[int, str | None]:
+async def answer(http: httpx2.AsyncClient, data: bytes, filename: str) -> tuple[int, str | None]:
     """Status and error type of one upload; a dropped connection counts as a 500."""
     try:
         response = await upload(http, data, filename)
-    except httpx.HTTPError:
+    except httpx2.HTTPError:
         return 500, "connection lost"
     error = response.json().get("error", {}) if response.status_code >= 400 else {}
     if response.status_code in (400, 422):
@@ -50,7 +50,7 @@ async def answer(http: httpx.AsyncClient, data: bytes, filename: str) -> tuple[i
     return response.status_code, error.get("type")
 
 
-async def expect_refused(http: httpx.AsyncClient, data: bytes, filename: str) -> dict[str, object]:
+async def expect_refused(http: httpx2.AsyncClient, data: bytes, filename: str) -> dict[str, object]:
     response = await upload(http, data, filename)
     assert response.status_code in (400, 422), (filename, response.status_code, response.text)
     error = response.json()["error"]
@@ -71,7 +71,7 @@ async def test_yaml_bombs_and_non_json_front_matter_get_422(server: str, tmp_pat
         "huge-int": HEAD + "x: " + "9" * 5000 + "\n",
         "list-key": HEAD + "? [a, b]\n: c\n",
     }
-    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=server, timeout=30) as http:
         answers = {}
         for label, front in bombs.items():
             answers[label] = await answer(http, skill_zip(front), f"{label}.zip")
@@ -86,7 +86,7 @@ async def test_json_compatible_front_matter_reads_back(server: str) -> None:
         HEAD + "released: 2024-01-01\n1: one\nanchor: &a kept\n"
         "metadata:\n  version: 1.10\n  beta: yes\n  7: seven\n"
     )
-    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=server, timeout=30) as http:
         response = await upload(http, skill_zip(front), "ok.zip")
         assert response.status_code == 201, response.text
         detail = (await http.get("/api/v1/skills/bomb")).json()
@@ -122,7 +122,7 @@ async def test_lying_and_malformed_archives_get_400_and_leave_nothing(
         "zip-bomb.zip": make_zip({**good(), "say-hello/z.bin": b"\0" * 30_000_000}),
         "empty-name.zip": make_zip({"bad/SKILL.md": "---\nname: ''\ndescription: d\n---\nb\n"}),
     }
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
         answers = {}
         for filename, data in cases.items():
             answers[filename] = (await answer(http, data, filename))[0]
@@ -137,7 +137,7 @@ async def test_lying_and_malformed_archives_get_400_and_leave_nothing(
 
 
 async def test_same_name_different_case(server: str) -> None:
-    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=server, timeout=30) as http:
         upper = make_zip({"Say-Hello/SKILL.md": "---\nname: Say-Hello\ndescription: d\n---\nb\n"})
         error = await expect_refused(http, upper, "upper.zip")
         assert error["type"] == "invalid_skill"
@@ -162,7 +162,7 @@ async def test_concurrent_uploads_of_one_name_each_replace_it_whole(
         )
         for i in range(8)
     ]
-    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+    async with httpx2.AsyncClient(base_url=server, timeout=60) as http:
         for _ in range(4):
             responses = await asyncio.gather(
                 *(upload(http, data, f"racer{i}.zip") for i, data in enumerate(versions))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from sagents.events import RunFinished, SkillSelected, ToolResult
 from sagents.testing import MockLLMServer, ScriptedToolCall, Turn
@@ -39,7 +39,7 @@ async def test_skill_selected_loaded_and_script_run(
         ],
         skills_bundled_dir=BUNDLED_SKILLS,
     )
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
         events = await chat(http, message="How many km is 5 miles?")
     selected = [e for e in events if isinstance(e, SkillSelected)]
     assert [(s.skill, s.level) for s in selected] == [("unit-convert", 2)]
@@ -80,7 +80,7 @@ async def test_no_skill_fits_but_the_model_can_still_load_one(
         ],
         skills_bundled_dir=BUNDLED_SKILLS,
     )
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
         events = await chat(http, message="5 miles?")
     assert not any(isinstance(e, SkillSelected) for e in events)
     results = [e for e in events if isinstance(e, ToolResult)]
@@ -93,7 +93,7 @@ async def test_no_skill_fits_but_the_model_can_still_load_one(
 
 async def test_unknown_available_skills_is_422(start_server: StartServer) -> None:
     url = start_server(skills_bundled_dir=BUNDLED_SKILLS)
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
         response = await http.post(
             "/api/v1/chat", json={"message": "hi", "available_skills": ["unit-convert", "nope"]}
         )
@@ -126,7 +126,7 @@ async def test_the_selector_sees_every_skill_name_and_can_pick_any(
         skills_bundled_dir=tmp_path / "none",
         skills_prompt_tokens=600,  # room for two descriptions, not fourteen
     )
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
         events = await chat(http, message="Something about helper-02-topic-3, please.")
     selector, answering = mock_llm.requests[0], mock_llm.requests[1]
     for name in names:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from tests.app.conftest import StartServer
 from tests.app.test_skills_api_e2e import leftovers, upload, written
@@ -37,7 +37,7 @@ async def test_every_field_and_unknown_fields_are_kept_with_warnings(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     url = start_server(skills_bundled_dir=tmp_path / "none")
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
         response = await upload(http, make_zip({"pdf-processing/SKILL.md": FULL}), "pdf.zip")
         assert response.status_code == 201, response.text
         installed = response.json()
@@ -71,7 +71,7 @@ async def test_a_repository_archive_installs_each_skill(
         repo[f"collection-main/skills/{name}/SKILL.md"] = skill(name, f"Helps with {name}.")
         for j in range(20):  # 14 * 21 entries: more than the old cap of 200
             repo[f"collection-main/skills/{name}/references/r{j}.md"] = f"ref {j}"
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
         response = await upload(http, make_tar(repo), "collection.tar.gz")
         assert response.status_code == 201, response.text
         items = response.json()["items"]
@@ -98,7 +98,7 @@ async def test_some_valid_some_not_gives_207_and_none_valid_gives_422(
         "pack/b/twin/SKILL.md": skill("twin"),
         **good("fine-two", prefix="pack/"),
     }
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
         response = await upload(http, make_zip(mixed), "mixed.zip")
         assert response.status_code == 207, response.text
         items = {i["source"]: i for i in response.json()["items"]}
@@ -132,7 +132,7 @@ async def test_single_skill_shapes_stay_as_they_were(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     url = start_server(skills_bundled_dir=tmp_path / "none")
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
         # one extra top folder: still one skill, answered with its detail
         response = await upload(http, make_zip(good(prefix="hello-main/")), "hello.zip")
         assert response.status_code == 201
@@ -151,7 +151,7 @@ async def test_archives_larger_than_a_message_are_accepted_up_to_their_own_cap(
         skill_archive_max_bytes=3_000_000,
     )
     noise = os.urandom(1_500_000)  # incompressible
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
         data = make_zip({**good(), "say-hello/assets/noise.bin": noise})
         response = await upload(http, data, "big.zip")
         assert response.status_code == 201, response.text[:300]

@@ -145,8 +145,10 @@ async def test_request_options_reach_the_server(
         ),
     )
     body = mock.requests[0]
-    assert body["tools"] == tools
+    strict = {"name": "f", "parameters": {"type": "object", "additionalProperties": False}}
+    assert body["tools"] == [{"type": "function", "function": {**strict, "strict": True}}]
     assert body["tool_choice"] == "auto"
+    assert body["parallel_tool_calls"] is True
     assert body["response_format"] == {"type": "json_object"}
     assert body["temperature"] == 0.25
     assert body["max_tokens"] == 77

@@ -39,11 +39,14 @@ async def test_happy_path_uses_json_schema_and_remembers_it() -> None:
     assert sent.response_format is not None
     assert sent.response_format["type"] == "json_schema"
     assert sent.response_format["json_schema"]["name"] == "Route"
-    assert sent.response_format["json_schema"]["schema"] == Route.model_json_schema()
+    assert sent.response_format["json_schema"]["strict"] is True
+    strict = sent.response_format["json_schema"]["schema"]
+    assert strict["additionalProperties"] is False
+    assert strict["required"] == ["deep_thinking", "reason"]
     assert sent.messages[1:] == ASK
     assert sent.messages[0]["role"] == "system"
     assert "JSON only" in sent.messages[0]["content"]
-    assert llm.capabilities == {"structured:scripted-router": "json_schema"}
+    assert llm.capabilities.structured_mode("scripted-router") == "json_schema"
 
 
 async def test_fenced_and_chatty_answers_are_parsed() -> None:
@@ -125,7 +128,7 @@ async def test_falls_back_through_every_mode_in_process() -> None:
     formats = [request.response_format for request in llm.requests]
     assert [f and f["type"] for f in formats] == ["json_schema", "json_object", None]
     assert "Schema:" in llm.requests[-1].messages[0]["content"]  # plain prompting
-    assert llm.capabilities["structured:scripted-router"] == "prompt"
+    assert llm.capabilities.structured_mode("scripted-router") == "prompt"
 
 
 async def test_capabilities_are_kept_per_model() -> None:
@@ -136,10 +139,8 @@ async def test_capabilities_are_kept_per_model() -> None:
     await complete_json(llm, "judge", ASK, Route)
 
     # Each model (one per role here) finds out for itself.
-    assert llm.capabilities == {
-        "structured:scripted-router": "json_object",
-        "structured:scripted-judge": "json_object",
-    }
+    assert llm.capabilities.structured_mode("scripted-router") == "json_object"
+    assert llm.capabilities.structured_mode("scripted-judge") == "json_object"
     assert len(llm.requests) == 4
 
 
@@ -149,7 +150,7 @@ async def test_other_rejections_are_not_fallen_back_from() -> None:
         await complete_json(llm, "router", ASK, Route)
     assert caught.value.status_code == 401
     assert len(llm.requests) == 1
-    assert llm.capabilities == {}
+    assert llm.capabilities.report() == {}
 
 
 async def test_collect_text_returns_text_and_usage() -> None:
@@ -170,7 +171,7 @@ async def test_fallback_from_json_schema_over_http(
 
     sent = [body.get("response_format", {}).get("type") for body in mock.requests]
     assert sent == ["json_schema", "json_object"]
-    assert model.capabilities == {"structured:m": "json_object"}
+    assert model.capabilities.structured_mode("m") == "json_object"
 
     # The next call goes straight to the mode that worked.
     assert await complete_json(model, "router", ASK, Route) == Route(**GOOD)

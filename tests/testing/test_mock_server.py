@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
@@ -54,8 +54,8 @@ def sse_payloads(raw: str) -> list[str]:
     return [frame.removeprefix("data: ") for frame in frames[:-1]]
 
 
-def post_chat(server: MockLLMServer, body: dict[str, Any], **headers: str) -> httpx.Response:
-    return httpx.post(f"{server.base_url}/chat/completions", json=body, headers=headers)
+def post_chat(server: MockLLMServer, body: dict[str, Any], **headers: str) -> httpx2.Response:
+    return httpx2.post(f"{server.base_url}/chat/completions", json=body, headers=headers)
 
 
 def test_stream_wire_format_matches_openai(server: MockLLMServer) -> None:
@@ -147,25 +147,25 @@ async def test_non_streaming_completion(server: MockLLMServer) -> None:
 
 
 def test_models_endpoint(server: MockLLMServer) -> None:
-    body = httpx.get(f"{server.base_url}/models").json()
+    body = httpx2.get(f"{server.base_url}/models").json()
     assert body["object"] == "list"
     assert body["data"][0]["id"] == "sage-mock"
 
 
 def test_control_endpoints_replace_script_and_list_requests(server: MockLLMServer) -> None:
     root = server.base_url.removesuffix("/v1")
-    replaced = httpx.post(f"{root}/_mock/script", json={"turns": [{"text": "from HTTP"}]})
+    replaced = httpx2.post(f"{root}/_mock/script", json={"turns": [{"text": "from HTTP"}]})
     assert replaced.json() == {"ok": True, "turns": 1}
     reply = post_chat(server, {"model": "m", "messages": CHAT}, **{"X-Sage-Role": "simple"})
     assert reply.json()["choices"][0]["message"]["content"] == "from HTTP"
 
-    log = httpx.get(f"{root}/_mock/requests").json()
+    log = httpx2.get(f"{root}/_mock/requests").json()
     assert log["requests"] == [{"model": "m", "messages": CHAT}]
     assert log["roles"] == ["simple"]
     assert server.requests == log["requests"]
 
-    assert httpx.delete(f"{root}/_mock/requests").json()["requests"] == []
-    bad = httpx.post(f"{root}/_mock/script", json={"turns": [{"txt": "typo"}]})
+    assert httpx2.delete(f"{root}/_mock/requests").json()["requests"] == []
+    bad = httpx2.post(f"{root}/_mock/script", json={"turns": [{"txt": "typo"}]})
     assert bad.status_code == 400
     assert "Invalid script" in bad.json()["error"]["message"]
 
@@ -192,8 +192,8 @@ def test_cut_stream_drops_the_connection(server: MockLLMServer) -> None:
     server.set_script([Turn(text="a b c d e", faults=Faults(cut_after_chunks=2))])
     received: list[str] = []
     with (
-        pytest.raises(httpx.RemoteProtocolError),
-        httpx.stream(
+        pytest.raises(httpx2.RemoteProtocolError),
+        httpx2.stream(
             "POST", f"{server.base_url}/chat/completions", json={"messages": CHAT, "stream": True}
         ) as response,
     ):
@@ -245,12 +245,12 @@ def test_server_thread_starts_serves_and_stops() -> None:
     thread = ServerThread(Starlette())
     root = thread.start()
     assert root == f"http://127.0.0.1:{thread.port}"
-    assert httpx.get(f"{root}/missing").status_code == 404
+    assert httpx2.get(f"{root}/missing").status_code == 404
     thread.stop()
     thread.stop()  # idempotent
     assert not thread.running
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{root}/missing")
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(f"{root}/missing")
 
 
 def test_server_thread_reports_a_failed_startup() -> None:
@@ -281,13 +281,13 @@ def test_run_mock_llm_serves_the_default_greeting() -> None:
         deadline = time.monotonic() + 15
         while True:
             try:
-                httpx.get(f"{url}/models")
+                httpx2.get(f"{url}/models")
                 break
-            except httpx.ConnectError:
+            except httpx2.ConnectError:
                 assert process.poll() is None, "run_mock_llm exited early"
                 assert time.monotonic() < deadline, "run_mock_llm did not start"
                 time.sleep(0.05)
-        reply = httpx.post(f"{url}/chat/completions", json={"messages": CHAT})
+        reply = httpx2.post(f"{url}/chat/completions", json={"messages": CHAT})
         assert reply.json()["choices"][0]["message"]["content"] == DEFAULT_SCRIPT_TEXT
     finally:
         process.terminate()

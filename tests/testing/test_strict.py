@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -83,7 +83,7 @@ def test_missing_ids_are_listed() -> None:
 def test_the_mock_server_answers_400_in_openai_shape() -> None:
     with MockLLMServer(Script(turns=[Turn(text="fine")])) as server:
         bad = {"model": "m", "messages": [USER, calling("a"), USER]}
-        response = httpx.post(f"{server.base_url}/chat/completions", json=bad)
+        response = httpx2.post(f"{server.base_url}/chat/completions", json=bad)
         assert response.status_code == 400
         error = response.json()["error"]
         assert error["type"] == "invalid_request_error" and error["code"] is None
@@ -91,7 +91,7 @@ def test_the_mock_server_answers_400_in_openai_shape() -> None:
         assert "tool_call_ids did not have response messages: a" in error["message"]
         assert server.state.remaining == 1  # the rejected request took no turn
         good = {"model": "m", "messages": WELL_FORMED}
-        assert httpx.post(f"{server.base_url}/chat/completions", json=good).status_code == 200
+        assert httpx2.post(f"{server.base_url}/chat/completions", json=good).status_code == 200
         assert len(server.requests) == 2  # both recorded
 
 
@@ -112,7 +112,7 @@ async def test_the_openai_sdk_sees_a_bad_request() -> None:
 def test_strict_false_accepts_what_openai_would_reject() -> None:
     with MockLLMServer(Script(turns=[Turn(text="fine")]), strict=False) as server:
         bad = {"model": "m", "messages": [USER, calling("a"), USER]}
-        assert httpx.post(f"{server.base_url}/chat/completions", json=bad).status_code == 200
+        assert httpx2.post(f"{server.base_url}/chat/completions", json=bad).status_code == 200
 
 
 async def test_the_scripted_llm_rejects_like_the_server() -> None:

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from sagents.testing import MockLLMServer, Turn
 from tests.app.conftest import StartServer
@@ -55,8 +55,8 @@ def test_ctrl_c_cancels_the_run(start_server: StartServer, tmp_path: Path) -> No
     out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0, out
     assert "cancelled" in out
-    sessions = httpx.get(f"{url}/api/v1/sessions").json()["items"]
-    detail = httpx.get(f"{url}/api/v1/sessions/{sessions[0]['id']}").json()
+    sessions = httpx2.get(f"{url}/api/v1/sessions").json()["items"]
+    detail = httpx2.get(f"{url}/api/v1/sessions/{sessions[0]['id']}").json()
     assert detail["runs"][0]["status"] == "cancelled"
 
 

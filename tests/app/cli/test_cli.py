@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli.main import app
-from sagents.testing import MockLLMServer, Turn
+from sagents.testing import MockLLMServer, Script, Turn
 from tests.app.conftest import StartServer
 
 runner = CliRunner()
@@ -47,6 +47,7 @@ def test_doctor_masks_the_key_and_reaches_the_llm(
     monkeypatch.setenv("SAGE_LLM_BASE_URL", mock_llm.base_url)
     monkeypatch.setenv("SAGE_LLM_MODEL", "mock")
     monkeypatch.setenv("SAGE_LLM_API_KEY", "sk-verysecretvalue")
+    mock_llm.set_script(Script(turns=[Turn(text="ready")], cycle=True))
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     assert "sk-verysecretvalue" not in result.output

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from typer.testing import CliRunner
 
@@ -56,7 +56,7 @@ def test_a_second_server_is_refused_until_the_first_is_killed(
         assert mock_llm.requests == []  # neither got as far as asking the LLM
 
         # The owner still serves.
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        assert httpx2.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
     finally:
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-import httpx
+import httpx2
 from playwright.sync_api import Page, expect
 
 from sagents.testing import ScriptedToolCall, Turn
@@ -127,14 +127,14 @@ def test_failed_run_is_said_in_words(page: Page, start_server: StartServer) -> N
 
 def test_page_is_served_with_a_strict_policy(start_server: StartServer) -> None:
     url = start_server()
-    response = httpx.get(url + "/")
+    response = httpx2.get(url + "/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "object-src 'none'" in policy
-    script = httpx.get(url + "/web/js/main.js")
+    script = httpx2.get(url + "/web/js/main.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
-    assert httpx.get(url + "/web/nope.js").status_code == 404
+    assert httpx2.get(url + "/web/nope.js").status_code == 404
 
 
 def test_phone_width(page: Page, start_server: StartServer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-import httpx
+import httpx2
 from playwright.sync_api import Page, expect
 
 from sagents.testing import Turn
@@ -36,7 +36,7 @@ def test_views_and_forgetting_a_memory(page: Page, start_server: StartServer) ->
         memory_extract=True,
         skills_bundled_dir=BUNDLED_SKILLS,
     )
-    chat = httpx.post(
+    chat = httpx2.post(
         f"{url}/api/v1/chat",
         json={
             "message": "Use metric units.",
@@ -48,7 +48,7 @@ def test_views_and_forgetting_a_memory(page: Page, start_server: StartServer) ->
     )
     assert "run.finished" in chat.text
     for _ in range(200):  # the extractor runs after the answer
-        if httpx.get(f"{url}/api/v1/memory").json():
+        if httpx2.get(f"{url}/api/v1/memory").json():
             break
         time.sleep(0.1)
 
@@ -72,7 +72,7 @@ def test_views_and_forgetting_a_memory(page: Page, start_server: StartServer) ->
     expect(memory).to_contain_text("preference")
     memory.locator(".forget").click()
     expect(page.locator("#panel-view")).to_contain_text("Sage remembers nothing about you yet.")
-    assert httpx.get(f"{url}/api/v1/memory").json() == []
+    assert httpx2.get(f"{url}/api/v1/memory").json() == []
 
     page.click("#new-chat")
     expect(page.locator("#chat-view")).to_be_visible()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-import httpx
+import httpx2
 from playwright.sync_api import Page, Request, Route, expect
 
 from sagents.testing import ScriptedToolCall, Turn
@@ -72,7 +72,7 @@ def test_reload_mid_run_resumes(page: Page, start_server: StartServer) -> None:
     expect(page.locator(".turn")).to_have_class(re.compile(r"\bfinished\b"))
     expect(answer).to_have_text(words)
     # The reload did not cancel the run: it finished, with the whole answer.
-    detail = httpx.get(f"{url}/api/v1/sessions/{sid}").json()
+    detail = httpx2.get(f"{url}/api/v1/sessions/{sid}").json()
     assert detail["status"] == "completed"
     assert detail["runs"][0]["answer"] == words
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-import httpx
+import httpx2
 from playwright.sync_api import Page, expect
 
 from sagents.testing import Turn
@@ -56,7 +56,7 @@ def test_switch_sessions(page: Page, start_server: StartServer) -> None:
 
 def test_sign_in_with_key_sees_only_own_sessions(page: Page, start_server: StartServer) -> None:
     url = start_server([Turn(text="Hello Bob."), Turn(text="Hello Alice.")], api_keys=KEYS)
-    bob = httpx.post(
+    bob = httpx2.post(
         f"{url}/api/v1/chat",
         json={"message": "bob's secret plan", "deep_thinking": False, "multi_agent": False},
         headers={"Authorization": "Bearer key-bob"},

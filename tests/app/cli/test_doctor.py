@@ -1,0 +1,133 @@
+"""``sage doctor`` probing the mock LLM in each dialect, and ``sage mock-llm
+--dialect``: what works, what Sage falls back to, what it learned."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from typer.testing import CliRunner
+
+from app.cli.main import MockDialect, app
+from sagents.testing import DIALECT_NAMES, MockLLMServer, Script, ScriptedToolCall, Turn
+
+runner = CliRunner()
+
+PROBE_TURNS = [
+    Turn(text="ready"),
+    Turn(tool_calls=[ScriptedToolCall(name="get_time", arguments={"timezone": "UTC"})]),
+    Turn(json={"ok": True, "word": "ready"}),
+]
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in ["SAGE_LLM_BASE_URL", "SAGE_LLM_API_KEY", "SAGE_LLM_MODEL", "SAGE_API_KEYS"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SAGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SAGE_LLM_MODEL", "sage-mock")
+    monkeypatch.setenv("COLUMNS", "240")  # table rows on one line each
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    servers: list[MockLLMServer] = []
+
+    def start(dialect: str, script: Script) -> MockLLMServer:
+        server = MockLLMServer(script, dialect=dialect)
+        monkeypatch.setenv("SAGE_LLM_BASE_URL", server.start())
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def rows(output: str) -> dict[str, str]:
+    """check name → the rest of its table row."""
+    found: dict[str, str] = {}
+    for line in output.splitlines():
+        for name in ("model listed", "streaming", "tool calling", "structured output", "usage"):
+            if name in line and name not in found:
+                found[name] = line
+    return found
+
+
+def test_doctor_on_an_openai_like_endpoint(env: Path, serve: object) -> None:
+    serve("openai", Script(turns=PROBE_TURNS))  # type: ignore[operator]
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    found = rows(result.output)
+    assert "ok" in found["model listed"] and "sage-mock is served" in found["model listed"]
+    assert "ok" in found["streaming"]
+    assert "called get_time" in found["tool calling"]
+    assert "strict json_schema" in found["structured output"]
+    assert "reports token usage" in found["usage"]
+    assert "reachable" in result.output
+
+
+def test_doctor_shows_what_it_learned_from_llamacpp(env: Path, serve: object) -> None:
+    server = serve("llamacpp", Script(turns=PROBE_TURNS))  # type: ignore[operator]
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    found = rows(result.output)
+    assert "JSON mode" in found["structured output"]
+    assert "HTTP 500" in result.output  # the refusal it learned from
+    assert "counts tokens itself" in result.output
+    assert '"structured_output": "json_object"' in result.output
+    assert [b.get("response_format", {}).get("type") for b in server.requests][-2:] == [  # type: ignore[attr-defined]
+        "json_schema",
+        "json_object",
+    ]
+
+
+def test_doctor_fails_when_the_endpoint_cannot_stream(env: Path, serve: object) -> None:
+    serve("openai", Script(turns=[]))  # type: ignore[operator]
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "not usable" in result.output
+
+
+def test_mock_llm_offers_every_dialect() -> None:
+    assert tuple(d.value for d in MockDialect) == DIALECT_NAMES
+
+
+def test_mock_llm_command_serves_the_chosen_dialect(env: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "mock-llm", "--port", str(port), "--dialect", "llamacpp"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx2.get(f"{url}/models")
+                break
+            except httpx2.ConnectError:
+                assert process.poll() is None, "sage mock-llm exited early"
+                assert time.monotonic() < deadline, "sage mock-llm did not start"
+                time.sleep(0.1)
+        refused = httpx2.post(
+            f"{url}/chat/completions",
+            json={"messages": [], "response_format": {"type": "json_schema"}},
+        )
+        assert refused.status_code == 500  # llama.cpp's answer
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert "llamacpp" in output.decode()
