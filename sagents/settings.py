@@ -243,6 +243,35 @@ class Settings(BaseSettings):
         description="cgroup path (from the hierarchy's root) under which run cgroups are "
         "made; default: Sage's own cgroup.",
     )
+    # skill requirements (sagents/skills/environments.py, pip_install.py)
+    skill_deps_install: bool = Field(
+        default=True,
+        description="Install the Python packages a skill lists in requirements.txt (binary "
+        "wheels only, at install time, never in the sandbox); false: such a skill is refused "
+        "at upload, and one already installed stays usable only if its packages are.",
+    )
+    skill_deps_index_url: str | None = Field(
+        default=None,
+        description="Package index for skill requirements; default: what the server's pip "
+        "uses (pip.conf, PIP_INDEX_URL).",
+    )
+    skill_deps_find_links: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Folders or URLs of wheels for skill requirements (pip --find-links), "
+        "comma-separated or a JSON list.",
+    )
+    skill_deps_no_index: bool = Field(
+        default=False,
+        description="Install skill requirements only from skill_deps_find_links (pip --no-index).",
+    )
+    skill_deps_timeout_s: float = Field(
+        default=300.0, gt=0, description="Longest one skill's pip install may take."
+    )
+    skill_deps_max_mb: int = Field(
+        default=512,
+        ge=1,
+        description="Largest a skill's installed requirements may be (downloads included).",
+    )
     skill_archive_max_bytes: int = Field(
         default=20_000_000,
         ge=1024,
@@ -285,6 +314,16 @@ class Settings(BaseSettings):
             return json.loads(value)
         if isinstance(value, str):
             return {user.strip() for user in value.split(",") if user.strip()}
+        return value
+
+    @field_validator("skill_deps_find_links", mode="before")
+    @classmethod
+    def _parse_find_links(cls, value: Any) -> Any:
+        """Accept ``a,b`` as well as a JSON list."""
+        if isinstance(value, str) and value.strip().startswith("["):
+            return json.loads(value)
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("mcp_settings_path", mode="before")
