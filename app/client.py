@@ -26,7 +26,11 @@ class SageAPIError(Exception):
 
 class SageClient:
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # X-Sage-Client tells the server this is not a cross-site form (an
+        # upload is multipart, a type a form can send; see app/cross_site.py).
+        headers = {"X-Sage-Client": "sage-cli"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers=headers,

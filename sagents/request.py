@@ -11,8 +11,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-ContextKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+from sagents.wire_types import JSON_INTEGER, JsonBool, Utf8Str
+
+ContextKey = Annotated[Utf8Str, StringConstraints(min_length=1, max_length=100)]
+Name = Annotated[Utf8Str, StringConstraints(min_length=1, max_length=100)]
+BLANK = " \t\n\v\f\r"
+"""What a message may not consist of only. Spelled out (not ``str.isspace``)
+so that ``NOT_BLANK`` means the same in every regex dialect."""
+NOT_BLANK = r"[^ \t\n\v\f\r]"
+"""The schema's pattern for a message: at least one character not in BLANK."""
 
 
 class Workflow(BaseModel):
@@ -21,23 +28,27 @@ class Workflow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    description: str = Field(default="", max_length=2000)
-    steps: list[Annotated[str, StringConstraints(max_length=2000)]] = Field(
+    description: Utf8Str = Field(default="", max_length=2000)
+    steps: list[Annotated[Utf8Str, StringConstraints(max_length=2000)]] = Field(
         default_factory=list, max_length=50
     )
 
 
 class RunOptions(BaseModel):
-    """Flags that steer the flow; ``None`` means "let Sage decide"."""
+    """Flags that steer the flow; ``None`` means "let Sage decide".
+
+    Flags and counts accept what their JSON schema says (``0`` is not
+    ``false``; see ``sagents.wire_types``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    deep_thinking: bool | None = None
-    multi_agent: bool | None = None
-    max_loop_count: int | None = Field(default=None, ge=1, le=100)
-    more_suggest: bool = False
-    force_summary: bool = False
-    available_tools: list[str] | None = Field(
+    deep_thinking: JsonBool | None = None
+    multi_agent: JsonBool | None = None
+    max_loop_count: Annotated[int, Field(ge=1, le=100), JSON_INTEGER] | None = None
+    more_suggest: JsonBool = False
+    force_summary: JsonBool = False
+    available_tools: list[Utf8Str] | None = Field(
         default=None, description="Allow-list of tool names for this run; null means every tool."
     )
     available_workflows: list[Workflow] | None = Field(
@@ -46,7 +57,7 @@ class RunOptions(BaseModel):
     available_skills: list[Name] | None = Field(
         default=None, description="Allow-list of skill names for this run; null means all."
     )
-    system_context: dict[ContextKey, str] | None = Field(
+    system_context: dict[ContextKey, Utf8Str] | None = Field(
         default=None, description="Extra context for the model, treated as untrusted data."
     )
 
@@ -54,15 +65,22 @@ class RunOptions(BaseModel):
 class RunRequest(RunOptions):
     """One user turn plus its options."""
 
-    message: str = Field(description="The user's turn.")
-    session_id: str | None = Field(
-        default=None, description="Continue this session; a new one is created when absent."
+    message: Utf8Str = Field(
+        description="The user's turn: not empty, not only spaces and line breaks.",
+        min_length=1,
+        json_schema_extra={"pattern": NOT_BLANK},
+    )
+    session_id: Utf8Str | None = Field(
+        default=None,
+        max_length=200,
+        description="Continue this session; a new one is created when absent.",
     )
 
     @field_validator("message")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        # The check the schema's pattern documents, with a readable message.
+        if not value.strip(BLANK):
             raise ValueError("message must not be empty")
         return value
 

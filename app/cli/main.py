@@ -46,10 +46,11 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
 ) -> None:
-    """Start the HTTP service."""
+    """Start the HTTP service (limits: the SAGE_HTTP_* settings, see app/server.py)."""
     import uvicorn
 
     from app.main import create_app
+    from app.server import uvicorn_config
 
     settings = Settings()
     bind = host or settings.host
@@ -64,7 +65,8 @@ def serve(
         from sagents.settings import NOT_CONFIGURED_MESSAGE
 
         err.print(f"[yellow]{NOT_CONFIGURED_MESSAGE}[/]")
-    uvicorn.run(create_app(settings), host=bind, port=port or settings.port, log_level="info")
+    config = uvicorn_config(create_app(settings), settings, bind, port or settings.port)
+    uvicorn.Server(config).run()
 
 
 SetCancel = Callable[[Callable[[], object]], None]

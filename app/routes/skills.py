@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from app.deps import runtime
 from app.errors import ApiError, not_found
 from app.identity import current_user
+from app.openapi_errors import error_responses
 from app.schemas import RecordOut
 from sagents.runtime import Runtime
 from sagents.skills import (
@@ -77,7 +78,7 @@ async def _visible(skills: SkillManager, user: str, name: str) -> Skill:
     return skill
 
 
-@router.get("")
+@router.get("", responses=error_responses(503))
 async def list_skills(user: User, skills: Skills) -> SkillList:
     view = await skills.for_user(user)
     status = await skills.sandbox.probe()
@@ -87,7 +88,7 @@ async def list_skills(user: User, skills: Skills) -> SkillList:
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=error_responses(503))
 async def upload_skill(file: UploadFile, user: User, skills: Skills) -> SkillDetail:
     """Install a .zip or .tar.gz whose root holds SKILL.md (or one folder that does)."""
     data = await file.read()
@@ -107,12 +108,16 @@ async def upload_skill(file: UploadFile, user: User, skills: Skills) -> SkillDet
     return _detail(skill)
 
 
-@router.get("/{name}")
+@router.get("/{name}", responses=error_responses(404, 503))
 async def get_skill(name: str, user: User, skills: Skills) -> SkillDetail:
     return _detail(await _visible(skills, user, name))
 
 
-@router.get("/{name}/files/{path:path}", response_class=PlainTextResponse)
+@router.get(
+    "/{name}/files/{path:path}",
+    response_class=PlainTextResponse,
+    responses=error_responses(404, 415, 503),
+)
 async def get_skill_file(name: str, path: str, user: User, skills: Skills) -> PlainTextResponse:
     skill = await _visible(skills, user, name)
     # The path is looked up in the skill's own file list, never joined blindly.
@@ -128,7 +133,7 @@ async def get_skill_file(name: str, path: str, user: User, skills: Skills) -> Pl
     return PlainTextResponse(text)
 
 
-@router.delete("/{name}", status_code=204)
+@router.delete("/{name}", status_code=204, responses=error_responses(404, 503))
 async def delete_skill(name: str, user: User, skills: Skills) -> None:
     """Delete one of the caller's own skills; bundled ones and others' are 404."""
     try:

@@ -49,7 +49,11 @@ def good(name: str = "say-hello") -> dict[str, str]:
 
 
 async def upload(http: httpx.AsyncClient, data: bytes, filename: str) -> httpx.Response:
-    return await http.post("/api/v1/skills", files={"file": (filename, data)})
+    # A multipart body is what a cross-site form can send: a non-browser
+    # client says it is one (app/cross_site.py).
+    return await http.post(
+        "/api/v1/skills", files={"file": (filename, data)}, headers={"X-Sage-Client": "test"}
+    )
 
 
 def written(data_dir: Path) -> list[Path]:
@@ -129,7 +133,9 @@ async def test_hostile_archives_are_rejected_and_nothing_is_written(
         assert response.status_code == 422
         fields = {d["field"] for d in response.json()["error"]["details"]}
         assert {"name", "description", "body"} <= fields
-        missing = await http.post("/api/v1/skills", data={"nofile": "1"})
+        missing = await http.post(
+            "/api/v1/skills", data={"nofile": "1"}, headers={"X-Sage-Client": "test"}
+        )
         assert missing.status_code == 422
     assert written(data_dir) == []
     assert not (tmp_path / "evil.txt").exists() and not (data_dir / "evil.txt").exists()
