@@ -7,17 +7,27 @@ limit (memory stays bounded for chunked uploads too, which announce no
 ``Content-Length``), then replayed to the app, or answered with a 413 that
 names the limit. The whole body must arrive within ``timeout_s``, so a client
 dribbling bytes cannot hold a connection and its buffer open forever (408).
+
+A refused body is not read, but closing a connection with unread bytes makes
+the kernel send a reset, and a client still uploading then sees "connection
+reset" instead of the 413. So the 413 is sent first, then what the client is
+still sending is read and thrown away (at most ``DRAIN_BYTES`` for at most
+``DRAIN_S``; memory stays constant), then the connection is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
+from contextlib import suppress
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
+
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_S = 2.0
 
 
 class BodyLimitMiddleware:
@@ -41,26 +51,28 @@ class BodyLimitMiddleware:
         limit = self.path_limits.get(scope["path"], self.max_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await _too_large(limit)(scope, receive, send)
+                await _too_large(limit, receive, send)
                 return
         chunks: list[bytes] = []
         size = 0
+        more: object = True
         try:
             async with asyncio.timeout(self.timeout_s):
-                while True:
+                while size <= limit and more:
                     message = await receive()
                     if message["type"] != "http.request":
                         return  # the client went away before sending its body
                     chunk = message.get("body", b"")
                     size += len(chunk)
-                    if size > limit:
-                        await _too_large(limit)(scope, receive, send)
-                        return
                     chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        break
+                    more = message.get("more_body", False)
         except TimeoutError:
-            await _too_slow(self.timeout_s)(scope, receive, send)
+            text = f"the request body did not arrive within {self.timeout_s:g} s"
+            await _refuse(408, error_body("request_timeout", text), send)
+            await _end(send)
+            return
+        if size > limit:
+            await _too_large(limit, receive, send, more=more)
             return
         replayed = False
 
@@ -74,15 +86,35 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-# Both close the connection: the client may still be sending, and the rest of
-# its body is not worth reading.
-
-
-def _too_large(limit: int) -> JSONResponse:
+async def _too_large(limit: int, receive: Receive, send: Send, *, more: object = True) -> None:
     body = error_body("payload_too_large", f"request body exceeds {limit} bytes")
-    return JSONResponse(body, status_code=413, headers={"Connection": "close"})
+    await _refuse(413, body, send)
+    if more:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_S):
+                drained = 0
+                while drained < DRAIN_BYTES:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        break
+                    drained += len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        break
+    await _end(send)
 
 
-def _too_slow(timeout_s: float) -> JSONResponse:
-    body = error_body("request_timeout", f"the request body did not arrive within {timeout_s:g} s")
-    return JSONResponse(body, status_code=408, headers={"Connection": "close"})
+async def _refuse(status: int, content: dict[str, object], send: Send) -> None:
+    """The whole error answer but its end, which ``_end`` sends: until then
+    the request's body can still be received (ASGI ends it with the answer)."""
+    body = json.dumps(content).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+async def _end(send: Send) -> None:
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
