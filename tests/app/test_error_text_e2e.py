@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from app.errors import not_found
 from app.main import create_app
 from sagents.context.session_context import SessionContext
 from sagents.events import RunFailed
@@ -20,6 +22,7 @@ from tests.app.conftest import chat
 from tests.conftest import make_settings
 
 SECRET = "password=hunter2 at /srv/private/sage.db"
+JSON = {"Content-Type": "application/json"}
 
 
 def leaky_condition(ctx: SessionContext) -> bool:
@@ -39,7 +42,12 @@ def server(tmp_path: Path, mock_llm: MockLLMServer) -> Iterator[ServerThread]:
     async def boom() -> None:
         raise RuntimeError(SECRET)
 
+    async def echo(body: dict[str, Any]) -> None:
+        # A route whose model forgot Utf8Str, echoing client text in its error.
+        raise not_found("item", str(body.get("id")))
+
     app.add_api_route("/api/v1/boom", boom)
+    app.add_api_route("/api/v1/echo", echo, methods=["POST"])
     with ServerThread(app) as thread:
         yield thread
 
@@ -75,3 +83,16 @@ async def test_a_500_body_carries_no_internal_text(
     }
     assert "hunter2" not in response.text and "Traceback" not in response.text
     assert SECRET in caplog.text
+
+
+async def test_an_error_echoing_unencodable_client_text_still_renders(
+    server: ServerThread,
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        response = await http.post(
+            "/api/v1/echo",
+            content=rb'{"id": "a\ud800b"}',
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["message"] == "item 'a\\ud800b' not found"
