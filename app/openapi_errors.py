@@ -109,13 +109,16 @@ def _document(schema: dict[str, Any], *, bearer: bool) -> None:
             for code in codes:
                 responses.setdefault(str(code), {})
             for code, response in responses.items():
-                if code.isdigit() and int(code) >= 400:
-                    # Errors are JSON whatever the route's success type (FastAPI
-                    # documents a route's declared errors in that type).
+                if not code.isdigit() or int(code) < 400:
+                    continue
+                # Errors are JSON whatever the route's success type (FastAPI
+                # documents a route's declared errors in that type), unless
+                # the route documents a JSON error body of its own.
+                if code == "422" or "application/json" not in response.get("content", {}):
                     response["content"] = {"application/json": {"schema": {"$ref": _REF}}}
-                    response.setdefault("description", DESCRIPTIONS.get(int(code), "Error."))
-                    if code == "422":
-                        response["description"] = DESCRIPTIONS[422]
+                response.setdefault("description", DESCRIPTIONS.get(int(code), "Error."))
+                if code == "422":
+                    response["description"] = DESCRIPTIONS[422]
             operation["responses"] = dict(sorted(responses.items()))
     # FastAPI's own 422 schema is replaced everywhere by ours.
     for name in ("HTTPValidationError", "ValidationError"):
