@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
+from app.cross_site import CLIENT_HEADER
 from sagents.events import Event, parse_event
 
 
@@ -26,9 +27,9 @@ class SageAPIError(Exception):
 
 class SageClient:
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
-        # X-Sage-Client tells the server this is not a cross-site form (an
-        # upload is multipart, a type a form can send; see app/cross_site.py).
-        headers = {"X-Sage-Client": "sage-cli"}
+        # Tells the server this is not a cross-site form (an upload is
+        # multipart, a type a form can send; see app/cross_site.py).
+        headers = {CLIENT_HEADER: "sage-cli"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self._http = httpx.AsyncClient(
