@@ -103,6 +103,7 @@ def schemathesis_run(url: str, tmp: Path, *headers: str) -> None:
     assert done.returncode == 0, done.stdout[-6_000:] + done.stderr[-2_000:]
 
 
+@pytest.mark.timeout(1800)
 def test_fuzz_without_keys(tmp_path: Path, fuzz_llm: MockLLMServer) -> None:
     # X-Sage-Client, as the CLI sends: without it every generated upload
     # would stop at the cross-site check instead of reaching the handler.
@@ -110,6 +111,7 @@ def test_fuzz_without_keys(tmp_path: Path, fuzz_llm: MockLLMServer) -> None:
         schemathesis_run(server.url, tmp_path, "X-Sage-Client: fuzz")
 
 
+@pytest.mark.timeout(1800)
 def test_fuzz_with_keys(tmp_path: Path, fuzz_llm: MockLLMServer) -> None:
     keyed = serve(tmp_path / "data", fuzz_llm, api_keys={KEY: "fuzzer"}, admin_users={"fuzzer"})
     with keyed as server:
