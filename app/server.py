@@ -84,7 +84,8 @@ def guarded_h11_protocol(max_head_bytes: int, head_timeout_s: float) -> type[H11
         def _head_too_late(self) -> None:
             self._head_timer = None
             if not self.transport.is_closing():
-                log.info("closed a connection whose request head took over %g s", head_timeout_s)
+                # debug: browsers open idle connections ahead of need (preconnect)
+                log.debug("closed a connection whose request head took over %g s", head_timeout_s)
                 self.transport.close()
 
         def _refuse_head(self) -> None:
