@@ -5,6 +5,12 @@ ordinary user's operation. Admins are listed in ``SAGE_ADMIN_USERS``; in the
 single-user local mode (no API keys, loopback only) the local user is the
 admin. This is the one place a 403 is right: the resource is not per-user, so
 there is nothing to hide behind a 404.
+
+Registering a server that runs a *command* needs more than being an admin:
+the operator must also set ``SAGE_ALLOW_MCP_COMMANDS``, even locally. An API
+that starts programs on the host is too strong a prize to leave on by
+default for whatever reaches the port; ``mcp_setting.json``, which only the
+operator can write, is always loaded.
 """
 
 from __future__ import annotations
@@ -33,3 +39,15 @@ async def admin_user(request: Request, user: Annotated[str, Depends(current_user
             "an operator can add your user id to SAGE_ADMIN_USERS",
         )
     return user
+
+
+def check_command_allowed(settings: Settings) -> None:
+    """Refuse (403) registering an MCP server that runs a command, unless allowed."""
+    if not settings.allow_mcp_commands:
+        raise ApiError(
+            403,
+            "mcp_commands_disabled",
+            "registering an MCP server that runs a command is turned off on this server; "
+            "the operator can set SAGE_ALLOW_MCP_COMMANDS=true, or list the server in "
+            "mcp_setting.json",
+        )

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx2
 
+from app.cross_site import CLIENT_HEADER
 from sagents.events import Event, parse_event
 
 MAX_EVENT_BYTES = 64 * 2**20
@@ -29,7 +30,11 @@ class SageAPIError(Exception):
 
 class SageClient:
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # Tells the server this is not a cross-site form (an upload is
+        # multipart, a type a form can send; see app/cross_site.py).
+        headers = {CLIENT_HEADER: "sage-cli"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         self._http = httpx2.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers=headers,

@@ -2,7 +2,9 @@
 
 ``{"error": {"type": ..., "message": ..., "details": [...]}}``. Unexpected
 exceptions are logged with their traceback and answered with a 500 that
-says only where to look, never the traceback itself.
+says only where to look, never the traceback itself. A 405 lists in
+``Allow`` every method the path takes, not only those of the first route
+that matched it (Starlette's answer when one path has several routes).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -28,27 +31,58 @@ class ApiError(Exception):
 
 
 def error_body(type_: str, message: str, details: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": type_, "message": message}
+    """The error shape; client text echoed in it (a field name, an id) is made
+    encodable first, so reporting bad input can never fail on it."""
+    body: dict[str, Any] = {"type": type_, "message": _encodable(message)}
     if details is not None:
-        body["details"] = details
+        body["details"] = _encodable(details)
     return {"error": body}
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with lone surrogates in its strings written as ``\\udXXX``."""
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    return value
 
 
 def not_found(what: str, ident: str) -> ApiError:
     return ApiError(404, "not_found", f"{what} '{ident}' not found")
 
 
+def allowed_methods(request: Request) -> set[str]:
+    """Every method of the resource this request's path matched first.
+
+    Starlette's 405 lists the methods of that first route alone, while a
+    path may have several (GET, PATCH and DELETE of one MCP server are three
+    routes); here every route with the same path template counts.
+    """
+    template = getattr(request.scope.get("route"), "path_format", None)
+    methods: set[str] = set()
+    if template is not None:
+        for context in iter_route_contexts(request.app.routes):
+            if context.path_format == template and context.methods:
+                methods |= context.methods
+    return methods
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """One ``{field, problem, type}`` per error. A check across fields (a
+    model validator) has no location of its own; it may name its field and
+    problem in the error's context (``field``, ``message``)."""
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
-        out.append(
-            {
-                "field": ".".join(loc) or "body",
-                "problem": err.get("msg", ""),
-                "type": err.get("type"),
-            }
-        )
+        ctx = err.get("ctx") or {}
+        problem = str(err.get("msg", "")).removeprefix("Value error, ")
+        if not loc and "field" in ctx:
+            loc = [str(ctx["field"])]
+            problem = str(ctx.get("message", problem))
+        out.append({"field": ".".join(loc) or "body", "problem": problem, "type": err.get("type")})
     return out
 
 
@@ -65,13 +99,22 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body("validation_error", f"invalid request: {summary}", details), status_code=422
         )
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         type_ = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "http_error"
         )
+        headers = dict(exc.headers or {})
+        message = str(exc.detail)
+        if exc.status_code == 405:
+            methods = allowed_methods(request) or {
+                m.strip() for m in headers.get("Allow", "").split(",") if m.strip()
+            }
+            allowed = ", ".join(sorted(methods))
+            headers["Allow"] = allowed
+            message = f"{request.method} is not allowed here; allowed: {allowed}"
         return JSONResponse(
-            error_body(type_, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            error_body(type_, message), status_code=exc.status_code, headers=headers
         )
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

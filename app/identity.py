@@ -9,8 +9,10 @@ unauthenticated server is never reachable from another machine.
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import ApiError
 from sagents.settings import Settings
@@ -29,7 +31,16 @@ def resolve_user(settings: Settings, authorization: str | None) -> str:
     raise ApiError(401, "unauthorized", "unknown API key")
 
 
-async def current_user(request: Request) -> str:
+BEARER = HTTPBearer(auto_error=False, description="An API key from SAGE_API_KEYS.")
+"""Declares the bearer scheme, so the OpenAPI document marks every operation
+that identifies its caller (``app.openapi_errors`` keeps the mark only when
+keys are configured). ``resolve_user`` reads the header itself, to say what
+is wrong with it."""
+
+
+async def current_user(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+) -> str:
     """FastAPI dependency: the authenticated user id."""
     settings: Settings = request.app.state.runtime.settings
     return resolve_user(settings, request.headers.get("authorization"))

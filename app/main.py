@@ -9,11 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.body_limit import BodyLimitMiddleware
+from app.cross_site import CrossSiteGuardMiddleware
 from app.errors import install_error_handlers
+from app.host_guard import HostGuardMiddleware, HostPolicy
+from app.openapi_errors import install_error_documentation
 from app.routes import agui, chat, flow, health, mcp, openai_compat, sessions, skills, web
 from app.routes import memory as memory_routes
 from app.routes import tools as tools_routes
 from sagents.data_dir_lock import DataDirLock
+from sagents.flow.catalog import FlowCatalog
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
@@ -22,7 +26,8 @@ from sagents.tools import ToolManager
 log = logging.getLogger(__name__)
 
 BODY_SLACK_BYTES = 64 * 1024
-"""Room for the JSON around the message (options, system_context)."""
+"""Room for the JSON around the message (options, system_context), and for
+the multipart framing around an uploaded skill archive."""
 
 
 def create_app(
@@ -30,19 +35,22 @@ def create_app(
     *,
     runtime: Runtime | None = None,
     tools: ToolManager | None = None,
+    catalog: FlowCatalog | None = None,
     data_dir_lock: DataDirLock | None = None,
 ) -> FastAPI:
     """Build the app. Pass ``runtime`` to serve a pre-built one (embedding);
-    otherwise one is built from ``settings`` (with ``tools``, and owning
-    ``data_dir_lock`` if the caller took it already) at start-up, in the
-    server's own event loop, and closed at shutdown."""
+    otherwise one is built from ``settings`` (with ``tools``, the flow
+    ``catalog``, and owning ``data_dir_lock`` if the caller took it already)
+    at start-up, in the server's own event loop, and closed at shutdown."""
     if runtime is not None:
         settings = runtime.settings
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or await Runtime.create(settings, tools=tools, data_dir_lock=data_dir_lock)
+        rt = runtime or await Runtime.create(
+            settings, tools=tools, catalog=catalog, data_dir_lock=data_dir_lock
+        )
         app.state.runtime = rt
         app.state.sagent = SAgent(rt)
         if not settings.llm_configured:
@@ -62,11 +70,21 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_error_documentation(app, bearer=bool(settings.api_keys))
+    # Added innermost first: a request meets the Host check, then the
+    # cross-site check, then the body limit, so nothing is read for a request
+    # that is refused anyway.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_message_bytes + BODY_SLACK_BYTES,
-        path_limits={"/api/v1/skills": settings.skill_archive_max_bytes + BODY_SLACK_BYTES},
+        timeout_s=settings.http_body_timeout_s,
+        path_limits={skills.router.prefix: settings.skill_archive_max_bytes + BODY_SLACK_BYTES},
     )
+    app.add_middleware(CrossSiteGuardMiddleware, keys=bool(settings.api_keys))
+    if not settings.api_keys or settings.trusted_hosts:
+        # Without keys the Host is what stops a DNS-rebinding page; with keys
+        # it is checked only when the operator lists the served names.
+        app.add_middleware(HostGuardMiddleware, policy=HostPolicy(settings.trusted_hosts))
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(sessions.router)

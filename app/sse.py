@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
 
-from sse_starlette import ServerSentEvent
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
+from starlette.types import Receive, Scope, Send
 
 from sagents.events import EventBase
 from sagents.runs.channel import EventsDropped
+from sagents.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def to_frame(event: EventBase) -> ServerSentEvent:
@@ -24,8 +30,8 @@ async def frames(
     events (a tool round, a fast model) costs one ASGI send instead of one per
     event; a client reads the same frames either way. sse-starlette passes
     bytes through as they are and cancels this generator when the client
-    disconnects, so ``completed`` is False exactly when the client left
-    before the end.
+    disconnects (or stops reading, see ``EventStream``), so ``completed`` is
+    False exactly when the client left before the end.
     """
     completed = False
     try:
@@ -41,3 +47,43 @@ async def frames(
     finally:
         if on_close is not None:
             on_close(completed)
+
+
+class EventStream(EventSourceResponse):
+    """An SSE response that gives up on a client that stops reading.
+
+    Without a send timeout, a client that keeps the connection open but reads
+    nothing blocks the stream's writes forever once the socket buffers fill,
+    holding the connection and the run's subscription. With one, the write is
+    abandoned after ``SAGE_SSE_SEND_TIMEOUT_S``, the event generator is closed
+    (a ``cancel`` run is cancelled, as for a disconnect) and the connection is
+    dropped. That is an expected end for a slow client, not a server error,
+    so it is logged as one line rather than as a traceback.
+    """
+
+    def __init__(
+        self,
+        content: AsyncIterator[bytes],
+        settings: Settings,
+        headers: Mapping[str, str] | None = None,
+        status_code: int = 200,
+    ) -> None:
+        """``status_code`` is a parameter for FastAPI, which documents a route's
+        success status from its response class's signature."""
+        super().__init__(
+            content,
+            status_code=status_code,
+            ping=settings.sse_ping_s,
+            send_timeout=settings.sse_send_timeout_s,
+            headers={"Cache-Control": "no-cache", **(headers or {})},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            log.info(
+                "closed the event stream of %s: the client read nothing for %g s",
+                scope.get("path"),
+                self.send_timeout,
+            )

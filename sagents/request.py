@@ -11,12 +11,19 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from sagents.wire_types import JSON_INTEGER, JsonBool, Utf8Str
+
 if TYPE_CHECKING:
     from sagents.settings import Settings
 
 _T = TypeVar("_T")
-ContextKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+ContextKey = Annotated[Utf8Str, StringConstraints(min_length=1, max_length=100)]
+Name = Annotated[Utf8Str, StringConstraints(min_length=1, max_length=100)]
+BLANK = " \t\n\v\f\r"
+"""What a message may not consist of only. Spelled out (not ``str.isspace``)
+so that ``NOT_BLANK`` means the same in every regex dialect."""
+NOT_BLANK = r"[^ \t\n\v\f\r]"
+"""The schema's pattern for a message: at least one character not in BLANK."""
 
 
 class Workflow(BaseModel):
@@ -25,8 +32,8 @@ class Workflow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    description: str = Field(default="", max_length=2000)
-    steps: list[Annotated[str, StringConstraints(max_length=2000)]] = Field(
+    description: Utf8Str = Field(default="", max_length=2000)
+    steps: list[Annotated[Utf8Str, StringConstraints(max_length=2000)]] = Field(
         default_factory=list, max_length=50
     )
 
@@ -35,33 +42,37 @@ class RunOptions(BaseModel):
     """Flags that steer the flow. ``None`` means "not said": the operator's
     default applies (``SAGE_DEFAULT_*``, ``SAGE_SKILL_SELECTION``,
     ``SAGE_MAX_LOOP_COUNT``), and for ``deep_thinking`` / ``multi_agent``
-    without a default the router decides."""
+    without a default the router decides.
+
+    Flags and counts accept what their JSON schema says (``0`` is not
+    ``false``; see ``sagents.wire_types``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    deep_thinking: bool | None = Field(
+    deep_thinking: JsonBool | None = Field(
         default=None,
         description="Analyse before acting; null: SAGE_DEFAULT_DEEP_THINKING, else the router.",
     )
-    multi_agent: bool | None = Field(
+    multi_agent: JsonBool | None = Field(
         default=None,
         description="Decompose into tasks; null: SAGE_DEFAULT_MULTI_AGENT, else the router.",
     )
-    max_loop_count: int | None = Field(
-        default=None, ge=1, le=100, description="null: SAGE_MAX_LOOP_COUNT."
+    max_loop_count: Annotated[int, Field(ge=1, le=100), JSON_INTEGER] | None = Field(
+        default=None, description="null: SAGE_MAX_LOOP_COUNT."
     )
-    more_suggest: bool | None = Field(
+    more_suggest: JsonBool | None = Field(
         default=None, description="Suggest follow-up questions; null: SAGE_DEFAULT_MORE_SUGGEST."
     )
-    force_summary: bool | None = Field(
+    force_summary: JsonBool | None = Field(
         default=None,
         description="Summarise the simple path's answer; null: SAGE_DEFAULT_FORCE_SUMMARY.",
     )
-    skill_selection: bool | None = Field(
+    skill_selection: JsonBool | None = Field(
         default=None,
         description="Let an LLM call pick a fitting skill first; null: SAGE_SKILL_SELECTION.",
     )
-    available_tools: list[str] | None = Field(
+    available_tools: list[Utf8Str] | None = Field(
         default=None, description="Allow-list of tool names for this run; null means every tool."
     )
     available_workflows: list[Workflow] | None = Field(
@@ -70,7 +81,7 @@ class RunOptions(BaseModel):
     available_skills: list[Name] | None = Field(
         default=None, description="Allow-list of skill names for this run; null means all."
     )
-    system_context: dict[ContextKey, str] | None = Field(
+    system_context: dict[ContextKey, Utf8Str] | None = Field(
         default=None, description="Extra context for the model, treated as untrusted data."
     )
 
@@ -97,15 +108,22 @@ def _given(value: _T | None, default: _T) -> _T:
 class RunRequest(RunOptions):
     """One user turn plus its options."""
 
-    message: str = Field(description="The user's turn.")
-    session_id: str | None = Field(
-        default=None, description="Continue this session; a new one is created when absent."
+    message: Utf8Str = Field(
+        description="The user's turn: not empty, not only spaces and line breaks.",
+        min_length=1,
+        json_schema_extra={"pattern": NOT_BLANK},
+    )
+    session_id: Utf8Str | None = Field(
+        default=None,
+        max_length=200,
+        description="Continue this session; a new one is created when absent.",
     )
 
     @field_validator("message")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        # The check the schema's pattern documents, with a readable message.
+        if not value.strip(BLANK):
             raise ValueError("message must not be empty")
         return value
 

@@ -205,6 +205,46 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
 
+    # browsers (app/host_guard.py, app/cross_site.py): who may address the server
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names (no port; '*.example.org' for subdomains) accepted in the Host "
+        "header besides loopback ones. Without API keys only loopback and these are served; "
+        "with keys, any Host is unless this is set.",
+    )
+    allow_mcp_commands: bool = Field(
+        default=False,
+        description="Let admins register MCP servers that run a command on this host over "
+        "the API (mcp_setting.json entries are always loaded).",
+    )
+
+    # connections (app/server.py, sage serve): what one client can hold or send
+    http_max_header_bytes: int = Field(
+        default=16_384, ge=1024, description="Request line plus headers; larger ones get 400."
+    )
+    http_max_connections: int = Field(
+        default=1000, ge=1, description="Open connections (and requests); more get 503."
+    )
+    http_backlog: int = Field(default=2048, ge=1, description="Pending connections the OS queues.")
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time a client has to send a request's headers."
+    )
+    http_body_timeout_s: float = Field(
+        default=60.0, gt=0, description="Time a client has to send a request's body (408)."
+    )
+    http_keepalive_s: int = Field(
+        default=5, ge=1, description="An idle keep-alive connection is closed after this."
+    )
+    http_graceful_shutdown_s: int = Field(
+        default=10, ge=0, description="How long shutdown waits for open responses."
+    )
+    sse_send_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A stream whose client has read nothing for this long is closed "
+        "(and its run cancelled, unless on_disconnect is 'continue').",
+    )
+
     # skills (sagents/skills): where they live and how their scripts are confined
     skills_bundled_dir: Path | None = Field(
         default=None, description="The skills shipped with Sage; None finds skill_workspace/."
@@ -324,6 +364,16 @@ class Settings(BaseSettings):
             return json.loads(value)
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _parse_trusted_hosts(cls, value: Any) -> Any:
+        """Accept ``a.example,b.example`` as well as a JSON list."""
+        if isinstance(value, str) and value.strip().startswith("["):
+            return json.loads(value)
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
         return value
 
     @field_validator("mcp_settings_path", mode="before")

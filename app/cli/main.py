@@ -47,10 +47,11 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
 ) -> None:
-    """Start the HTTP service."""
+    """Start the HTTP service (limits: the SAGE_HTTP_* settings, see app/server.py)."""
     import uvicorn
 
     from app.main import create_app
+    from app.server import uvicorn_config
 
     settings = Settings()
     bind = host or settings.host
@@ -69,12 +70,10 @@ def serve(
     # same data directory ends with one clear line instead of uvicorn's
     # lifespan traceback; the Runtime built at start-up owns it from then on.
     lock = _lock_data_dir(settings)
-    uvicorn.run(
-        create_app(settings, data_dir_lock=lock),
-        host=bind,
-        port=port or settings.port,
-        log_level="info",
+    config = uvicorn_config(
+        create_app(settings, data_dir_lock=lock), settings, bind, port or settings.port
     )
+    uvicorn.Server(config).run()
 
 
 def _lock_data_dir(settings: Settings) -> DataDirLock:

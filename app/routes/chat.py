@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from sse_starlette import EventSourceResponse
 
 from app.deps import runtime, sagent
 from app.errors import ApiError, not_found
 from app.identity import current_user
+from app.openapi_errors import error_responses
 from app.schemas import ChatRequest
-from app.sse import frames
+from app.sse import EventStream, frames
 from sagents.flow.catalog import FlowError
 from sagents.runs.registry import SessionBusy
 from sagents.runtime import Runtime
@@ -24,13 +24,15 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/chat", response_class=EventSourceResponse, responses=SSE_RESPONSES)
+@router.post(
+    "/chat", response_class=EventStream, responses=SSE_RESPONSES | error_responses(404, 409)
+)
 async def chat(
     body: ChatRequest,
     user: Annotated[str, Depends(current_user)],
     rt: Annotated[Runtime, Depends(runtime)],
     agent: Annotated[SAgent, Depends(sagent)],
-) -> EventSourceResponse:
+) -> EventStream:
     """Run one user turn. The first event is ``run.started`` (with the
     ``session_id`` and ``run_id``); the last is ``run.finished``,
     ``run.cancelled`` or ``run.failed``."""
@@ -59,12 +61,8 @@ async def chat(
         if not completed and body.on_disconnect == "cancel":
             rt.runs.cancel(info.run_id, "the client disconnected")
 
-    return EventSourceResponse(
+    return EventStream(
         frames(rt.runs.subscribe_batches(info.run_id), on_close),
-        ping=rt.settings.sse_ping_s,
-        headers={
-            "X-Session-Id": info.session_id,
-            "X-Run-Id": info.run_id,
-            "Cache-Control": "no-cache",
-        },
+        rt.settings,
+        headers={"X-Session-Id": info.session_id, "X-Run-Id": info.run_id},
     )

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, ConfigDict, ValidationError
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict
 
-from app.admin import admin_user, is_admin
+from app.admin import admin_user, check_command_allowed, is_admin
 from app.deps import runtime
 from app.errors import ApiError, not_found
 from app.identity import current_user
+from app.openapi_errors import error_responses
 from sagents.runtime import Runtime
 from sagents.tools.mcp import (
     McpManager,
@@ -24,14 +25,17 @@ from sagents.tools.mcp import (
     McpServerInfo,
     McpServerNotFound,
     McpServerRegistration,
+    Transport,
 )
-from sagents.tools.mcp.config import error_fields
+from sagents.wire_types import JsonBool
 
 router = APIRouter(prefix="/api/v1/mcp/servers", tags=["mcp"])
 
 Rt = Annotated[Runtime, Depends(runtime)]
 User = Annotated[str, Depends(current_user)]
 Admin = Annotated[str, Depends(admin_user)]
+NOT_FOUND = error_responses(404, 503)
+CHANGE = error_responses(404, 409, 503)
 
 
 class McpServerOut(BaseModel):
@@ -79,7 +83,7 @@ class McpServerList(BaseModel):
 
 class McpServerPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    disabled: bool
+    disabled: JsonBool
 
 
 def _manager(rt: Runtime) -> McpManager:
@@ -99,7 +103,7 @@ def _conflict(error: McpServerConflict) -> ApiError:
     return ApiError(409, "conflict", str(error))
 
 
-@router.get("")
+@router.get("", responses=error_responses(503))
 async def list_servers(rt: Rt, user: User) -> McpServerList:
     manager = _manager(rt)
     admin = is_admin(rt.settings, user)
@@ -109,22 +113,19 @@ async def list_servers(rt: Rt, user: User) -> McpServerList:
     )
 
 
-@router.get("/{name}")
+@router.get("/{name}", responses=NOT_FOUND)
 async def get_server(name: str, rt: Rt, user: User) -> McpServerOut:
     return McpServerOut.of(_info(_manager(rt), name), admin=is_admin(rt.settings, user))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=error_responses(409, 503))
 async def register_server(
-    rt: Rt, _admin: Admin, body: Annotated[dict[str, Any], Body()]
+    registration: McpServerRegistration, rt: Rt, _admin: Admin
 ) -> McpServerOut:
-    """Register, persist and connect; a connection failure is in ``last_error``."""
-    try:
-        registration = McpServerRegistration.model_validate(body)
-    except ValidationError as error:
-        details = [{"field": f, "problem": p} for f, p in error_fields(error)]
-        summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
-        raise ApiError(422, "validation_error", f"invalid MCP server: {summary}", details) from None
+    """Register, persist and connect; a connection failure is in ``last_error``.
+    A server that runs a command needs ``SAGE_ALLOW_MCP_COMMANDS`` (403 otherwise)."""
+    if registration.kind is Transport.STDIO:
+        check_command_allowed(rt.settings)
     manager = _manager(rt)
     try:
         info = await manager.register(registration.name, registration.entry())
@@ -133,7 +134,7 @@ async def register_server(
     return McpServerOut.of(info, admin=True)
 
 
-@router.patch("/{name}")
+@router.patch("/{name}", responses=CHANGE)
 async def patch_server(name: str, patch: McpServerPatch, rt: Rt, _admin: Admin) -> McpServerOut:
     manager = _manager(rt)
     _info(manager, name)
@@ -144,7 +145,7 @@ async def patch_server(name: str, patch: McpServerPatch, rt: Rt, _admin: Admin) 
     return McpServerOut.of(info, admin=True)
 
 
-@router.delete("/{name}", status_code=204)
+@router.delete("/{name}", status_code=204, responses=CHANGE)
 async def delete_server(name: str, rt: Rt, _admin: Admin) -> None:
     manager = _manager(rt)
     _info(manager, name)
@@ -154,7 +155,7 @@ async def delete_server(name: str, rt: Rt, _admin: Admin) -> None:
         raise _conflict(error) from None
 
 
-@router.post("/{name}/refresh")
+@router.post("/{name}/refresh", responses=CHANGE)
 async def refresh_server(name: str, rt: Rt, _admin: Admin) -> McpServerOut:
     manager = _manager(rt)
     _info(manager, name)

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.deps import runtime
 from app.errors import ApiError, not_found
 from app.identity import current_user
+from app.openapi_errors import error_responses
 from app.schemas import RecordOut
 from sagents.memory import UserMemoryManager
 from sagents.runtime import Runtime
+from sagents.wire_types import JsonInt, Utf8Str
 
 router = APIRouter(prefix="/api/v1/memory", tags=["memory"])
 
@@ -40,8 +42,8 @@ class MemoryHitOut(MemoryOut):
 class MemorySearch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=4000)
-    k: int = Field(default=5, ge=1, le=50)
+    query: Utf8Str = Field(min_length=1, max_length=4000)
+    k: JsonInt = Field(default=5, ge=1, le=50)
 
 
 def _memory(rt: Runtime) -> UserMemoryManager:
@@ -50,18 +52,18 @@ def _memory(rt: Runtime) -> UserMemoryManager:
     return rt.memory
 
 
-@router.get("")
+@router.get("", responses=error_responses(503))
 async def list_memories(user: User, rt: Rt) -> list[MemoryOut]:
     return [MemoryOut.of(m) for m in await _memory(rt).list(user)]
 
 
-@router.post("/search")
+@router.post("/search", responses=error_responses(503))
 async def search_memories(body: MemorySearch, user: User, rt: Rt) -> list[MemoryHitOut]:
     hits = await _memory(rt).recall(user, body.query, body.k)
     return [MemoryHitOut.of(h.memory, distance=h.distance) for h in hits]
 
 
-@router.delete("/{memory_id}", status_code=204)
+@router.delete("/{memory_id}", status_code=204, responses=error_responses(404, 503))
 async def forget_memory(memory_id: str, user: User, rt: Rt) -> None:
     if not await _memory(rt).forget(user, memory_id):
         raise not_found("memory", memory_id)

@@ -10,11 +10,12 @@ import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
-from sse_starlette import EventSourceResponse
 
 from app.deps import runtime
 from app.errors import ApiError, not_found
 from app.identity import current_user
+from app.last_event_id import EVENT_ID_PATTERN, parse_last_event_id
+from app.openapi_errors import error_responses
 from app.routes.chat import SSE_RESPONSES
 from app.schemas import (
     CancelOut,
@@ -25,7 +26,7 @@ from app.schemas import (
     SessionPage,
     TaskOut,
 )
-from app.sse import frames
+from app.sse import EventStream, frames
 from sagents.runtime import Runtime
 from sagents.store.records import SessionRecord
 
@@ -33,6 +34,9 @@ router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
 User = Annotated[str, Depends(current_user)]
 Rt = Annotated[Runtime, Depends(runtime)]
+NOT_FOUND = error_responses(404)
+MAX_OFFSET = 2**62
+"""Beyond any real count, and within SQLite's 64-bit integers."""
 
 
 async def _own_session(rt: Runtime, user: str, session_id: str) -> SessionRecord:
@@ -52,7 +56,7 @@ async def list_sessions(
     user: User,
     rt: Rt,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SessionPage:
     items, total = await rt.store.list_sessions(user, limit=limit, offset=offset)
     return SessionPage(
@@ -63,7 +67,7 @@ async def list_sessions(
     )
 
 
-@router.get("/{session_id}")
+@router.get("/{session_id}", responses=NOT_FOUND)
 async def get_session(session_id: str, user: User, rt: Rt) -> SessionDetail:
     session = await _own_session(rt, user, session_id)
     runs = await rt.store.list_runs(session_id)
@@ -72,20 +76,20 @@ async def get_session(session_id: str, user: User, rt: Rt) -> SessionDetail:
     )
 
 
-@router.get("/{session_id}/messages")
+@router.get("/{session_id}/messages", responses=NOT_FOUND)
 async def get_messages(session_id: str, user: User, rt: Rt) -> list[MessageOut]:
     await _own_session(rt, user, session_id)
     return [MessageOut.of(m) for m in await rt.store.list_messages(session_id)]
 
 
-@router.get("/{session_id}/tasks")
+@router.get("/{session_id}/tasks", responses=NOT_FOUND)
 async def get_tasks(session_id: str, user: User, rt: Rt) -> list[TaskOut]:
     """The subtasks multi-agent runs created in this session, in creation order."""
     await _own_session(rt, user, session_id)
     return [TaskOut.of(t) for t in await rt.store.list_tasks(session_id)]
 
 
-@router.delete("/{session_id}", status_code=204)
+@router.delete("/{session_id}", status_code=204, responses=error_responses(404, 409))
 async def delete_session(session_id: str, user: User, rt: Rt) -> None:
     await _own_session(rt, user, session_id)
     active = _active_run_id(rt, session_id)
@@ -97,7 +101,7 @@ async def delete_session(session_id: str, user: User, rt: Rt) -> None:
             await rt.skills.workspace(session_id).delete()
 
 
-@router.post("/{session_id}/cancel", status_code=202)
+@router.post("/{session_id}/cancel", status_code=202, responses=error_responses(404, 409))
 async def cancel_session(session_id: str, user: User, rt: Rt) -> CancelOut:
     """Ask the running run to stop. The stream then ends with ``run.cancelled``."""
     await _own_session(rt, user, session_id)
@@ -108,30 +112,36 @@ async def cancel_session(session_id: str, user: User, rt: Rt) -> CancelOut:
     return CancelOut(session_id=session_id, run_id=active, cancelled=cancelled)
 
 
-def _parse_last_event_id(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return 0
-    if not raw.strip().isdigit():
-        raise ApiError(
-            400, "bad_last_event_id", f"Last-Event-ID must be a non-negative integer, got {raw!r}"
-        )
-    return int(raw.strip())
-
-
-@router.get("/{session_id}/runs/{run_id}/events", responses=SSE_RESPONSES)
+@router.get(
+    "/{session_id}/runs/{run_id}/events",
+    response_class=EventStream,
+    responses=SSE_RESPONSES | error_responses(404, 410),
+)
 async def run_events(
     session_id: str,
     run_id: str,
     user: User,
     rt: Rt,
-    last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[str | None, Query(description="Same as the Last-Event-ID header.")] = None,
-) -> EventSourceResponse:
+    last_event_id: Annotated[
+        str,
+        Header(
+            description="The number of the last event seen (decimal, up to 18 digits).",
+            json_schema_extra={"pattern": EVENT_ID_PATTERN},
+        ),
+    ] = "",
+    after: Annotated[
+        str,
+        Query(
+            description="Same as the Last-Event-ID header.",
+            json_schema_extra={"pattern": EVENT_ID_PATTERN},
+        ),
+    ] = "",
+) -> EventStream:
     """Replay the run's events after ``Last-Event-ID``, then follow it live."""
     await _own_session(rt, user, session_id)
     if await rt.store.get_run(session_id, run_id) is None:
         raise not_found("run", run_id)
-    start = _parse_last_event_id(last_event_id if last_event_id is not None else after)
+    start = parse_last_event_id(last_event_id or after)
     info = rt.runs.get(run_id)
     if info is None or info.session_id != session_id:
         raise ApiError(
@@ -162,8 +172,4 @@ async def run_events(
             "bad_last_event_id",
             f"Last-Event-ID {start} is past this run's last event ({last})",
         )
-    return EventSourceResponse(
-        frames(rt.runs.subscribe_batches(run_id, start)),
-        ping=rt.settings.sse_ping_s,
-        headers={"Cache-Control": "no-cache"},
-    )
+    return EventStream(frames(rt.runs.subscribe_batches(run_id, start)), rt.settings)

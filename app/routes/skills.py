@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from app.deps import runtime
 from app.errors import ApiError, not_found
 from app.identity import current_user
+from app.openapi_errors import ErrorBody, error_responses
 from app.schemas import RecordOut
 from sagents.runtime import Runtime
 from sagents.skills import ArchiveRejected, InstallResult, Skill, SkillManager, SkillNotFound
@@ -128,7 +129,7 @@ async def _visible(skills: SkillManager, user: str, name: str) -> Skill:
     return skill
 
 
-@router.get("")
+@router.get("", responses=error_responses(503))
 async def list_skills(user: User, skills: Skills) -> SkillList:
     view = await skills.for_user(user)
     status = await skills.sandbox.probe()
@@ -149,9 +150,19 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
         "`InstallReport`; each refused item lists its problems.",
         "model": InstallReport,
     },
-    400: {"description": "The archive is unsafe or malformed (`archive_rejected`)."},
-    413: {"description": "The upload is larger than `SAGE_SKILL_ARCHIVE_MAX_BYTES`."},
-    422: {"description": "No skill in the archive is valid (`invalid_skill`)."},
+    400: {
+        "description": "The archive is unsafe or malformed (`archive_rejected`).",
+        "model": ErrorBody,
+    },
+    413: {
+        "description": "The upload is larger than `SAGE_SKILL_ARCHIVE_MAX_BYTES`.",
+        "model": ErrorBody,
+    },
+    422: {
+        "description": "No skill in the archive is valid (`invalid_skill`).",
+        "model": ErrorBody,
+    },
+    **error_responses(503),
 }
 
 
@@ -213,12 +224,16 @@ def _errors(result: InstallResult) -> str:
     return "; ".join(str(p) for p in result.problems if p.is_error)
 
 
-@router.get("/{name}")
+@router.get("/{name}", responses=error_responses(404, 503))
 async def get_skill(name: str, user: User, skills: Skills) -> SkillDetail:
     return _detail(await _visible(skills, user, name))
 
 
-@router.get("/{name}/files/{path:path}", response_class=PlainTextResponse)
+@router.get(
+    "/{name}/files/{path:path}",
+    response_class=PlainTextResponse,
+    responses=error_responses(404, 415, 503),
+)
 async def get_skill_file(name: str, path: str, user: User, skills: Skills) -> PlainTextResponse:
     skill = await _visible(skills, user, name)
     # The path is looked up in the skill's own file list, never joined blindly.
@@ -234,7 +249,7 @@ async def get_skill_file(name: str, path: str, user: User, skills: Skills) -> Pl
     return PlainTextResponse(text)
 
 
-@router.delete("/{name}", status_code=204)
+@router.delete("/{name}", status_code=204, responses=error_responses(404, 503))
 async def delete_skill(name: str, user: User, skills: Skills) -> None:
     """Delete one of the caller's own skills; bundled ones and others' are 404."""
     try:

@@ -29,6 +29,7 @@ async def test_register_use_disable_refresh_and_remove(
     url = start_server(
         [ADD, Turn(role="simple", text="2 + 3 = 5")],
         mcp_settings_path=tmp_path / "absent.json",
+        allow_mcp_commands=True,
     )
     async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
         created = await http.post("/api/v1/mcp/servers", json={"name": "demo", **stdio_entry()})
@@ -100,6 +101,7 @@ async def test_only_admins_change_servers_and_bad_bodies_name_the_field(
         mcp_settings_path=tmp_path / "absent.json",
         api_keys={"key-alice": "alice", "key-bob": "bob"},
         admin_users={"alice"},
+        allow_mcp_commands=True,
     )
     bob = {"Authorization": "Bearer key-bob"}
     alice = {"Authorization": "Bearer key-alice"}

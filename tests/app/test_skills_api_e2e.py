@@ -17,7 +17,11 @@ def make_tgz(entries: dict[str, str], links: dict[str, str] | None = None) -> by
 
 
 async def upload(http: httpx2.AsyncClient, data: bytes, filename: str) -> httpx2.Response:
-    return await http.post("/api/v1/skills", files={"file": (filename, data)})
+    # A multipart body is what a cross-site form can send: a non-browser
+    # client says it is one (app/cross_site.py).
+    return await http.post(
+        "/api/v1/skills", files={"file": (filename, data)}, headers={"X-Sage-Client": "test"}
+    )
 
 
 def written(data_dir: Path) -> list[Path]:
@@ -104,7 +108,9 @@ async def test_hostile_archives_are_rejected_and_nothing_is_written(
         assert response.status_code == 422
         fields = {d["field"] for d in response.json()["error"]["details"]}
         assert {"name", "description", "body"} <= fields
-        missing = await http.post("/api/v1/skills", data={"nofile": "1"})
+        missing = await http.post(
+            "/api/v1/skills", data={"nofile": "1"}, headers={"X-Sage-Client": "test"}
+        )
         assert missing.status_code == 422
     assert written(data_dir) == []
     assert not (tmp_path / "evil.txt").exists() and not (data_dir / "evil.txt").exists()

@@ -34,6 +34,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from sagents.wire_types import Utf8Str
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 """Server names appear in URLs, log file names and tool listings."""
 
@@ -64,15 +66,15 @@ class McpServerEntry(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    command: str | None = None
-    args: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
-    cwd: str | None = None
-    url: str | None = None
+    command: Utf8Str | None = None
+    args: list[Utf8Str] = Field(default_factory=list)
+    env: dict[Utf8Str, Utf8Str] = Field(default_factory=dict)
+    cwd: Utf8Str | None = None
+    url: Utf8Str | None = None
     transport: Transport | None = Field(
         default=None, validation_alias=AliasChoices("transport", "type")
     )
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[Utf8Str, Utf8Str] = Field(default_factory=dict)
     disabled: bool = False
 
     @field_validator("command")
@@ -147,7 +149,7 @@ class McpServerRegistration(McpServerEntry):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    name: str
+    name: str = Field(json_schema_extra={"pattern": NAME_PATTERN.pattern})
 
     @field_validator("name")
     @classmethod
