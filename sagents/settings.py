@@ -158,6 +158,12 @@ class Settings(BaseSettings):
         description="Cap on one message from an MCP server, checked before it is buffered "
         "whole; a larger answer fails that call only (legacy SSE: at most 1 MiB).",
     )
+    mcp_tool_prefix: Literal["none", "server"] = Field(
+        default="none",
+        description='How MCP tools are named when a server entry gives no "prefix": '
+        "none (the tool's own name) or server (<server>_<tool>), so servers offering the "
+        "same tool names can coexist.",
+    )
     admin_users: Annotated[set[str], NoDecode] = Field(
         default_factory=set,
         description="Users who may register or change MCP servers (the local user always may).",

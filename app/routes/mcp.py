@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.admin import admin_user, check_command_allowed, is_admin
 from app.deps import runtime
@@ -38,6 +38,11 @@ NOT_FOUND = error_responses(404, 503)
 CHANGE = error_responses(404, 409, 503)
 
 
+class ToolClashOut(BaseModel):
+    tool: str = Field(description="The tool's name as offered to the model.")
+    server: str = Field(description="The other MCP server offering that name.")
+
+
 class McpServerOut(BaseModel):
     name: str
     origin: str
@@ -50,6 +55,20 @@ class McpServerOut(BaseModel):
     tools: list[str]
     last_error: str | None
     skipped_tools: list[str]
+    prefix: str = Field(
+        default="", description="What its tool names start with (<prefix>_<tool>); '' for none."
+    )
+    shadowed: list[ToolClashOut] = Field(
+        default_factory=list,
+        description="Its tools not offered because another server (`server`) holds the name.",
+    )
+    shadows: list[ToolClashOut] = Field(
+        default_factory=list,
+        description="Names it holds that another server (`server`) offers too.",
+    )
+    notice: str | None = Field(
+        default=None, description="The name clash in a sentence, when its tools are shadowed."
+    )
     config: dict[str, Any] | None = None
     """The entry, for admins only, with env and header values masked."""
 
@@ -71,6 +90,10 @@ class McpServerOut(BaseModel):
             tools=info.tools,
             last_error=info.last_error,
             skipped_tools=info.skipped_tools,
+            prefix=info.prefix,
+            shadowed=[ToolClashOut(tool=c.tool, server=c.server) for c in info.shadowed],
+            shadows=[ToolClashOut(tool=c.tool, server=c.server) for c in info.shadows],
+            notice=info.notice,
             config=config,
         )
 

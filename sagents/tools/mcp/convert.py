@@ -8,7 +8,7 @@ from typing import Any
 import mcp_types
 import pydantic_core
 
-_INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class McpToolError(RuntimeError):
@@ -24,7 +24,7 @@ def tool_name(mcp_name: str) -> str | None:
     the name is cut to 64, so ``files.read`` is offered as ``files_read`` and
     the call goes back to the server under its real name.
     """
-    cleaned = _INVALID_NAME_CHARS.sub("_", mcp_name)[:64]
+    cleaned = INVALID_NAME_CHARS.sub("_", mcp_name)[:64]
     return cleaned if cleaned.strip("_") else None
 
 

@@ -10,6 +10,13 @@ Start-up never waits long: all servers connect concurrently and ``start``
 returns after ``mcp_startup_wait_s`` at most, the slow ones finishing in the
 background. A broken entry or a server that fails is reported (status,
 ``last_error``), never fatal.
+
+Tool names: a server's tools are offered as ``<prefix>_<tool>`` when it has
+a prefix (its entry's ``prefix``, else the server's name when
+``SAGE_MCP_TOOL_PREFIX=server``), else under their own names. Two servers
+offering one name cannot both have it: the first to connect keeps it, and
+the clash is reported on both sides (``shadowed`` on the one that lost the
+name, naming the winner, ``shadows`` on the winner), never a silent 0.
 """
 
 from __future__ import annotations
@@ -17,50 +24,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sagents.settings import Settings
 from sagents.tools.manager import ToolManager
-from sagents.tools.mcp.config import McpServerEntry, Transport, load_mcp_settings
-from sagents.tools.mcp.convert import description, parameters, result_text, tool_name
+from sagents.tools.mcp.config import McpServerEntry, load_mcp_settings
+from sagents.tools.mcp.convert import (
+    INVALID_NAME_CHARS,
+    description,
+    parameters,
+    result_text,
+    tool_name,
+)
 from sagents.tools.mcp.health import McpStatus, McpUnavailable
+from sagents.tools.mcp.info import (
+    McpServerConflict,
+    McpServerInfo,
+    McpServerNotFound,
+    ServerOrigin,
+    ToolClash,
+)
 from sagents.tools.mcp.proxy import McpProxy
 from sagents.tools.mcp.registry_file import Registrations, load_registrations, save_registrations
 from sagents.tools.spec import ToolSource, ToolSpec
 
 _log = logging.getLogger(__name__)
-
-
-class ServerOrigin(StrEnum):
-    FILE = "file"
-    """From mcp_setting.json; edit the file to change or remove it."""
-    API = "api"
-    """Registered over HTTP; persisted in the data directory."""
-
-
-class McpServerNotFound(LookupError):
-    pass
-
-
-class McpServerConflict(ValueError):
-    """The request does not fit the server's state (exists, read-only, disabled...)."""
-
-
-@dataclass(frozen=True)
-class McpServerInfo:
-    """A snapshot of one server for the API and the CLI."""
-
-    name: str
-    origin: ServerOrigin
-    status: McpStatus
-    transport: Transport | None
-    disabled: bool
-    tools: list[str]
-    last_error: str | None
-    skipped_tools: list[str]
-    entry: McpServerEntry | None
 
 
 @dataclass
@@ -73,6 +62,8 @@ class _Server:
     proxy: McpProxy | None = None
     registered: dict[str, ToolSpec] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    shadowed: dict[str, str] = field(default_factory=dict)
+    """Offered name → the server that holds it."""
 
 
 class McpManager:
@@ -87,8 +78,10 @@ class McpManager:
         call_timeout_s: float = 60.0,
         startup_wait_s: float = 5.0,
         max_message_bytes: int = 8 * 2**20,
+        default_prefix: Literal["none", "server"] = "none",
     ) -> None:
         self._tools = tools
+        self._default_prefix = default_prefix
         self._settings_path = settings_path
         self._registry_path = registry_path
         self._log_dir = log_dir
@@ -118,6 +111,7 @@ class McpManager:
             call_timeout_s=settings.mcp_call_timeout_s,
             startup_wait_s=settings.mcp_startup_wait_s,
             max_message_bytes=settings.mcp_max_result_bytes,
+            default_prefix=settings.mcp_tool_prefix,
         )
 
     # -- lifecycle ----------------------------------------------------------
@@ -215,7 +209,7 @@ class McpManager:
             if server.origin is not ServerOrigin.API:
                 raise McpServerConflict(
                     f"MCP server {name!r} comes from mcp_setting.json: remove it there, "
-                    "or disable it here"
+                    f"or disable it here (sage mcp disable {name})"
                 )
             del self._servers[name]
             await self._persist()
@@ -303,6 +297,7 @@ class McpManager:
             return
         wanted: dict[str, ToolSpec] = {}
         skipped: list[str] = []
+        shadowed: dict[str, str] = {}
         for tool in server.proxy.tools:
             spec = self._spec(server, server.proxy, tool)
             if isinstance(spec, str):
@@ -316,10 +311,12 @@ class McpManager:
                 existing is not None
                 and existing.source is ToolSource.MCP
                 and existing.origin != server.name
+                and existing.origin is not None
             ):
                 skipped.append(
                     f"{tool.name}: MCP server {existing.origin!r} already offers {spec.name!r}"
                 )
+                shadowed[spec.name] = existing.origin
                 continue
             wanted[spec.name] = spec
         for name in [n for n in server.registered if n not in wanted]:
@@ -328,9 +325,18 @@ class McpManager:
             self._tools.add(spec, replace=True)
             server.registered[name] = spec
         server.skipped = skipped
+        server.shadowed = shadowed
+
+    def _prefix(self, server: _Server) -> str:
+        if server.entry is not None and server.entry.prefix is not None:
+            return server.entry.prefix
+        if self._default_prefix == "server":
+            return INVALID_NAME_CHARS.sub("_", server.name)
+        return ""
 
     def _spec(self, server: _Server, proxy: McpProxy, tool: Any) -> ToolSpec | str:
-        name = tool_name(tool.name)
+        prefix = self._prefix(server)
+        name = tool_name(f"{prefix}_{tool.name}" if prefix else tool.name)
         schema = parameters(tool)
         if name is None:
             return "no usable characters in the name"
@@ -367,6 +373,7 @@ class McpManager:
         for name in list(server.registered):
             self._unregister(server, name)
         server.skipped = []
+        server.shadowed = {}
         # A name this server held may be wanted by another server that was
         # skipped for it: let the others claim their tools again.
         for other in self._servers.values():
@@ -391,6 +398,17 @@ class McpManager:
             last_error=error,
             skipped_tools=list(server.skipped),
             entry=server.entry,
+            prefix=self._prefix(server),
+            shadowed=[ToolClash(tool, by) for tool, by in sorted(server.shadowed.items())],
+            shadows=sorted(
+                (
+                    ToolClash(tool, other.name)
+                    for other in self._servers.values()
+                    for tool, by in other.shadowed.items()
+                    if by == server.name
+                ),
+                key=lambda clash: (clash.tool, clash.server),
+            ),
         )
 
 
