@@ -190,6 +190,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Model (or model-name prefix) → context window in tokens, as JSON.",
     )
+    llm_image_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Models (or model-name prefixes) that take image parts, comma-separated "
+        "or a JSON list: images tool calls return (MCP) are sent to them in the run's next "
+        "requests; other models get the images described (type and size).",
+    )
     llm_context_window: int = Field(
         default=32_768, ge=1024, description="Context window of models not listed."
     )
@@ -362,7 +368,7 @@ class Settings(BaseSettings):
             return {user.strip() for user in value.split(",") if user.strip()}
         return value
 
-    @field_validator("skill_deps_find_links", mode="before")
+    @field_validator("skill_deps_find_links", "llm_image_models", mode="before")
     @classmethod
     def _parse_find_links(cls, value: Any) -> Any:
         """Accept ``a,b`` as well as a JSON list."""

@@ -8,7 +8,7 @@ the host. Registrations persist in the data directory; servers from
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,8 +25,11 @@ from sagents.tools.mcp import (
     McpServerInfo,
     McpServerNotFound,
     McpServerRegistration,
+    McpToolError,
+    McpUnavailable,
     Transport,
 )
+from sagents.tools.mcp.catalog import Catalog
 from sagents.wire_types import JsonBool
 
 router = APIRouter(prefix="/api/v1/mcp/servers", tags=["mcp"])
@@ -139,6 +142,114 @@ async def list_servers(rt: Rt, user: User) -> McpServerList:
 @router.get("/{name}", responses=NOT_FOUND)
 async def get_server(name: str, rt: Rt, user: User) -> McpServerOut:
     return McpServerOut.of(_info(_manager(rt), name), admin=is_admin(rt.settings, user))
+
+
+class ResourceOut(BaseModel):
+    uri: str
+    name: str
+    title: str | None = None
+    description: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+
+class ResourceTemplateOut(BaseModel):
+    uri_template: str
+    name: str
+    title: str | None = None
+    description: str | None = None
+    mime_type: str | None = None
+
+
+class ResourceList(BaseModel):
+    supported: bool = Field(description="Whether the server offers resources at all.")
+    resources: list[ResourceOut]
+    templates: list[ResourceTemplateOut]
+
+
+class PromptArgumentOut(BaseModel):
+    name: str
+    description: str | None = None
+    required: bool = False
+
+
+class PromptOut(BaseModel):
+    name: str
+    title: str | None = None
+    description: str | None = None
+    arguments: list[PromptArgumentOut]
+
+
+class PromptList(BaseModel):
+    supported: bool = Field(description="Whether the server offers prompts at all.")
+    prompts: list[PromptOut]
+
+
+LISTING = error_responses(404, 409, 502, 503)
+
+
+async def _listing(rt: Runtime, name: str, kind: Literal["resources", "prompts"]) -> Catalog:
+    manager = _manager(rt)
+    _info(manager, name)
+    try:
+        return await manager.listing(name, kind)
+    except McpServerConflict as error:
+        raise _conflict(error) from None
+    except (McpUnavailable, McpToolError) as error:
+        raise ApiError(502, "mcp_unavailable", str(error)) from None
+
+
+@router.get("/{name}/resources", responses=LISTING)
+async def list_resources(name: str, rt: Rt, user: User) -> ResourceList:
+    """The server's resources and resource templates, listed now."""
+    catalog = await _listing(rt, name, "resources")
+    return ResourceList(
+        supported=catalog.has_resources,
+        resources=[
+            ResourceOut(
+                uri=str(r.uri),
+                name=r.name,
+                title=r.title,
+                description=r.description,
+                mime_type=r.mime_type,
+                size=r.size,
+            )
+            for r in catalog.resources
+        ],
+        templates=[
+            ResourceTemplateOut(
+                uri_template=t.uri_template,
+                name=t.name,
+                title=t.title,
+                description=t.description,
+                mime_type=t.mime_type,
+            )
+            for t in catalog.templates
+        ],
+    )
+
+
+@router.get("/{name}/prompts", responses=LISTING)
+async def list_prompts(name: str, rt: Rt, user: User) -> PromptList:
+    """The server's prompts and their arguments, listed now."""
+    catalog = await _listing(rt, name, "prompts")
+    return PromptList(
+        supported=catalog.has_prompts,
+        prompts=[
+            PromptOut(
+                name=p.name,
+                title=p.title,
+                description=p.description,
+                arguments=[
+                    PromptArgumentOut(
+                        name=a.name, description=a.description, required=bool(a.required)
+                    )
+                    for a in p.arguments or []
+                ],
+            )
+            for p in catalog.prompts
+        ],
+    )
 
 
 @router.post("", status_code=201, responses=error_responses(409, 503))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import httpx2
 from typer.testing import CliRunner
 
 from app.cli.main import app as cli
-from sagents.events import RunFinished, ToolResult
+from sagents.events import RunFinished, ToolProgress, ToolResult
 from sagents.testing import ScriptedToolCall, Turn
 from tests.app.conftest import StartServer, chat
 from tests.tools.mcp.conftest import stdio_entry, write_settings
@@ -196,3 +197,48 @@ async def test_clashes_are_shown_and_prefixes_resolve_them_over_http_and_cli(
         )
         assert bad.status_code == 422
         assert any("prefix" in d["field"] for d in bad.json()["error"]["details"])
+
+
+async def test_resources_prompts_and_progress_over_http(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    rich = Path(__file__).parents[1] / "tools" / "mcp" / "servers" / "rich.py"
+    path = write_settings(
+        tmp_path / "mcp_setting.json",
+        {
+            "rich": {"command": sys.executable, "args": [str(rich)]},
+            "demo": stdio_entry(),
+            "raw": {"command": sys.executable, "args": [str(rich.with_name("raw.py"))]},
+        },
+    )
+    work = Turn(role="simple", tool_calls=[ScriptedToolCall(name="work", arguments={"steps": 2})])
+    url = start_server(
+        [work, Turn(role="simple", text="worked")],
+        mcp_settings_path=path,
+        mcp_startup_wait_s=30.0,
+    )
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
+        resources = await http.get("/api/v1/mcp/servers/rich/resources")
+        assert resources.status_code == 200, resources.text
+        body = resources.json()
+        assert body["supported"] is True
+        assert {r["uri"] for r in body["resources"]} == {"rich://notes", "rich://logo.png"}
+        assert body["templates"][0]["uri_template"] == "rich://topics/{topic}"
+        prompts = (await http.get("/api/v1/mcp/servers/rich/prompts")).json()
+        [review] = prompts["prompts"]
+        assert review["name"] == "review"
+        assert [(a["name"], a["required"]) for a in review["arguments"]] == [
+            ("code", True),
+            ("style", False),
+        ]
+        plain = (await http.get("/api/v1/mcp/servers/raw/prompts")).json()
+        assert plain == {"supported": False, "prompts": []}  # it declares tools only
+        assert (await http.get("/api/v1/mcp/servers/nope/resources")).status_code == 404
+        await http.patch("/api/v1/mcp/servers/demo", json={"disabled": True})
+        disabled = await http.get("/api/v1/mcp/servers/demo/resources")
+        assert disabled.status_code == 409 and "disabled" in disabled.json()["error"]["message"]
+
+        events = await chat(http, message="do the work")
+        progress = [e for e in events if isinstance(e, ToolProgress)]
+        assert progress and progress[-1].progress == 2 and progress[-1].total == 2
+        assert progress[-1].message == "step 2 of 2"

@@ -22,19 +22,22 @@ name, naming the winner, ``shadows`` on the winner), never a silent 0.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from sagents.settings import Settings
+from sagents.tools.call_scope import current_call
 from sagents.tools.manager import ToolManager
+from sagents.tools.mcp.catalog import Catalog
 from sagents.tools.mcp.config import McpServerEntry, load_mcp_settings
 from sagents.tools.mcp.convert import (
     INVALID_NAME_CHARS,
+    call_result,
     description,
     parameters,
-    result_text,
     tool_name,
 )
 from sagents.tools.mcp.health import McpStatus, McpUnavailable
@@ -45,8 +48,11 @@ from sagents.tools.mcp.info import (
     ServerOrigin,
     ToolClash,
 )
+from sagents.tools.mcp.progress import progress_events
 from sagents.tools.mcp.proxy import McpProxy
 from sagents.tools.mcp.registry_file import Registrations, load_registrations, save_registrations
+from sagents.tools.mcp.resource_tools import EnabledServer, ResourceTools
+from sagents.tools.media import RichResult
 from sagents.tools.spec import ToolSource, ToolSpec
 
 _log = logging.getLogger(__name__)
@@ -94,6 +100,7 @@ class McpManager:
         self._background: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
         self._closing = False
+        self._extras = ResourceTools(tools, self._enabled_servers, call_timeout_s)
         self.config_error: str | None = None
         """A problem with the settings file as a whole (unreadable, not JSON)."""
 
@@ -153,6 +160,7 @@ class McpManager:
         await asyncio.gather(*(p.aclose() for p in proxies), return_exceptions=True)
         for server in self._servers.values():
             self._unregister_all(server)
+        self._extras.clear()
 
     # -- queries --------------------------------------------------------------
 
@@ -161,6 +169,21 @@ class McpManager:
 
     def info(self, name: str) -> McpServerInfo:
         return self._info(self._get(name))
+
+    async def listing(self, name: str, kind: Literal["resources", "prompts"]) -> Catalog:
+        """The server's resources (and templates) or prompts, listed now.
+
+        Raises McpServerNotFound, McpServerConflict (disabled, invalid
+        entry), McpUnavailable (not reachable) or McpToolError (refused).
+        """
+        server = self._get(name)
+        if server.proxy is None:
+            raise McpServerConflict(
+                f"MCP server {name!r} has an invalid entry: {server.config_error}"
+            )
+        if server.disabled:
+            raise McpServerConflict(f"MCP server {name!r} is disabled; enable it first")
+        return await server.proxy.fetch(kind)
 
     # -- admin operations -------------------------------------------------------
 
@@ -326,6 +349,7 @@ class McpManager:
             server.registered[name] = spec
         server.skipped = skipped
         server.shadowed = shadowed
+        self._sync_extras()
 
     def _prefix(self, server: _Server) -> str:
         if server.entry is not None and server.entry.prefix is not None:
@@ -345,9 +369,10 @@ class McpManager:
         mcp_name: str = tool.name
         server_name = server.name
 
-        async def invoke(arguments: dict[str, Any]) -> str:
-            result = await proxy.call_tool(mcp_name, arguments)
-            return result_text(server_name, mcp_name, result)
+        async def invoke(arguments: dict[str, Any]) -> RichResult:
+            progress = progress_events(current_call())
+            result = await proxy.call_tool(mcp_name, arguments, progress=progress)
+            return call_result(server_name, mcp_name, result)
 
         try:
             return ToolSpec(
@@ -374,11 +399,23 @@ class McpManager:
             self._unregister(server, name)
         server.skipped = []
         server.shadowed = {}
+        self._sync_extras()
         # A name this server held may be wanted by another server that was
         # skipped for it: let the others claim their tools again.
         for other in self._servers.values():
             if other is not server and other.skipped:
                 self._sync_tools(other)
+
+    def _sync_extras(self) -> None:
+        if not self._closing:
+            self._extras.sync()
+
+    def _enabled_servers(self) -> builtins.list[EnabledServer]:
+        return [
+            EnabledServer(s.name, s.proxy, frozenset(s.registered))
+            for s in self._servers.values()
+            if s.proxy is not None and not s.disabled
+        ]
 
     def _info(self, server: _Server) -> McpServerInfo:
         proxy = server.proxy
