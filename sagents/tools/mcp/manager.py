@@ -29,17 +29,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sagents.settings import Settings
-from sagents.tools.call_scope import current_call
 from sagents.tools.manager import ToolManager
 from sagents.tools.mcp.catalog import Catalog
 from sagents.tools.mcp.config import McpServerEntry, load_mcp_settings
-from sagents.tools.mcp.convert import (
-    INVALID_NAME_CHARS,
-    call_result,
-    description,
-    parameters,
-    tool_name,
-)
 from sagents.tools.mcp.health import McpStatus, McpUnavailable
 from sagents.tools.mcp.info import (
     McpServerConflict,
@@ -48,11 +40,10 @@ from sagents.tools.mcp.info import (
     ServerOrigin,
     ToolClash,
 )
-from sagents.tools.mcp.progress import progress_events
 from sagents.tools.mcp.proxy import McpProxy
 from sagents.tools.mcp.registry_file import Registrations, load_registrations, save_registrations
 from sagents.tools.mcp.resource_tools import EnabledServer, ResourceTools
-from sagents.tools.media import RichResult
+from sagents.tools.mcp.tool_spec import mcp_tool_spec, tool_prefix
 from sagents.tools.spec import ToolSource, ToolSpec
 
 _log = logging.getLogger(__name__)
@@ -352,40 +343,11 @@ class McpManager:
         self._sync_extras()
 
     def _prefix(self, server: _Server) -> str:
-        if server.entry is not None and server.entry.prefix is not None:
-            return server.entry.prefix
-        if self._default_prefix == "server":
-            return INVALID_NAME_CHARS.sub("_", server.name)
-        return ""
+        return tool_prefix(server.name, server.entry, self._default_prefix)
 
     def _spec(self, server: _Server, proxy: McpProxy, tool: Any) -> ToolSpec | str:
         prefix = self._prefix(server)
-        name = tool_name(f"{prefix}_{tool.name}" if prefix else tool.name)
-        schema = parameters(tool)
-        if name is None:
-            return "no usable characters in the name"
-        if schema is None:
-            return "its input schema is not an object"
-        mcp_name: str = tool.name
-        server_name = server.name
-
-        async def invoke(arguments: dict[str, Any]) -> RichResult:
-            progress = progress_events(current_call())
-            result = await proxy.call_tool(mcp_name, arguments, progress=progress)
-            return call_result(server_name, mcp_name, result)
-
-        try:
-            return ToolSpec(
-                name=name,
-                description=description(tool),
-                parameters=schema,
-                source=ToolSource.MCP,
-                invoke=invoke,
-                timeout_s=self._call_timeout_s,
-                origin=server.name,
-            )
-        except ValueError as error:
-            return str(error)
+        return mcp_tool_spec(server.name, prefix, proxy, tool, self._call_timeout_s)
 
     def _unregister(self, server: _Server, name: str) -> None:
         server.registered.pop(name, None)
