@@ -121,6 +121,13 @@ class SkillEnvironments:
             task.add_done_callback(lambda _t: self._building.pop(key, None))
         return await asyncio.shield(task)
 
+    async def aclose(self) -> None:
+        """Stop the builds under way (pip is killed, staging removed)."""
+        tasks = list(self._building.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _build(self, key: str, requirements: tuple[str, ...]) -> SkillEnvironment:
         async with self._slot:
             final = self.root / key

@@ -91,6 +91,7 @@ class SkillManager:
         self._probe: asyncio.Task[object] | None = None
         self._running: set[asyncio.Task[Any]] = set()
         self._pending_installs: set[str] = set()
+        self._background_installs: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
         """Probe the sandbox in the background, so start-up does not wait for it
@@ -120,6 +121,11 @@ class SkillManager:
             self._probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probe
+        # A pip run can take minutes: stop it (its staging folder is removed)
+        # rather than hold the shutdown; the next start installs again.
+        for task in list(self._background_installs):
+            task.cancel()
+        await self.environments.aclose()
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
@@ -156,6 +162,8 @@ class SkillManager:
         if key not in self._pending_installs:
             self._pending_installs.add(key)
             task = self._run_in_background(install())
+            self._background_installs.add(task)
+            task.add_done_callback(self._background_installs.discard)
             task.add_done_callback(lambda _t: self._pending_installs.discard(key))
 
     async def reload(self) -> None:

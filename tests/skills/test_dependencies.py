@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from sagents.skills import Sandbox, SandboxLimits, SkillManager
@@ -44,6 +46,7 @@ def skill_files(name: str, requirements: str | None, version: str = "1") -> dict
         "Run scripts/use.py.\n",
         f"{name}/scripts/use.py": USE_PY,
         f"{name}/scripts/helper.py": "X = 'from the skill'\n",
+        f"{name}/scripts/use.sh": 'python3 -c "import sage_tiny_dep; print(sage_tiny_dep.VALUE)"\n',
     }
     if requirements is not None:
         files[f"{name}/requirements.txt"] = requirements
@@ -66,7 +69,8 @@ def wheels(tmp_path: Path) -> Path:
 
 
 def make_manager(tmp_path: Path, wheels: Path, **overrides: Any) -> SkillManager:
-    settings = sandbox_settings(tmp_path / "data", skill_deps_find_links=[str(wheels)], **overrides)
+    overrides.setdefault("skill_deps_find_links", [str(wheels)])
+    settings = sandbox_settings(tmp_path / "data", **overrides)
     return SkillManager(settings)
 
 
@@ -110,6 +114,11 @@ async def test_a_requirement_from_a_local_wheel_is_installed_and_imported(
     # The base interpreter's own site-packages is not on the path.
     assert not [p for p in result_line["path"] if p.startswith("/opt/python/") and "site-" in p]
     assert result_line["executable"] == "/opt/venv/bin/python"
+    # A shell script's python3 is the skill's Python too.
+    tools = await tool_proxy(manager, "ann", "ses_deps")
+    arguments = {"name": "uses-dep", "script": "use.sh"}
+    shell = await tools.call("run_skill_script", arguments, timeout_s=60)
+    assert shell.ok and json.loads(shell.content)["stdout"] == "42\n"
     assert staging_leftovers(manager) == []
 
 
@@ -281,3 +290,45 @@ async def test_requirements_work_in_the_unsandboxed_mode_too(tmp_path: Path, whe
     printed = json.loads(out["stdout"])
     assert printed["value"] == 42 and printed["helper"] == "from the skill"
     assert printed["executable"].endswith("/venv/bin/python")
+
+
+async def test_shutdown_stops_an_install_under_way(tmp_path: Path, wheels: Path) -> None:
+    """A pip run waiting on an index that never answers is killed by aclose,
+    its staging folder removed, instead of holding the shutdown."""
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        index = f"http://127.0.0.1:{silent.getsockname()[1]}/simple"
+        bundled = tmp_path / "bundled"
+        folder = write_skill(bundled, "slow-index", "Its index hangs.", "Body.")
+        (folder / "requirements.txt").write_text("sage-from-a-silent-index\n")
+        manager = make_manager(
+            tmp_path,
+            wheels,
+            skills_bundled_dir=bundled,
+            skill_deps_no_index=False,
+            skill_deps_index_url=index,
+            skill_deps_find_links=[],
+        )
+        view = await manager.for_user("kay")
+        assert view.get("slow-index") is not None
+        async with asyncio.timeout(30):
+            while not pip_children():  # noqa: ASYNC110 - a child process, no event to await
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            await manager.aclose()
+        assert time.monotonic() - started < 10
+    assert pip_children() == []
+    assert staging_leftovers(manager) == []
+
+
+def pip_children() -> list[int]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "pip" in child.cmdline():
+                found.append(child.pid)
+        except psutil.NoSuchProcess:
+            continue
+    return found
