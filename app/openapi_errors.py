@@ -55,7 +55,6 @@ DESCRIPTIONS = {
     413: "The request body or the message is too large.",
     415: "Unsupported media type.",
     422: "Invalid parameters or body; details name each field.",
-    502: "A server this operation relies on (an MCP server) could not be reached or refused.",
     503: "A service this operation needs is not running.",
 }
 BODY_METHODS = frozenset({"post", "put", "patch"})

@@ -165,6 +165,11 @@ class ResourceList(BaseModel):
     supported: bool = Field(description="Whether the server offers resources at all.")
     resources: list[ResourceOut]
     templates: list[ResourceTemplateOut]
+    error: str | None = Field(
+        default=None,
+        description="Why the server could not list them now; the lists are then the last "
+        "ones it gave.",
+    )
 
 
 class PromptArgumentOut(BaseModel):
@@ -183,28 +188,37 @@ class PromptOut(BaseModel):
 class PromptList(BaseModel):
     supported: bool = Field(description="Whether the server offers prompts at all.")
     prompts: list[PromptOut]
+    error: str | None = Field(
+        default=None,
+        description="Why the server could not list them now; the list is then the last "
+        "one it gave.",
+    )
 
 
-LISTING = error_responses(404, 409, 502, 503)
+LISTING = error_responses(404, 409, 503)
 
 
-async def _listing(rt: Runtime, name: str, kind: Literal["resources", "prompts"]) -> Catalog:
+async def _listing(
+    rt: Runtime, name: str, kind: Literal["resources", "prompts"]
+) -> tuple[Catalog, str | None]:
+    """The server's lists now, or the last ones with why it could not answer."""
     manager = _manager(rt)
     _info(manager, name)
     try:
-        return await manager.listing(name, kind)
+        return await manager.listing(name, kind), None
     except McpServerConflict as error:
         raise _conflict(error) from None
     except (McpUnavailable, McpToolError) as error:
-        raise ApiError(502, "mcp_unavailable", str(error)) from None
+        return manager.catalog(name), str(error)
 
 
 @router.get("/{name}/resources", responses=LISTING)
 async def list_resources(name: str, rt: Rt, user: User) -> ResourceList:
     """The server's resources and resource templates, listed now."""
-    catalog = await _listing(rt, name, "resources")
+    catalog, error = await _listing(rt, name, "resources")
     return ResourceList(
         supported=catalog.has_resources,
+        error=error,
         resources=[
             ResourceOut(
                 uri=str(r.uri),
@@ -232,9 +246,10 @@ async def list_resources(name: str, rt: Rt, user: User) -> ResourceList:
 @router.get("/{name}/prompts", responses=LISTING)
 async def list_prompts(name: str, rt: Rt, user: User) -> PromptList:
     """The server's prompts and their arguments, listed now."""
-    catalog = await _listing(rt, name, "prompts")
+    catalog, error = await _listing(rt, name, "prompts")
     return PromptList(
         supported=catalog.has_prompts,
+        error=error,
         prompts=[
             PromptOut(
                 name=p.name,

@@ -84,6 +84,9 @@ class ToolProxy:
         than the spec's ``max_result_chars`` (or, if the spec sets none, the
         manager's ``max_result_chars``) is truncated with a note.
 
+        A tool returning a ``RichResult`` (an MCP image, say) gives its text
+        as the content and its media as ``ToolOutcome.media``.
+
         Never raises, except ``asyncio.CancelledError``: cancelling the run
         must reach the tool (an async tool is interrupted at its current
         await), and swallowing it here would leave the run unstoppable.

@@ -209,6 +209,7 @@ async def test_resources_prompts_and_progress_over_http(
             "rich": {"command": sys.executable, "args": [str(rich)]},
             "demo": stdio_entry(),
             "raw": {"command": sys.executable, "args": [str(rich.with_name("raw.py"))]},
+            "down": {"url": "http://127.0.0.1:9/mcp"},
         },
     )
     work = Turn(role="simple", tool_calls=[ScriptedToolCall(name="work", arguments={"steps": 2})])
@@ -232,8 +233,11 @@ async def test_resources_prompts_and_progress_over_http(
             ("style", False),
         ]
         plain = (await http.get("/api/v1/mcp/servers/raw/prompts")).json()
-        assert plain == {"supported": False, "prompts": []}  # it declares tools only
+        assert plain == {"supported": False, "prompts": [], "error": None}  # tools only
         assert (await http.get("/api/v1/mcp/servers/nope/resources")).status_code == 404
+        down = await http.get("/api/v1/mcp/servers/down/resources")
+        assert down.status_code == 200  # the server is down, not the request
+        assert down.json()["resources"] == [] and "down" in down.json()["error"]
         await http.patch("/api/v1/mcp/servers/demo", json={"disabled": True})
         disabled = await http.get("/api/v1/mcp/servers/demo/resources")
         assert disabled.status_code == 409 and "disabled" in disabled.json()["error"]["message"]

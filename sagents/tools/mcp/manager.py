@@ -176,6 +176,11 @@ class McpManager:
             raise McpServerConflict(f"MCP server {name!r} is disabled; enable it first")
         return await server.proxy.fetch(kind)
 
+    def catalog(self, name: str) -> Catalog:
+        """What the server offered when last listed (empty if never)."""
+        proxy = self._get(name).proxy
+        return proxy.catalog if proxy is not None else Catalog()
+
     # -- admin operations -------------------------------------------------------
 
     async def register(self, name: str, entry: McpServerEntry) -> McpServerInfo:
