@@ -107,6 +107,14 @@ class SageClient:
     async def remove_mcp_server(self, name: str) -> Any:
         return await self.request("DELETE", f"/api/v1/mcp/servers/{name}")
 
+    async def set_mcp_disabled(self, name: str, disabled: bool) -> Any:
+        return await self.request(
+            "PATCH", f"/api/v1/mcp/servers/{name}", json={"disabled": disabled}
+        )
+
+    async def refresh_mcp_server(self, name: str) -> Any:
+        return await self.request("POST", f"/api/v1/mcp/servers/{name}/refresh")
+
     async def tools(self) -> Any:
         return await self.request("GET", "/api/v1/tools")
 

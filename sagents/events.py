@@ -129,6 +129,18 @@ class ToolResult(EventBase):
     duration_ms: float = 0.0
 
 
+class ToolProgress(EventBase):
+    """A running tool call reported progress (an MCP server's
+    ``notifications/progress``), at most a few per second per call."""
+
+    type: Literal["tool.progress"] = "tool.progress"
+    call_id: str
+    tool: str
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+
 class TaskCreated(EventBase):
     type: Literal["task.created"] = "task.created"
     task_id: str
@@ -243,6 +255,7 @@ Event = Annotated[
     | ToolArgsDelta
     | ToolCalled
     | ToolResult
+    | ToolProgress
     | TaskCreated
     | TaskUpdated
     | SkillSelected

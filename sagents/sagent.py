@@ -203,7 +203,9 @@ class SAgent:
     async def _skill_view(self, user_id: str, allowed: list[str] | None) -> SkillView | None:
         if self.runtime.skills is None:
             return None
-        view = await self.runtime.skills.for_user(user_id)
+        # A skill whose requirements are not installed is listed by the API
+        # (with the reason) but never offered to a run.
+        view = (await self.runtime.skills.for_user(user_id)).usable()
         return view if allowed is None else view.only(allowed)
 
     def cancel(self, run_id: str, reason: str = "cancelled by the user") -> bool:

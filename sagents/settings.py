@@ -158,6 +158,12 @@ class Settings(BaseSettings):
         description="Cap on one message from an MCP server, checked before it is buffered "
         "whole; a larger answer fails that call only (legacy SSE: at most 1 MiB).",
     )
+    mcp_tool_prefix: Literal["none", "server"] = Field(
+        default="none",
+        description='How MCP tools are named when a server entry gives no "prefix": '
+        "none (the tool's own name) or server (<server>_<tool>), so servers offering the "
+        "same tool names can coexist.",
+    )
     admin_users: Annotated[set[str], NoDecode] = Field(
         default_factory=set,
         description="Users who may register or change MCP servers (the local user always may).",
@@ -183,6 +189,12 @@ class Settings(BaseSettings):
     llm_context_windows: dict[str, int] = Field(
         default_factory=dict,
         description="Model (or model-name prefix) → context window in tokens, as JSON.",
+    )
+    llm_image_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Models (or model-name prefixes) that take image parts, comma-separated "
+        "or a JSON list: images tool calls return (MCP) are sent to them in the run's next "
+        "requests; other models get the images described (type and size).",
     )
     llm_context_window: int = Field(
         default=32_768, ge=1024, description="Context window of models not listed."
@@ -283,6 +295,35 @@ class Settings(BaseSettings):
         description="cgroup path (from the hierarchy's root) under which run cgroups are "
         "made; default: Sage's own cgroup.",
     )
+    # skill requirements (sagents/skills/environments.py, pip_install.py)
+    skill_deps_install: bool = Field(
+        default=True,
+        description="Install the Python packages a skill lists in requirements.txt (binary "
+        "wheels only, at install time, never in the sandbox); false: such a skill is refused "
+        "at upload, and one already installed stays usable only if its packages are.",
+    )
+    skill_deps_index_url: str | None = Field(
+        default=None,
+        description="Package index for skill requirements; default: what the server's pip "
+        "uses (pip.conf, PIP_INDEX_URL).",
+    )
+    skill_deps_find_links: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Folders or URLs of wheels for skill requirements (pip --find-links), "
+        "comma-separated or a JSON list.",
+    )
+    skill_deps_no_index: bool = Field(
+        default=False,
+        description="Install skill requirements only from skill_deps_find_links (pip --no-index).",
+    )
+    skill_deps_timeout_s: float = Field(
+        default=300.0, gt=0, description="Longest one skill's pip install may take."
+    )
+    skill_deps_max_mb: int = Field(
+        default=512,
+        ge=1,
+        description="Largest a skill's installed requirements may be (downloads included).",
+    )
     skill_archive_max_bytes: int = Field(
         default=20_000_000,
         ge=1024,
@@ -325,6 +366,16 @@ class Settings(BaseSettings):
             return json.loads(value)
         if isinstance(value, str):
             return {user.strip() for user in value.split(",") if user.strip()}
+        return value
+
+    @field_validator("skill_deps_find_links", "llm_image_models", mode="before")
+    @classmethod
+    def _parse_find_links(cls, value: Any) -> Any:
+        """Accept ``a,b`` as well as a JSON list."""
+        if isinstance(value, str) and value.strip().startswith("["):
+            return json.loads(value)
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("trusted_hosts", mode="before")

@@ -36,6 +36,9 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         # Likewise the skill selector runs before every simple-path answer
         # when skills exist; skill tests opt in with BUNDLED_SKILLS.
         "skills_bundled_dir": data_dir / "no-bundled-skills",
+        # No test reaches a package index: a skill's requirements come from
+        # the wheels a test builds and names in skill_deps_find_links.
+        "skill_deps_no_index": True,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -69,6 +69,7 @@ CUSTOM_TYPES = frozenset(
         "skill.selected",
         "context.clamped",
         "memory.recalled",
+        "tool.progress",
         "agent.notice",
         "usage",
         "suggestions",

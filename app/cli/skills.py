@@ -61,9 +61,10 @@ def _report(folder: Path, problems: list[SkillProblem]) -> bool:
 def list_skills(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """The skills the server shows you (bundled, installation and your own)."""
     body = request(url, api_key, "GET", "/api/v1/skills")
-    table = Table("name", "origin", "description")
+    table = Table("name", "origin", "description", "usable")
     for item in body["items"]:
-        table.add_row(item["name"], item["origin"], item["description"])
+        usable = "yes" if item.get("usable", True) else f"no: {item.get('unusable_reason')}"
+        table.add_row(item["name"], item["origin"], item["description"], usable)
     console.print(table)
     sandbox = body["sandbox"]
     state = "[green]available[/green]" if sandbox["available"] else "[red]unavailable[/red]"

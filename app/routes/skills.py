@@ -43,6 +43,16 @@ class SkillOut(RecordOut):
     origin: str
     """``bundled``, ``installation`` or ``user`` (the caller's own)."""
     license: str | None = None
+    usable: bool = Field(
+        description="Whether runs are offered the skill: it needs no Python packages, or "
+        "they are installed."
+    )
+    unusable_reason: str | None = None
+
+
+class EnvironmentOut(BaseModel):
+    status: Literal["ready", "installing", "failed", "disabled"]
+    error: str | None = Field(default=None, description="pip's reason, when it failed.")
 
 
 class ProblemOut(BaseModel):
@@ -63,6 +73,12 @@ class SkillDetail(SkillOut):
     warnings: list[ProblemOut]
     body: str
     files: list[str]
+    requirements: list[str] = Field(
+        description="The Python packages its requirements.txt lists (normalised)."
+    )
+    environment: EnvironmentOut | None = Field(
+        default=None, description="Their installation; null when it lists none."
+    )
 
 
 class SandboxOut(BaseModel):
@@ -92,8 +108,17 @@ class InstallReport(BaseModel):
 
 
 def _detail(skill: Skill) -> SkillDetail:
+    environment = skill.environment
     return SkillDetail.of(
-        skill, files=skill.files(), warnings=[p.as_dict() for p in skill.warnings]
+        skill,
+        files=skill.files(),
+        warnings=[p.as_dict() for p in skill.warnings],
+        requirements=list(skill.requirements),
+        environment=(
+            EnvironmentOut(status=environment.status, error=environment.error)
+            if environment is not None
+            else None
+        ),
     )
 
 

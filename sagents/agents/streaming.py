@@ -34,6 +34,7 @@ from sagents.events import (
 from sagents.llm.types import LLMRequest, StreamEnd, TextDelta, ToolCallDelta, UsageReport
 from sagents.llm.types import ReasoningDelta as ReasoningChunk
 from sagents.store.records import MessageRecord
+from sagents.tools.call_scope import CallScope, in_call
 from sagents.tools.outcome import ToolOutcome
 
 ANSWER_CUT_NOTE = (
@@ -279,7 +280,9 @@ async def run_tool_calls(
         if error is not None:
             return call, ToolOutcome(False, error, 0.0)
         fn = call["function"]
-        return call, await ctx.tools.call(fn["name"], fn["arguments"], timeout_s=timeout)
+        scope = CallScope(call["id"], fn["name"], ctx.tools, ctx.emit, agent)
+        with in_call(scope):
+            return call, await ctx.tools.call(fn["name"], fn["arguments"], timeout_s=timeout)
 
     if len(calls) == 1:
         # The common case: no task to schedule, one less loop hop per turn.
@@ -307,6 +310,12 @@ async def _record_results(
 ) -> AsyncIterator[EventBase]:
     for call, outcome in results:
         name = call["function"]["name"]
+        if outcome.media:
+            # Images for the run's next requests (context/media_parts.py). The
+            # seam for session files: when the session's file store exists,
+            # each part is saved there (and a file.created event emitted);
+            # until then ``outcome.content`` describes them.
+            ctx.tool_media[call["id"]] = (name, outcome.media)
         record = ctx.messages.add_tool_result(
             call["id"], name, outcome.content, run_id=ctx.run_id, agent=agent
         )

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sagents.context.bm25 import IncrementalBM25, tokenize
+from sagents.context.media_parts import accepts_images, with_media_parts
 from sagents.context.tokens import (
     MESSAGE_OVERHEAD,
     REPLY_PRIMING,
@@ -345,9 +346,16 @@ def llm_messages(ctx: SessionContext, system: Message, role: str | None = None) 
     dropped or shortened and the outcome differs from the last one reported
     in this run, so a tool loop does not repeat the same event every round.
     """
+    model = ctx.llm.model_for(role or "simple")
+    messages = _prepared(ctx, system, model)
+    if ctx.tool_media and accepts_images(model, ctx.settings.llm_image_models):
+        return with_media_parts(messages, ctx.tool_media)
+    return messages
+
+
+def _prepared(ctx: SessionContext, system: Message, model: str) -> list[Message]:
     if ctx.history is None:
         return [system, *well_formed(ctx.messages.to_openai())]
-    model = ctx.llm.model_for(role or "simple")
     prepared = ctx.history.prepare(
         session_id=ctx.session_id,
         records=ctx.messages.messages,

@@ -22,6 +22,7 @@ from sagents.skills.manager import SkillManager
 from sagents.skills.view import SkillView
 from sagents.store.protocol import Store
 from sagents.store.records import MessageRecord, RunRecord, SessionRecord
+from sagents.tools.media import Media
 from sagents.tools.proxy import ToolProxy
 
 
@@ -77,6 +78,10 @@ class SessionContext:
     """Publishes an event at once, for events raised outside an agent's
     generator (``context.clamped`` while messages are prepared)."""
     clamp_reported: tuple[int, int] = (0, 0)
+    tool_media: dict[str, tuple[str, tuple[Media, ...]]] = field(default_factory=dict)
+    """Images and audio this run's tool calls returned: call id → (tool,
+    media). Held for the run only; shown to image-taking models
+    (``context/media_parts.py``)."""
 
     def __post_init__(self) -> None:
         if self.deep_thinking is None:

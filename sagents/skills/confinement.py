@@ -29,6 +29,7 @@ import importlib.util
 import marshal
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,10 +99,15 @@ class RunFds:
     launcher: int
     stream_module: int
     seccomp: int | None
+    venv_config: int | None = None
+    """``pyvenv.cfg`` of the script's Python (``pyenv.py``), as data."""
+    venv_pth: int | None = None
+    """Its ``sage-skill.pth`` (the skill's folder and requirements), as data."""
 
     def all(self) -> tuple[int, ...]:
         fds = (self.skill, self.seed, self.result, self.control, self.launcher, self.stream_module)
-        return fds + ((self.seccomp,) if self.seccomp is not None else ())
+        optional = (self.seccomp, self.venv_config, self.venv_pth)
+        return fds + tuple(fd for fd in optional if fd is not None)
 
 
 def base_python() -> tuple[Path, str]:
@@ -115,10 +121,15 @@ def base_python() -> tuple[Path, str]:
     return prefix, relative
 
 
-def clean_env(home: str) -> dict[str, str]:
-    """The whole environment a script gets: nothing inherited, no secrets."""
+def clean_env(home: str, bin_dir: str | None = None) -> dict[str, str]:
+    """The whole environment a script gets: nothing inherited, no secrets.
+
+    ``bin_dir`` (the script's venv, ``pyenv.py``) leads ``PATH``, so
+    ``python3`` in a shell script is the skill's Python.
+    """
+    path = "/usr/local/bin:/usr/bin:/bin"
     return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{bin_dir}:{path}" if bin_dir else path,
         "HOME": home,
         "TMPDIR": f"{home}/.tmp",
         "LANG": "C.UTF-8",
@@ -187,8 +198,13 @@ def bwrap_command(
     program: list[str],
     *,
     workspace_bytes: int,
+    venv: Sequence[str] = (),
+    bin_dir: str | None = None,
 ) -> list[str]:
     """The full bubblewrap command running ``program`` (sandbox paths) confined.
+
+    ``venv`` are the arguments laying out the script's Python
+    (``pyenv.bwrap_venv``), ``bin_dir`` its ``bin`` folder for ``PATH``.
 
     As root, bubblewrap runs without a user namespace (one made by root
     maps the script to host root, for which the kernel skips RLIMIT_NPROC)
@@ -263,11 +279,12 @@ def bwrap_command(
         "0755",
         "--dir",
         SANDBOX_SKILLS,
+        *venv,
         "--chdir",
         SANDBOX_WORKSPACE,
         "--clearenv",
     ]
-    for key, value in clean_env(SANDBOX_WORKSPACE).items():
+    for key, value in clean_env(SANDBOX_WORKSPACE, bin_dir).items():
         command += ["--setenv", key, value]
     command += ["--", sandbox_python(), "-I", "-S", "-B", SANDBOX_LAUNCHER, *config, "--"]
     return command + program

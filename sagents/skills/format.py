@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sagents.skills.frontmatter import FrontMatterError, load_front_matter
+from sagents.skills.requirements import REQUIREMENTS_FILE, SkillEnvironment, read_requirements
 
 SKILL_FILE = "SKILL.md"
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -97,6 +98,34 @@ class Skill:
     unknown_fields: dict[str, Any] = field(default_factory=dict)
     """Front-matter fields the specification does not define, kept as JSON."""
     warnings: tuple[SkillProblem, ...] = ()
+    requirements: tuple[str, ...] = ()
+    """Python packages from its ``requirements.txt`` (see ``requirements.py``)."""
+    environment: SkillEnvironment | None = None
+    """Where those packages are installed, and whether they are; set by
+    ``SkillManager`` when it loads the skill. None when it needs none."""
+
+    @property
+    def usable(self) -> bool:
+        """Whether its scripts can run: it needs no packages, or they are installed."""
+        return not self.requirements or (
+            self.environment is not None and self.environment.status == "ready"
+        )
+
+    @property
+    def unusable_reason(self) -> str | None:
+        if self.usable:
+            return None
+        environment = self.environment
+        if environment is None:
+            return "its requirements are not installed"
+        if environment.status == "installing":
+            return "its requirements are being installed"
+        if environment.status == "disabled":
+            return (
+                "its requirements are not installed, and installing skill dependencies "
+                "is turned off on this server (SAGE_SKILL_DEPS_INSTALL)"
+            )
+        return f"its requirements could not be installed: {environment.error}"
 
     def files(self) -> list[str]:
         """Every regular file under the folder, relative, sorted (no symlinks)."""
@@ -265,6 +294,8 @@ def _load(path: Path, origin: str) -> tuple[Skill | None, list[SkillProblem]]:
         if item.is_symlink():
             rel = item.relative_to(path).as_posix()
             problems.append(SkillProblem(rel, None, "symlinks are not allowed in a skill"))
+    requirements, requirement_problems = read_requirements(path)
+    problems += [SkillProblem(REQUIREMENTS_FILE, None, str(p)) for p in requirement_problems]
     for name in KNOWN_DIRS:
         sub = path / name
         if sub.exists() and not sub.is_dir():
@@ -285,6 +316,7 @@ def _load(path: Path, origin: str) -> tuple[Skill | None, list[SkillProblem]]:
             metadata=dict(data.get("metadata") or {}),
             unknown_fields={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
             warnings=tuple(problems),
+            requirements=requirements,
         ),
         problems,
     )

@@ -28,6 +28,7 @@ from sagents.skills.format import (
     load_skill_dir,
     parse_skill_text,
 )
+from sagents.skills.requirements import REQUIREMENTS_FILE, SkillEnvironment
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,23 @@ def _check_one(item: UnpackedSkill) -> InstallResult:
     except SkillInvalid as invalid:
         return InstallResult(item.source, _declared_name(folder), None, invalid.problems)
     return InstallResult(item.source, skill.name, skill, list(skill.warnings))
+
+
+def with_environment(result: InstallResult, environment: SkillEnvironment) -> InstallResult:
+    """A checked skill with its installed requirements, or refused with the reason."""
+    assert result.skill is not None
+    if environment.status == "ready":
+        skill = dataclasses.replace(result.skill, environment=environment)
+        return dataclasses.replace(result, skill=skill)
+    if environment.status == "disabled":
+        message = (
+            "the skill needs Python packages, and installing them is turned off on this "
+            "server (SAGE_SKILL_DEPS_INSTALL=false)"
+        )
+    else:
+        message = f"could not be installed: {environment.error}"
+    problem = SkillProblem(REQUIREMENTS_FILE, None, message)
+    return dataclasses.replace(result, skill=None, problems=[problem, *result.problems])
 
 
 def commit(results: list[InstallResult], dest_dir: Path, trash: Path) -> list[InstallResult]:

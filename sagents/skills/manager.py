@@ -5,12 +5,21 @@ Layers, weakest first: the bundled ``skill_workspace/``, the installation's
 user's skill shadows a same-named one below it for that user only. Layers
 are read from disk once and cached; installing or deleting through the
 manager (the HTTP API does) drops the cache, so the next view sees it.
+
+A skill's requirements (``requirements.txt``) are installed by
+``SkillEnvironments``: during an upload, before the skill is moved into
+place (a failure refuses that skill, with pip's reason, and leaves any
+earlier version alone); for a skill found on disk without its packages (a
+bundled skill at the first start, or after Sage's Python changed), in the
+background, the skill being listed as ``installing`` and not offered to
+runs until its packages are ready.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import re
@@ -22,8 +31,10 @@ from typing import Any, TypeVar
 
 from sagents.settings import Settings
 from sagents.skills.archive import ArchiveLimits, unpack_archive
+from sagents.skills.environments import SkillEnvironments
 from sagents.skills.format import NAME_PATTERN, SKILL_FILE, Skill, SkillInvalid, load_skill_dir
-from sagents.skills.installer import InstallResult, check_unpacked, commit
+from sagents.skills.installer import InstallResult, check_unpacked, commit, with_environment
+from sagents.skills.requirements import SkillEnvironment
 from sagents.skills.sandbox import Sandbox
 from sagents.skills.view import SkillView
 from sagents.skills.workspace import SkillWorkspace
@@ -72,12 +83,15 @@ class SkillManager:
         self.bundled_dir = find_bundled_dir(settings)
         self.installation_dir = settings.data_dir / "skills"
         self.sandbox = sandbox or Sandbox.from_settings(settings)
+        self.environments = SkillEnvironments.from_settings(settings)
         self._shared: dict[str, Skill] | None = None
         self._users: dict[str, dict[str, Skill]] = {}
         self.staging_root = settings.data_dir / "staging"
         self._lock = asyncio.Lock()
         self._probe: asyncio.Task[object] | None = None
         self._running: set[asyncio.Task[Any]] = set()
+        self._pending_installs: set[str] = set()
+        self._background_installs: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
         """Probe the sandbox in the background, so start-up does not wait for it
@@ -91,6 +105,7 @@ class SkillManager:
                 leftovers = list(self.staging_root.iterdir())
                 if leftovers:
                     self._run_in_background(asyncio.to_thread(_sweep, leftovers))
+            self._run_in_background(asyncio.to_thread(self._sweep_environments))
 
     def _run_in_background(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """A task the manager keeps (the loop holds only weak references) and
@@ -106,6 +121,11 @@ class SkillManager:
             self._probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probe
+        # A pip run can take minutes: stop it (its staging folder is removed)
+        # rather than hold the shutdown; the next start installs again.
+        for task in list(self._background_installs):
+            task.cancel()
+        await self.environments.aclose()
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
@@ -116,12 +136,35 @@ class SkillManager:
         """The skills ``user_id`` can see right now (a snapshot)."""
         async with self._lock:
             if self._shared is None:
-                self._shared = await asyncio.to_thread(self._load_shared)
+                self._shared = self._attach(await asyncio.to_thread(self._load_shared))
             own = self._users.get(user_id)
             if own is None:
-                own = await asyncio.to_thread(_load_layer, self.user_dir(user_id), "user")
-                self._users[user_id] = own
+                loaded = await asyncio.to_thread(self._load_layer, self.user_dir(user_id), "user")
+                own = self._users[user_id] = self._attach(loaded)
             return SkillView(user_id=user_id, skills={**self._shared, **own})
+
+    def _attach(self, skills: dict[str, Skill]) -> dict[str, Skill]:
+        """Start installing the requirements found missing (on the loop)."""
+        out = {}
+        for name, skill in skills.items():
+            if skill.requirements and skill.environment is None:
+                self._install_in_background(skill.requirements)
+                skill = dataclasses.replace(skill, environment=SkillEnvironment("installing"))
+            out[name] = skill
+        return out
+
+    def _install_in_background(self, requirements: tuple[str, ...]) -> None:
+        async def install() -> None:
+            await self.environments.ensure(requirements)
+            await self.reload()  # the next view sees it ready, or failed
+
+        key = self.environments.key(requirements)
+        if key not in self._pending_installs:
+            self._pending_installs.add(key)
+            task = self._run_in_background(install())
+            self._background_installs.add(task)
+            task.add_done_callback(self._background_installs.discard)
+            task.add_done_callback(lambda _t: self._pending_installs.discard(key))
 
     async def reload(self) -> None:
         """Forget every cached layer (after editing skill folders by hand)."""
@@ -157,6 +200,7 @@ class SkillManager:
         try:
             unpacked = await asyncio.to_thread(unpack_archive, data, filename, staging, limits)
             checked = await asyncio.to_thread(check_unpacked, unpacked)
+            checked = [await self._install_requirements(result) for result in checked]
             if not any(r.ok for r in checked):
                 return checked
             # The lock readers hold while loading a layer: no view is built
@@ -171,6 +215,13 @@ class SkillManager:
                     self._users.pop(user_id, None)
         finally:
             await asyncio.to_thread(shutil.rmtree, staging, True)
+
+    async def _install_requirements(self, result: InstallResult) -> InstallResult:
+        """Install a valid uploaded skill's requirements; refuse it when that fails."""
+        if result.skill is None or not result.skill.requirements:
+            return result
+        environment = await self.environments.ensure(result.skill.requirements, retry_failed=True)
+        return with_environment(result, environment)
 
     async def delete(self, user_id: str, name: str) -> None:
         """Delete one of the user's own skills; anyone else's is "not found"."""
@@ -201,8 +252,28 @@ class SkillManager:
         return await asyncio.shield(self._run_in_background(work))
 
     def _load_shared(self) -> dict[str, Skill]:
-        bundled = _load_layer(self.bundled_dir, "bundled") if self.bundled_dir else {}
-        return {**bundled, **_load_layer(self.installation_dir, "installation")}
+        bundled = self._load_layer(self.bundled_dir, "bundled") if self.bundled_dir else {}
+        return {**bundled, **self._load_layer(self.installation_dir, "installation")}
+
+    def _load_layer(self, directory: Path, origin: str) -> dict[str, Skill]:
+        """Blocking. A layer's skills, each with its requirements' state."""
+        skills = _load_layer(directory, origin)
+        for name, skill in skills.items():
+            if skill.requirements:
+                state = self.environments.state(skill.requirements)
+                skills[name] = dataclasses.replace(skill, environment=state)
+        return skills
+
+    def _sweep_environments(self) -> None:
+        """Blocking. Remove installed requirements no skill on disk declares."""
+        layers = [self.installation_dir, *(p for p in [self.bundled_dir] if p is not None)]
+        users = self.settings.data_dir / "users"
+        if users.is_dir():
+            layers += [user / "skills" for user in users.iterdir()]
+        keep = [s.requirements for layer in layers for s in _load_layer(layer, "").values()]
+        removed = self.environments.sweep(keep)
+        if removed:
+            log.info("removed %d unused skill requirement folder(s)", len(removed))
 
 
 def _consume_error(task: asyncio.Task[Any]) -> None:

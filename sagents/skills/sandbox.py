@@ -54,6 +54,15 @@ from sagents.skills.confinement import (
     unsandboxed_command,
 )
 from sagents.skills.outcome import ScriptResult, compose, refused
+from sagents.skills.pyenv import (
+    SANDBOX_DEPS,
+    SANDBOX_VENV,
+    bwrap_venv,
+    pyvenv_cfg,
+    skill_pth,
+    venv_python,
+    write_host_venv,
+)
 from sagents.skills.seccomp import no_userns_filter
 from sagents.skills.supervise import supervise
 from sagents.skills.workspace_store import (
@@ -90,6 +99,8 @@ class _Script:
     path: str
     """The script's path relative to the skill folder."""
     args: tuple[str, ...]
+    deps: Path | None = None
+    """The skill's installed requirements (a ``site-packages`` folder), if any."""
 
 
 class Sandbox:
@@ -190,11 +201,13 @@ class Sandbox:
         program: list[str],
         *,
         stdin: bytes | None = None,
+        deps: Path | None = None,
     ) -> ScriptResult:
         """Run ``program`` of the skill at ``skill_dir`` against ``workspace``.
 
         ``program`` is ``[interpreter, script, *args]``: the interpreter
-        ``python`` (the sandbox's, standard library only) or ``sh``, the
+        ``python`` (the skill's: the standard library, the skill's folder and
+        ``deps``, its installed requirements, see ``pyenv.py``) or ``sh``, the
         script's path relative to the skill folder, then the arguments,
         passed as a list (never a shell). Raises ``SandboxUnavailable`` when
         scripts may not run at all.
@@ -202,7 +215,7 @@ class Sandbox:
         status = await self.probe()
         if stdin is not None and len(stdin) > self.limits.max_stdin_bytes:
             return refused(f"stdin is larger than {self.limits.max_stdin_bytes} bytes")
-        script = _Script(skill_dir, skill_name, program[0], program[1], tuple(program[2:]))
+        script = _Script(skill_dir, skill_name, program[0], program[1], tuple(program[2:]), deps)
         if status.available:
             return await self._run(True, workspace, script, stdin)
         if self.allow_unsandboxed and not self._required_cgroups_missing:
@@ -271,17 +284,34 @@ class Sandbox:
     async def _command(
         self, sandboxed: bool, script: _Script, skill: wsstream.Listing, res: _RunResources
     ) -> tuple[list[str], Path | None, dict[str, str], RunFds]:
-        fds = res.fds(self._code, self._seccomp if sandboxed else None)
         if sandboxed:
+            venv_files = (
+                pyvenv_cfg(sandbox_python()).encode(),
+                skill_pth(
+                    f"{SANDBOX_SKILLS}/{script.skill_name}",
+                    SANDBOX_DEPS if script.deps is not None else None,
+                ).encode(),
+            )
+            fds = res.fds(self._code, self._seccomp, venv_files)
             uid = self._take_uid() if os.geteuid() == 0 else None
             res.uid = uid
             workspace, skills = SANDBOX_WORKSPACE, SANDBOX_SKILLS
+            python, bin_dir = venv_python(SANDBOX_VENV), f"{SANDBOX_VENV}/bin"
         else:
+            fds = res.fds(self._code, None, None)
             uid = None
             res.run_dir = res.staging / staging_name("run")
             await asyncio.to_thread(_make_run_dir, res.run_dir)
             workspace, skills = str(res.run_dir / "workspace"), str(res.run_dir / "skills")
-        interpreter = {"python": sandbox_python() if sandboxed else host_python(), "sh": "/bin/sh"}
+            python = await asyncio.to_thread(
+                write_host_venv,
+                res.run_dir / "venv",
+                host_python(),
+                f"{skills}/{script.skill_name}",
+                script.deps,
+            )
+            bin_dir = str(res.run_dir / "venv" / "bin")
+        interpreter = {"python": python, "sh": "/bin/sh"}
         program = [
             interpreter.get(script.interpreter, script.interpreter),
             f"{skills}/{script.skill_name}/{script.path}",
@@ -301,11 +331,20 @@ class Sandbox:
         )
         if sandboxed:
             assert self.bwrap is not None
+            assert fds.venv_config is not None and fds.venv_pth is not None
             command = bwrap_command(
-                self.bwrap, config, fds, uid, program, workspace_bytes=self.limits.workspace_bytes
+                self.bwrap,
+                config,
+                fds,
+                uid,
+                program,
+                workspace_bytes=self.limits.workspace_bytes,
+                venv=bwrap_venv(fds.venv_config, fds.venv_pth, script.deps),
+                bin_dir=bin_dir,
             )
             return command, None, {"PATH": "/usr/bin:/bin"}, fds
-        return unsandboxed_command(config, program), Path(workspace), clean_env(workspace), fds
+        env = clean_env(workspace, bin_dir)
+        return unsandboxed_command(config, program), Path(workspace), env, fds
 
     def _take_uid(self) -> int:
         while True:
@@ -344,14 +383,14 @@ class _RunResources:
         self.uid: int | None = None
         self.run_dir: Path | None = None
 
-    def fds(self, code: tuple[bytes, bytes], seccomp: bytes | None) -> RunFds:
-        launcher = data_fd(code[0], "sage-launcher")
-        self._extra.append(launcher)
-        stream = data_fd(code[1], "sage-wsstream")
-        self._extra.append(stream)
-        filter_fd = data_fd(seccomp, "sage-seccomp") if seccomp is not None else None
-        if filter_fd is not None:
-            self._extra.append(filter_fd)
+    def fds(
+        self, code: tuple[bytes, bytes], seccomp: bytes | None, venv: tuple[bytes, bytes] | None
+    ) -> RunFds:
+        launcher = self._data(code[0], "sage-launcher")
+        stream = self._data(code[1], "sage-wsstream")
+        filter_fd = self._data(seccomp, "sage-seccomp") if seccomp is not None else None
+        venv_config = self._data(venv[0], "sage-pyvenv") if venv is not None else None
+        venv_pth = self._data(venv[1], "sage-pth") if venv is not None else None
         return RunFds(
             skill=self.skill.fileno(),
             seed=self.seed.fileno(),
@@ -360,7 +399,14 @@ class _RunResources:
             launcher=launcher,
             stream_module=stream,
             seccomp=filter_fd,
+            venv_config=venv_config,
+            venv_pth=venv_pth,
         )
+
+    def _data(self, data: bytes, name: str) -> int:
+        fd = data_fd(data, name)
+        self._extra.append(fd)
+        return fd
 
     def __enter__(self) -> _RunResources:
         return self

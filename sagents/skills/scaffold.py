@@ -17,14 +17,15 @@ Write the instructions the agent follows once it loads this skill.
 
 1. Say which script to run and with which arguments, e.g.
    `run_skill_script("{name}", "main.py", ["--help"])`.
-2. Scripts use the Python standard library only; they run in a sandbox with
-   no network, and only the session workspace (the current directory) is
-   writable.
+2. Scripts run in a sandbox with no network, and only the session workspace
+   (the current directory) is writable. They get the Python standard library
+   and the packages listed in this folder's `requirements.txt` (installed
+   when the skill is installed).
 3. Put longer reference material in `references/` and read it with
    `read_skill_file` only when needed.
 """
 
-SCRIPT_TEMPLATE = '''"""Entry point of the {name} skill (standard library only)."""
+SCRIPT_TEMPLATE = '''"""Entry point of the {name} skill."""
 
 import sys
 

@@ -37,6 +37,12 @@ class SkillView:
     def __contains__(self, name: object) -> bool:
         return name in self.skills
 
+    def usable(self) -> SkillView:
+        """The skills a run may use: those whose requirements are installed."""
+        return SkillView(
+            user_id=self.user_id, skills={n: s for n, s in self.skills.items() if s.usable}
+        )
+
     def only(self, names: list[str]) -> SkillView:
         """The part of this view a run's ``available_skills`` allows."""
         allowed = set(names)

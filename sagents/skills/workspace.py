@@ -27,6 +27,10 @@ class ScriptNotFound(LookupError):
     pass
 
 
+class SkillUnusable(RuntimeError):
+    """The skill's requirements are not installed (failed, being installed, or off)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SkillWorkspace:
     root: Path
@@ -40,7 +44,8 @@ class SkillWorkspace:
         ``script`` must be one of the skill's own scripts, named exactly as
         ``Skill.scripts()`` lists it: a name is looked up, never joined into
         a path, so ``../`` cannot reach anything else. ``.py`` runs with the
-        sandbox's Python, ``.sh`` with ``/bin/sh``. Any number of calls may
+        skill's Python (the standard library, the skill's folder and its
+        installed requirements), ``.sh`` with ``/bin/sh``. Any number of calls may
         run at once; each gets its own sandbox and workspace copy.
         """
         available = skill.scripts()
@@ -51,12 +56,16 @@ class SkillWorkspace:
             )
         interpreter = INTERPRETERS.get(Path(script).suffix)
         if interpreter is None:
-            raise ScriptNotFound(
-                f"cannot run {script!r}: only .py (Python, standard library) and .sh scripts run"
-            )
+            raise ScriptNotFound(f"cannot run {script!r}: only .py (Python) and .sh scripts run")
+        if not skill.usable:
+            raise SkillUnusable(f"skill {skill.name!r} cannot run scripts: {skill.unusable_reason}")
+        environment = skill.environment
+        deps = environment.path if environment is not None else None
         data = stdin.encode() if stdin is not None else None
         program = [interpreter, f"scripts/{script}", *args]
-        return await self.sandbox.run(self.root, skill.path, skill.name, program, stdin=data)
+        return await self.sandbox.run(
+            self.root, skill.path, skill.name, program, stdin=data, deps=deps
+        )
 
     async def delete(self) -> None:
         """Delete the workspace's files (after its session is deleted)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from sagents.tools.media import Media
 
 
 @dataclass(slots=True)
@@ -17,3 +19,6 @@ class ToolOutcome:
     ok: bool
     content: str
     duration_ms: float
+    media: tuple[Media, ...] = field(default_factory=tuple)
+    """Images and audio the tool returned beside its text (``media.py``);
+    ``content`` describes each."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from sagents.tools.media import Media, RichResult
 from sagents.tools.outcome import ToolOutcome
 from sagents.tools.result_text import result_to_text, truncate
 from sagents.tools.spec import ToolArgumentError, ToolSpec
@@ -83,6 +84,9 @@ class ToolProxy:
         than the spec's ``max_result_chars`` (or, if the spec sets none, the
         manager's ``max_result_chars``) is truncated with a note.
 
+        A tool returning a ``RichResult`` (an MCP image, say) gives its text
+        as the content and its media as ``ToolOutcome.media``.
+
         Never raises, except ``asyncio.CancelledError``: cancelling the run
         must reach the tool (an async tool is interrupted at its current
         await), and swallowing it here would leave the run unstoppable.
@@ -105,12 +109,16 @@ class ToolProxy:
                 f"arguments for tool {name!r} must be a JSON object, got {_json_type(decoded)}",
             )
 
+        media: tuple[Media, ...] = ()
         limit = timeout_s if spec.timeout_s is None else min(timeout_s, spec.timeout_s)
         deadline = asyncio.timeout(limit)
         try:
             async with deadline:
                 raw = await spec.invoke(decoded)
-            ok, content = True, result_to_text(raw)
+            if isinstance(raw, RichResult):
+                ok, content, media = True, raw.text, raw.media
+            else:
+                ok, content = True, result_to_text(raw)
         except ToolArgumentError as error:
             ok, content = False, str(error)
         except TimeoutError as error:
@@ -124,7 +132,7 @@ class ToolProxy:
         except Exception as error:
             ok, content = False, _error_text(name, error)
         cap = spec.max_result_chars or self._manager.max_result_chars
-        return ToolOutcome(ok, truncate(content, cap), _elapsed_ms(started))
+        return ToolOutcome(ok, truncate(content, cap), _elapsed_ms(started), media)
 
     def _visible(self) -> tuple[ToolSpec, ...]:
         version = self._manager.version

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import httpx2
 from typer.testing import CliRunner
 
 from app.cli.main import app as cli
-from sagents.events import RunFinished, ToolResult
+from sagents.events import RunFinished, ToolProgress, ToolResult
 from sagents.testing import ScriptedToolCall, Turn
 from tests.app.conftest import StartServer, chat
 from tests.tools.mcp.conftest import stdio_entry, write_settings
@@ -133,3 +134,115 @@ async def test_only_admins_change_servers_and_bad_bodies_name_the_field(
 
         patch = await http.patch("/api/v1/mcp/servers/x", json={"disabled": "maybe"}, headers=alice)
         assert patch.status_code == 422
+
+
+async def test_clashes_are_shown_and_prefixes_resolve_them_over_http_and_cli(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    url = start_server(mcp_settings_path=tmp_path / "absent.json", allow_mcp_commands=True)
+    runner = CliRunner(env={"COLUMNS": "200"})
+
+    def sage(*args: str) -> Any:
+        split = args.index("--") if "--" in args else len(args)
+        command = [*args[:split], "--url", url, *args[split:]]
+        return asyncio.to_thread(runner.invoke, cli, command)
+
+    entry = stdio_entry()
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
+        first = await http.post("/api/v1/mcp/servers", json={"name": "first", **entry})
+        assert first.status_code == 201 and "add" in first.json()["tools"]
+
+        added = await sage("mcp", "add", "second", "--", entry["command"], *entry["args"])
+        assert added.exit_code == 0, added.output
+        assert "registered second: 0 tools" in added.output
+        assert "tool 'add' is shadowed by MCP server 'first'" in added.output
+        assert "--prefix" in added.output
+
+        second = (await http.get("/api/v1/mcp/servers/second")).json()
+        assert second["tool_count"] == 0 and second["last_error"] is None
+        assert {"tool": "add", "server": "first"} in second["shadowed"]
+        assert "held by 'first'" in second["notice"]
+        holder = (await http.get("/api/v1/mcp/servers/first")).json()
+        assert {"tool": "add", "server": "second"} in holder["shadows"]
+
+        listed = await sage("mcp", "list")
+        assert listed.exit_code == 0
+        assert "shadowed" in listed.output
+        assert "second: tool 'add' is shadowed by MCP server 'first'" in listed.output
+
+        prefixed = await sage(
+            "mcp", "add", "third", "--prefix", "t3", "--", entry["command"], *entry["args"]
+        )
+        assert prefixed.exit_code == 0, prefixed.output
+        assert "t3_add" in prefixed.output and "shadowed" not in prefixed.output
+        third = (await http.get("/api/v1/mcp/servers/third")).json()
+        assert third["prefix"] == "t3" and third["shadowed"] == []
+
+        # enable / disable / refresh from the CLI; the other server takes the name over.
+        disabled = await sage("mcp", "disable", "first")
+        assert disabled.exit_code == 0 and "first is disabled" in disabled.output
+        tools = names((await http.get("/api/v1/tools")).json())
+        assert tools["add"]["server"] == "second"
+        enabled = await sage("mcp", "enable", "first")
+        assert enabled.exit_code == 0, enabled.output
+        assert "enabled first: 0 tools" in enabled.output
+        assert "tool 'add' is shadowed by MCP server 'second'" in enabled.output
+        refreshed = await sage("mcp", "refresh", "third")
+        assert refreshed.exit_code == 0 and "refreshed third:" in refreshed.output
+        missing = await sage("mcp", "disable", "nope")
+        assert missing.exit_code != 0 and "nope" in missing.output
+
+        bad = await http.post(
+            "/api/v1/mcp/servers", json={"name": "bad", **entry, "prefix": "no spaces"}
+        )
+        assert bad.status_code == 422
+        assert any("prefix" in d["field"] for d in bad.json()["error"]["details"])
+
+
+async def test_resources_prompts_and_progress_over_http(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    rich = Path(__file__).parents[1] / "tools" / "mcp" / "servers" / "rich.py"
+    path = write_settings(
+        tmp_path / "mcp_setting.json",
+        {
+            "rich": {"command": sys.executable, "args": [str(rich)]},
+            "demo": stdio_entry(),
+            "raw": {"command": sys.executable, "args": [str(rich.with_name("raw.py"))]},
+            "down": {"url": "http://127.0.0.1:9/mcp"},
+        },
+    )
+    work = Turn(role="simple", tool_calls=[ScriptedToolCall(name="work", arguments={"steps": 2})])
+    url = start_server(
+        [work, Turn(role="simple", text="worked")],
+        mcp_settings_path=path,
+        mcp_startup_wait_s=30.0,
+    )
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
+        resources = await http.get("/api/v1/mcp/servers/rich/resources")
+        assert resources.status_code == 200, resources.text
+        body = resources.json()
+        assert body["supported"] is True
+        assert {r["uri"] for r in body["resources"]} == {"rich://notes", "rich://logo.png"}
+        assert body["templates"][0]["uri_template"] == "rich://topics/{topic}"
+        prompts = (await http.get("/api/v1/mcp/servers/rich/prompts")).json()
+        [review] = prompts["prompts"]
+        assert review["name"] == "review"
+        assert [(a["name"], a["required"]) for a in review["arguments"]] == [
+            ("code", True),
+            ("style", False),
+        ]
+        plain = (await http.get("/api/v1/mcp/servers/raw/prompts")).json()
+        assert plain == {"supported": False, "prompts": [], "error": None}  # tools only
+        assert (await http.get("/api/v1/mcp/servers/nope/resources")).status_code == 404
+        down = await http.get("/api/v1/mcp/servers/down/resources")
+        assert down.status_code == 200  # the server is down, not the request
+        assert down.json()["resources"] == [] and "down" in down.json()["error"]
+        await http.patch("/api/v1/mcp/servers/demo", json={"disabled": True})
+        disabled = await http.get("/api/v1/mcp/servers/demo/resources")
+        assert disabled.status_code == 409 and "disabled" in disabled.json()["error"]["message"]
+
+        events = await chat(http, message="do the work")
+        progress = [e for e in events if isinstance(e, ToolProgress)]
+        assert progress and progress[-1].progress == 2 and progress[-1].total == 2
+        assert progress[-1].message == "step 2 of 2"

@@ -9,6 +9,7 @@ import httpx2
 from tests.app.conftest import StartServer
 from tests.conftest import BUNDLED_SKILLS
 from tests.skills.archives import SKILL_MD, good, make_tar, make_zip
+from tests.skills.wheels import build_wheel
 
 
 def make_tgz(entries: dict[str, str], links: dict[str, str] | None = None) -> bytes:
@@ -113,3 +114,34 @@ async def test_hostile_archives_are_rejected_and_nothing_is_written(
         assert missing.status_code == 422
     assert written(data_dir) == []
     assert not (tmp_path / "evil.txt").exists() and not (data_dir / "evil.txt").exists()
+
+
+async def test_requirements_over_http(start_server: StartServer, tmp_path: Path) -> None:
+    """A skill's requirements are installed from the configured wheels and shown;
+    one that pip cannot install is a 422 carrying pip's reason."""
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, "sage-tiny-dep", "1.0", {"sage_tiny_dep/__init__.py": "VALUE = 1\n"})
+    url = start_server(skill_deps_find_links=str(wheels))
+    needs = {
+        "needs/SKILL.md": SKILL_MD.format(name="needs"),
+        "needs/requirements.txt": "sage-tiny-dep>=1\n",
+    }
+    missing = {
+        "missing/SKILL.md": SKILL_MD.format(name="missing"),
+        "missing/requirements.txt": "sage-not-on-any-index\n",
+    }
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
+        response = await upload(http, make_zip(needs), "needs.zip")
+        assert response.status_code == 201, response.text
+        detail = response.json()
+        assert detail["requirements"] == ["sage-tiny-dep>=1"]
+        assert detail["environment"] == {"status": "ready", "error": None}
+        assert detail["usable"] is True
+
+        response = await upload(http, make_zip(missing), "missing.zip")
+        assert response.status_code == 422, response.text
+        body = response.json()
+        [problem] = [d for d in body["error"]["details"] if d["severity"] == "error"]
+        assert problem["file"] == "requirements.txt"
+        assert "No matching distribution found for sage-not-on-any-index" in problem["message"]
+        assert (await http.get("/api/v1/skills/missing")).status_code == 404

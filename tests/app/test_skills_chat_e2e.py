@@ -4,10 +4,13 @@ output reaches the final answer."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx2
+from typer.testing import CliRunner
 
+from app.cli.main import app as cli
 from sagents.events import RunFinished, SkillSelected, ToolResult
 from sagents.testing import MockLLMServer, ScriptedToolCall, Turn
 from tests.app.conftest import StartServer, chat
@@ -138,3 +141,51 @@ async def test_the_selector_sees_every_skill_name_and_can_pick_any(
         ("helper-13", 2)
     ]
     assert "# helper-13 steps" in system_texts(answering)
+
+
+async def test_a_skill_whose_requirements_failed_is_listed_but_never_offered(
+    start_server: StartServer, mock_llm: MockLLMServer, tmp_path: Path
+) -> None:
+    bundled = tmp_path / "bundled"
+    (bundled / "needs-missing" / "scripts").mkdir(parents=True)
+    (bundled / "needs-missing" / "SKILL.md").write_text(
+        "---\nname: needs-missing\ndescription: Needs a package no index has.\n---\nBody.\n"
+    )
+    (bundled / "needs-missing" / "requirements.txt").write_text("sage-absent-everywhere\n")
+    (bundled / "plain").mkdir()
+    (bundled / "plain" / "SKILL.md").write_text(
+        "---\nname: plain\ndescription: Needs nothing.\n---\nBody.\n"
+    )
+    url = start_server(
+        [
+            Turn(role="skill_select", json={"use_skill": False, "skill": None, "reason": "no"}),
+            Turn(role="simple", text="hello"),
+        ],
+        skills_bundled_dir=bundled,
+    )
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
+        async with asyncio.timeout(60):
+            while True:
+                items = {i["name"]: i for i in (await http.get("/api/v1/skills")).json()["items"]}
+                reason = items["needs-missing"]["unusable_reason"] or ""
+                if reason != "its requirements are being installed":
+                    break
+                await asyncio.sleep(0.2)
+        assert items["plain"]["usable"] is True
+        assert items["needs-missing"]["usable"] is False
+        assert "could not be installed" in reason and "sage-absent-everywhere" in reason
+        detail = (await http.get("/api/v1/skills/needs-missing")).json()
+        assert detail["environment"]["status"] == "failed"
+
+        listed = await asyncio.to_thread(
+            CliRunner(env={"COLUMNS": "250"}).invoke, cli, ["skills", "list", "--url", url]
+        )
+        assert listed.exit_code == 0 and "no: its requirements could not be installed" in (
+            " ".join(listed.output.split())
+        )
+
+        events = await chat(http, message="hi")
+    assert isinstance(events[-1], RunFinished) and events[-1].answer == "hello"
+    selector = mock_llm.requests[0]
+    assert "plain" in system_texts(selector)
+    assert "needs-missing" not in system_texts(selector)

@@ -36,7 +36,8 @@ def sandbox_settings(data_dir: Path, **overrides: Any) -> Settings:
         "skill_max_output_bytes": 4096,
     }
     limits.update(overrides)
-    return make_settings(data_dir, skills_bundled_dir=BUNDLED_SKILLS, **limits)
+    limits.setdefault("skills_bundled_dir", BUNDLED_SKILLS)
+    return make_settings(data_dir, **limits)
 
 
 @pytest.fixture

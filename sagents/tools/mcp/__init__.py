@@ -14,13 +14,14 @@ from sagents.tools.mcp.config import (
 )
 from sagents.tools.mcp.convert import McpToolError
 from sagents.tools.mcp.health import Backoff, McpStatus, McpUnavailable
-from sagents.tools.mcp.manager import (
-    McpManager,
+from sagents.tools.mcp.info import (
     McpServerConflict,
     McpServerInfo,
     McpServerNotFound,
     ServerOrigin,
+    ToolClash,
 )
+from sagents.tools.mcp.manager import McpManager
 from sagents.tools.mcp.proxy import McpProxy
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "McpToolError",
     "McpUnavailable",
     "ServerOrigin",
+    "ToolClash",
     "Transport",
     "load_mcp_settings",
     "parse_mcp_settings",

@@ -2,7 +2,8 @@
 
 ``{"mcpServers": {"<name>": {...}}}`` where an entry is either a local command
 (``command``, ``args``, ``env``, ``cwd``) spoken to over stdio, or a remote
-server (``url``, ``transport``, ``headers``), and may be ``disabled``. Files
+server (``url``, ``transport``, ``headers``), and may be ``disabled`` and
+give a tool-name ``prefix`` (Sage's own key). Files
 written for Claude Desktop, Cursor or Cline load unchanged: keys we do not use
 (``autoApprove``, ``alwaysAllow``, ``timeout``...) are ignored in the file,
 and Cursor's ``type`` is accepted as another name for ``transport``. The HTTP
@@ -38,6 +39,8 @@ from sagents.wire_types import Utf8Str
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 """Server names appear in URLs, log file names and tool listings."""
+PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_-]{0,32}$")
+"""Prefixes become part of tool names, which allow only these characters."""
 
 
 class Transport(StrEnum):
@@ -76,12 +79,26 @@ class McpServerEntry(BaseModel):
     )
     headers: dict[Utf8Str, Utf8Str] = Field(default_factory=dict)
     disabled: bool = False
+    prefix: str | None = Field(
+        default=None,
+        description="Put before each of the server's tool names (<prefix>_<tool>), so "
+        "servers offering the same names coexist; '' for none. Default: the "
+        "SAGE_MCP_TOOL_PREFIX setting.",
+        json_schema_extra={"pattern": "^[A-Za-z0-9_-]{0,32}$"},
+    )
 
     @field_validator("command")
     @classmethod
     def _command_not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("must not be empty")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_chars(cls, value: str | None) -> str | None:
+        if value is not None and not PREFIX_PATTERN.fullmatch(value):
+            raise ValueError("use at most 32 letters, digits, '_' or '-'")
         return value
 
     @field_validator("url")

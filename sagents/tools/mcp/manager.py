@@ -10,57 +10,43 @@ Start-up never waits long: all servers connect concurrently and ``start``
 returns after ``mcp_startup_wait_s`` at most, the slow ones finishing in the
 background. A broken entry or a server that fails is reported (status,
 ``last_error``), never fatal.
+
+Tool names: a server's tools are offered as ``<prefix>_<tool>`` when it has
+a prefix (its entry's ``prefix``, else the server's name when
+``SAGE_MCP_TOOL_PREFIX=server``), else under their own names. Two servers
+offering one name cannot both have it: the first to connect keeps it, and
+the clash is reported on both sides (``shadowed`` on the one that lost the
+name, naming the winner, ``shadows`` on the winner), never a silent 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sagents.settings import Settings
 from sagents.tools.manager import ToolManager
-from sagents.tools.mcp.config import McpServerEntry, Transport, load_mcp_settings
-from sagents.tools.mcp.convert import description, parameters, result_text, tool_name
+from sagents.tools.mcp.catalog import Catalog
+from sagents.tools.mcp.config import McpServerEntry, load_mcp_settings
 from sagents.tools.mcp.health import McpStatus, McpUnavailable
+from sagents.tools.mcp.info import (
+    McpServerConflict,
+    McpServerInfo,
+    McpServerNotFound,
+    ServerOrigin,
+    ToolClash,
+)
 from sagents.tools.mcp.proxy import McpProxy
 from sagents.tools.mcp.registry_file import Registrations, load_registrations, save_registrations
+from sagents.tools.mcp.resource_tools import EnabledServer, ResourceTools
+from sagents.tools.mcp.tool_spec import mcp_tool_spec, tool_prefix
 from sagents.tools.spec import ToolSource, ToolSpec
 
 _log = logging.getLogger(__name__)
-
-
-class ServerOrigin(StrEnum):
-    FILE = "file"
-    """From mcp_setting.json; edit the file to change or remove it."""
-    API = "api"
-    """Registered over HTTP; persisted in the data directory."""
-
-
-class McpServerNotFound(LookupError):
-    pass
-
-
-class McpServerConflict(ValueError):
-    """The request does not fit the server's state (exists, read-only, disabled...)."""
-
-
-@dataclass(frozen=True)
-class McpServerInfo:
-    """A snapshot of one server for the API and the CLI."""
-
-    name: str
-    origin: ServerOrigin
-    status: McpStatus
-    transport: Transport | None
-    disabled: bool
-    tools: list[str]
-    last_error: str | None
-    skipped_tools: list[str]
-    entry: McpServerEntry | None
 
 
 @dataclass
@@ -73,6 +59,8 @@ class _Server:
     proxy: McpProxy | None = None
     registered: dict[str, ToolSpec] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    shadowed: dict[str, str] = field(default_factory=dict)
+    """Offered name → the server that holds it."""
 
 
 class McpManager:
@@ -87,8 +75,10 @@ class McpManager:
         call_timeout_s: float = 60.0,
         startup_wait_s: float = 5.0,
         max_message_bytes: int = 8 * 2**20,
+        default_prefix: Literal["none", "server"] = "none",
     ) -> None:
         self._tools = tools
+        self._default_prefix = default_prefix
         self._settings_path = settings_path
         self._registry_path = registry_path
         self._log_dir = log_dir
@@ -101,6 +91,7 @@ class McpManager:
         self._background: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
         self._closing = False
+        self._extras = ResourceTools(tools, self._enabled_servers, call_timeout_s)
         self.config_error: str | None = None
         """A problem with the settings file as a whole (unreadable, not JSON)."""
 
@@ -118,6 +109,7 @@ class McpManager:
             call_timeout_s=settings.mcp_call_timeout_s,
             startup_wait_s=settings.mcp_startup_wait_s,
             max_message_bytes=settings.mcp_max_result_bytes,
+            default_prefix=settings.mcp_tool_prefix,
         )
 
     # -- lifecycle ----------------------------------------------------------
@@ -159,6 +151,7 @@ class McpManager:
         await asyncio.gather(*(p.aclose() for p in proxies), return_exceptions=True)
         for server in self._servers.values():
             self._unregister_all(server)
+        self._extras.clear()
 
     # -- queries --------------------------------------------------------------
 
@@ -167,6 +160,26 @@ class McpManager:
 
     def info(self, name: str) -> McpServerInfo:
         return self._info(self._get(name))
+
+    async def listing(self, name: str, kind: Literal["resources", "prompts"]) -> Catalog:
+        """The server's resources (and templates) or prompts, listed now.
+
+        Raises McpServerNotFound, McpServerConflict (disabled, invalid
+        entry), McpUnavailable (not reachable) or McpToolError (refused).
+        """
+        server = self._get(name)
+        if server.proxy is None:
+            raise McpServerConflict(
+                f"MCP server {name!r} has an invalid entry: {server.config_error}"
+            )
+        if server.disabled:
+            raise McpServerConflict(f"MCP server {name!r} is disabled; enable it first")
+        return await server.proxy.fetch(kind)
+
+    def catalog(self, name: str) -> Catalog:
+        """What the server offered when last listed (empty if never)."""
+        proxy = self._get(name).proxy
+        return proxy.catalog if proxy is not None else Catalog()
 
     # -- admin operations -------------------------------------------------------
 
@@ -215,7 +228,7 @@ class McpManager:
             if server.origin is not ServerOrigin.API:
                 raise McpServerConflict(
                     f"MCP server {name!r} comes from mcp_setting.json: remove it there, "
-                    "or disable it here"
+                    f"or disable it here (sage mcp disable {name})"
                 )
             del self._servers[name]
             await self._persist()
@@ -303,6 +316,7 @@ class McpManager:
             return
         wanted: dict[str, ToolSpec] = {}
         skipped: list[str] = []
+        shadowed: dict[str, str] = {}
         for tool in server.proxy.tools:
             spec = self._spec(server, server.proxy, tool)
             if isinstance(spec, str):
@@ -316,10 +330,12 @@ class McpManager:
                 existing is not None
                 and existing.source is ToolSource.MCP
                 and existing.origin != server.name
+                and existing.origin is not None
             ):
                 skipped.append(
                     f"{tool.name}: MCP server {existing.origin!r} already offers {spec.name!r}"
                 )
+                shadowed[spec.name] = existing.origin
                 continue
             wanted[spec.name] = spec
         for name in [n for n in server.registered if n not in wanted]:
@@ -328,33 +344,15 @@ class McpManager:
             self._tools.add(spec, replace=True)
             server.registered[name] = spec
         server.skipped = skipped
+        server.shadowed = shadowed
+        self._sync_extras()
+
+    def _prefix(self, server: _Server) -> str:
+        return tool_prefix(server.name, server.entry, self._default_prefix)
 
     def _spec(self, server: _Server, proxy: McpProxy, tool: Any) -> ToolSpec | str:
-        name = tool_name(tool.name)
-        schema = parameters(tool)
-        if name is None:
-            return "no usable characters in the name"
-        if schema is None:
-            return "its input schema is not an object"
-        mcp_name: str = tool.name
-        server_name = server.name
-
-        async def invoke(arguments: dict[str, Any]) -> str:
-            result = await proxy.call_tool(mcp_name, arguments)
-            return result_text(server_name, mcp_name, result)
-
-        try:
-            return ToolSpec(
-                name=name,
-                description=description(tool),
-                parameters=schema,
-                source=ToolSource.MCP,
-                invoke=invoke,
-                timeout_s=self._call_timeout_s,
-                origin=server.name,
-            )
-        except ValueError as error:
-            return str(error)
+        prefix = self._prefix(server)
+        return mcp_tool_spec(server.name, prefix, proxy, tool, self._call_timeout_s)
 
     def _unregister(self, server: _Server, name: str) -> None:
         server.registered.pop(name, None)
@@ -367,11 +365,24 @@ class McpManager:
         for name in list(server.registered):
             self._unregister(server, name)
         server.skipped = []
+        server.shadowed = {}
+        self._sync_extras()
         # A name this server held may be wanted by another server that was
         # skipped for it: let the others claim their tools again.
         for other in self._servers.values():
             if other is not server and other.skipped:
                 self._sync_tools(other)
+
+    def _sync_extras(self) -> None:
+        if not self._closing:
+            self._extras.sync()
+
+    def _enabled_servers(self) -> builtins.list[EnabledServer]:
+        return [
+            EnabledServer(s.name, s.proxy, frozenset(s.registered))
+            for s in self._servers.values()
+            if s.proxy is not None and not s.disabled
+        ]
 
     def _info(self, server: _Server) -> McpServerInfo:
         proxy = server.proxy
@@ -391,6 +402,17 @@ class McpManager:
             last_error=error,
             skipped_tools=list(server.skipped),
             entry=server.entry,
+            prefix=self._prefix(server),
+            shadowed=[ToolClash(tool, by) for tool, by in sorted(server.shadowed.items())],
+            shadows=sorted(
+                (
+                    ToolClash(tool, other.name)
+                    for other in self._servers.values()
+                    for tool, by in other.shadowed.items()
+                    if by == server.name
+                ),
+                key=lambda clash: (clash.tool, clash.server),
+            ),
         )
 
 

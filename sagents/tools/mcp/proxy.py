@@ -21,19 +21,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO, TypeVar
 
 import anyio
 import anyio.lowlevel
 import mcp_types
 from mcp import Client
 from mcp.client.session import IncomingMessage
+from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from sagents.tools.mcp.catalog import (
+    Catalog,
+    list_extras,
+    list_tools,
+)
+from sagents.tools.mcp.changes import Changes, listen, relist
 from sagents.tools.mcp.config import McpServerEntry, Transport
 from sagents.tools.mcp.convert import McpToolError
 from sagents.tools.mcp.health import (
@@ -48,8 +55,8 @@ from sagents.tools.mcp.transports import open_errlog, open_transport, stderr_tai
 _log = logging.getLogger(__name__)
 
 _CLIENT_INFO = mcp_types.Implementation(name="sage", version="0.1.0")
-_MAX_TOOL_PAGES = 100
 ToolsChanged = Callable[["McpProxy"], None]
+T = TypeVar("T")
 
 
 class _Connection:
@@ -61,7 +68,7 @@ class _Connection:
         # exception as seen so asyncio does not log it as lost.
         self.ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         self.stop = asyncio.Event()
-        self.refresh_wanted = asyncio.Event()
+        self.changes = Changes()
         self.scope: anyio.CancelScope | None = None
         self.client: Client | None = None
         self.task: asyncio.Task[None] | None = None
@@ -94,7 +101,7 @@ class McpProxy:
         self._backoff = backoff or Backoff()
         self._current: _Connection | None = None
         self._owners: set[asyncio.Task[None]] = set()
-        self._tools: tuple[mcp_types.Tool, ...] = ()
+        self._catalog = Catalog()
         self._status = McpStatus.IDLE
         self._last_error: str | None = None
         self._failures = 0
@@ -112,7 +119,12 @@ class McpProxy:
     @property
     def tools(self) -> tuple[mcp_types.Tool, ...]:
         """The cached tool list (kept while disconnected, so calls can reconnect)."""
-        return self._tools
+        return self._catalog.tools
+
+    @property
+    def catalog(self) -> Catalog:
+        """Tools, resources and prompts as last listed."""
+        return self._catalog
 
     async def connect(self, *, force: bool = False) -> None:
         """Connect now if not connected; raises McpUnavailable on failure."""
@@ -128,7 +140,10 @@ class McpProxy:
             client = await self._client(force=True)
             connection = self._current
             try:
-                tools = await _list_tools(client, self._connect_timeout_s)
+                tools = await list_tools(client, self._connect_timeout_s)
+                catalog = await list_extras(
+                    client, replace(self._catalog, tools=tools), self._connect_timeout_s, self.name
+                )
             except MCPError as error:
                 if error.code != mcp_types.CONNECTION_CLOSED:
                     raise McpUnavailable(
@@ -143,36 +158,81 @@ class McpProxy:
             except CONNECTION_ERRORS as error:
                 lost = self._lost(connection, describe_error(error))
             else:
-                self._set_tools(tools)
+                self._set_catalog(catalog)
                 return tools
             if attempt == 2:
                 raise lost
         raise AssertionError("unreachable")
 
-    async def call_tool(self, tool: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:
+    async def call_tool(
+        self, tool: str, arguments: dict[str, Any], *, progress: ProgressFnT | None = None
+    ) -> mcp_types.CallToolResult:
         """Call one tool. Cancelling the caller cancels the call on the server.
 
-        Raises McpUnavailable when the server cannot be reached (the next call
-        reconnects) and McpToolError when the server refused the request.
+        ``progress`` receives the server's progress notifications for this
+        call. Raises McpUnavailable when the server cannot be reached (the
+        next call reconnects) and McpToolError when the server refused the
+        request.
         """
+
+        def send(client: Client) -> Awaitable[mcp_types.CallToolResult]:
+            return client.call_tool(
+                tool,
+                arguments,
+                read_timeout_seconds=self._call_timeout_s,
+                progress_callback=progress,
+            )
+
+        return await self._request(f"tool {tool!r}", send)
+
+    async def read_resource(self, uri: str) -> mcp_types.ReadResourceResult:
+        async def send(client: Client) -> mcp_types.ReadResourceResult:
+            with anyio.fail_after(self._call_timeout_s):
+                return await client.read_resource(uri)
+
+        return await self._request(f"resource {uri!r}", send)
+
+    async def get_prompt(self, name: str, arguments: dict[str, str]) -> mcp_types.GetPromptResult:
+        async def send(client: Client) -> mcp_types.GetPromptResult:
+            with anyio.fail_after(self._call_timeout_s):
+                return await client.get_prompt(name, arguments or None)
+
+        return await self._request(f"prompt {name!r}", send)
+
+    async def fetch(self, kind: Literal["resources", "prompts"]) -> Catalog:
+        """List ``kind`` now (connecting if needed); the catalog, updated."""
+
+        async def send(client: Client) -> Catalog:
+            timeout = self._connect_timeout_s
+            return await list_extras(client, self._catalog, timeout, self.name, only=kind)
+
+        self._set_catalog(await self._request(f"listing {kind}", send))
+        return self._catalog
+
+    async def _request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
+        """One request over the session, its failures sorted: a lost
+        connection (McpUnavailable, the next use reconnects), a refusal by
+        the server (McpToolError), or the call's own timeout."""
         client = await self._client()
         connection = self._current
         try:
-            return await client.call_tool(
-                tool, arguments, read_timeout_seconds=self._call_timeout_s
-            )
+            return await send(client)
         except MCPError as error:
             if error.code == mcp_types.CONNECTION_CLOSED:
                 raise self._lost(connection, error.message) from None
-            message = f"MCP server {self.name!r}, tool {tool!r}: {error.message}"
-            raise McpToolError(message) from None
+            raise McpToolError(f"MCP server {self.name!r}, {what}: {error.message}") from None
+        except TimeoutError:
+            limit = f"{self._call_timeout_s:g} s"
+            raise McpToolError(
+                f"MCP server {self.name!r}, {what}: no answer within {limit}"
+            ) from None
         except CONNECTION_ERRORS as error:
             raise self._lost(connection, describe_error(error)) from None
 
     def disable(self) -> None:
         """Mark disabled; the caller also closes the connection."""
         self._status = McpStatus.DISABLED
-        self._tools = ()
+        self._catalog = Catalog()
 
     async def aclose(self) -> None:
         """Close the session and wait until the owner has left it.
@@ -267,11 +327,14 @@ class McpProxy:
                             message_handler=self._message_handler(connection),
                         )
                     )
-                    tools = await _list_tools(client, self._connect_timeout_s)
+                    tools = await list_tools(client, self._connect_timeout_s)
+                    catalog = await list_extras(
+                        client, Catalog(tools=tools), self._connect_timeout_s, self.name
+                    )
                     if connection.ready.done():  # the deadline passed meanwhile
                         return
                     connection.client = client
-                    self._connected(tools)
+                    self._connected(catalog)
                     connection.ready.set_result(client)
                     await self._serve(connection, client)
         except Exception as caught:
@@ -284,10 +347,7 @@ class McpProxy:
     async def _serve(self, connection: _Connection, client: Client) -> None:
         async with anyio.create_task_group() as group:
             group.start_soon(self._refresh_loop, connection, client)
-            capabilities = client.server_capabilities.tools
-            listens = capabilities is not None and bool(capabilities.list_changed)
-            if listens and client.protocol_version in MODERN_PROTOCOL_VERSIONS:
-                group.start_soon(self._listen, connection, client)
+            group.start_soon(listen, client, connection.changes, self.name)
             await connection.stop.wait()
             group.cancel_scope.cancel()
 
@@ -295,46 +355,40 @@ class McpProxy:
         async def handle(message: IncomingMessage) -> None:
             # Runs inside the SDK's receive loop: never await a request here,
             # only wake the refresh loop.
-            if isinstance(message, mcp_types.ToolListChangedNotification):
-                connection.refresh_wanted.set()
-            elif isinstance(message, Exception):
+            if not connection.changes.note_message(message) and isinstance(message, Exception):
                 _log.debug("MCP server %r: transport reported %r", self.name, message)
             await anyio.lowlevel.checkpoint()
 
         return handle
 
-    async def _listen(self, connection: _Connection, client: Client) -> None:
-        """2026-07-28 servers announce list changes on a listen stream."""
-        try:
-            async with client.listen(tools_list_changed=True) as subscription:
-                async for _event in subscription:
-                    connection.refresh_wanted.set()
-        except Exception as error:
-            _log.debug("MCP server %r: change stream ended: %s", self.name, error)
-
     async def _refresh_loop(self, connection: _Connection, client: Client) -> None:
         while True:
-            await connection.refresh_wanted.wait()
-            connection.refresh_wanted.clear()
+            kinds = await connection.changes.next()
             try:
-                tools = await _list_tools(client, self._connect_timeout_s)
+                catalog = await relist(client, self._catalog, kinds, self._connect_timeout_s)
             except Exception as error:
-                _log.warning("MCP server %r: re-listing tools failed: %s", self.name, error)
+                _log.warning("MCP server %r: re-listing %s failed: %s", self.name, kinds, error)
                 continue
-            self._set_tools(tools)
+            self._set_catalog(catalog)
 
     # -- state transitions ------------------------------------------------
 
-    def _connected(self, tools: tuple[mcp_types.Tool, ...]) -> None:
+    def _connected(self, catalog: Catalog) -> None:
         self._status = McpStatus.CONNECTED
         self._last_error = None
         self._failures = 0
         self._retry_at = 0.0
-        _log.info("MCP server %r connected: %d tools", self.name, len(tools))
-        self._set_tools(tools)
+        _log.info(
+            "MCP server %r connected: %d tools, %d resources, %d prompts",
+            self.name,
+            len(catalog.tools),
+            len(catalog.resources) + len(catalog.templates),
+            len(catalog.prompts),
+        )
+        self._set_catalog(catalog)
 
-    def _set_tools(self, tools: tuple[mcp_types.Tool, ...]) -> None:
-        self._tools = tools
+    def _set_catalog(self, catalog: Catalog) -> None:
+        self._catalog = catalog
         if self._on_tools_changed is not None:
             self._on_tools_changed(self)
 
@@ -384,16 +438,3 @@ class McpProxy:
                 f"connection ended: {describe_error(error)}" if error else "disconnected"
             )
         self._status = McpStatus.ERROR
-
-
-async def _list_tools(client: Client, timeout_s: float) -> tuple[mcp_types.Tool, ...]:
-    tools: list[mcp_types.Tool] = []
-    cursor: str | None = None
-    with anyio.fail_after(timeout_s):
-        for _ in range(_MAX_TOOL_PAGES):
-            page = await client.list_tools(cursor=cursor)
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-    return tuple(tools)

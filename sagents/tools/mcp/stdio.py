@@ -27,10 +27,11 @@ import anyio
 import mcp_types
 from anyio.abc import Process
 from mcp.client._transport import TransportStreams
-from mcp.client.stdio import StdioServerParameters, get_default_environment
+from mcp.client.stdio import StdioServerParameters
 from mcp.os.posix.utilities import terminate_posix_process_tree
 from mcp.shared.message import SessionMessage
 
+from sagents.child_env import child_environment
 from sagents.tools.mcp.oversize import (
     RESULT_TOO_LARGE,
     BoundedSplitter,
@@ -77,12 +78,12 @@ async def capped_stdio_client(
 ) -> AsyncIterator[TransportStreams]:
     """Spawn the server and connect to it over its stdin/stdout.
 
-    The server's environment is the SDK's minimal default plus
-    ``server.env``, never Sage's own.
+    The server's environment is the SDK's minimal default, the TLS and proxy
+    variables, and ``server.env`` (``sagents/child_env.py``), never Sage's own.
     """
     process = await anyio.open_process(
         [server.command, *server.args],
-        env=get_default_environment() | (server.env or {}),
+        env=child_environment(server.env),
         stderr=errlog,
         cwd=server.cwd,
         start_new_session=True,

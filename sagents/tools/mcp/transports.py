@@ -38,8 +38,10 @@ async def open_transport(
     """The transport (an un-entered async context manager) for ``entry``.
 
     The child of a stdio server gets the SDK's minimal default environment
-    (PATH, HOME, ...) plus the entry's ``env``, never Sage's own environment:
-    an LLM key in ``SAGE_LLM_API_KEY`` must not leak into every server.
+    (PATH, HOME, ...), the TLS and proxy variables a launcher such as
+    ``uvx`` needs to download its server (``child_env.py``) and the entry's
+    ``env``, never Sage's own environment: an LLM key in
+    ``SAGE_LLM_API_KEY`` must not leak into every server.
     Resources that outlive the transport (the HTTP client) go on ``stack``.
     Every transport refuses a message over ``max_message_bytes`` before
     holding it whole (``stdio.py``, ``http_caps.py``); legacy SSE at most

@@ -10,12 +10,13 @@ from pydantic import ValidationError
 
 from sagents.tools.mcp import McpServerEntry, McpServerRegistration, McpToolError, Transport
 from sagents.tools.mcp.config import error_fields, load_mcp_settings, parse_mcp_settings
-from sagents.tools.mcp.convert import parameters, result_text, tool_name
+from sagents.tools.mcp.convert import call_result, parameters, tool_name
 from sagents.tools.mcp.registry_file import (
     Registrations,
     load_registrations,
     save_registrations,
 )
+from sagents.tools.media import Media
 
 
 def test_claude_desktop_and_cursor_configs_load_unchanged() -> None:
@@ -120,10 +121,41 @@ def test_schemas_and_results() -> None:
 
     text = mcp_types.TextContent(type="text", text="hello")
     image = mcp_types.ImageContent(type="image", data="AAAA", mime_type="image/png")
-    ok = mcp_types.CallToolResult(content=[text, image])
-    assert result_text("s", "t", ok) == "hello\n[image: image/png]"
+    audio = mcp_types.AudioContent(type="audio", data="AAECAw==", mime_type="audio/wav")
+    broken = mcp_types.ImageContent(type="image", data="not base64!", mime_type="image/png")
+    ok = call_result("s", "t", mcp_types.CallToolResult(content=[text, image, audio, broken]))
+    assert ok.text == (
+        "hello\n[image: image/png, 3 bytes]\n[audio: audio/wav, 4 bytes]\n"
+        "[image image/png: not valid base64, dropped]"
+    )
+    assert ok.media == (
+        Media("image", "image/png", b"\x00\x00\x00"),
+        Media("audio", "audio/wav", b"\x00\x01\x02\x03"),
+    )
     structured = mcp_types.CallToolResult(content=[], structured_content={"n": 1})
-    assert result_text("s", "t", structured) == '{"n":1}'
+    assert call_result("s", "t", structured).text == '{"n":1}'
     failed = mcp_types.CallToolResult(content=[text], is_error=True)
     with pytest.raises(McpToolError, match="MCP server 's', tool 't': hello"):
-        result_text("s", "t", failed)
+        call_result("s", "t", failed)
+
+
+def test_embedded_resources_are_kept() -> None:
+    text_resource = mcp_types.EmbeddedResource(
+        type="resource",
+        resource=mcp_types.TextResourceContents(uri="file:///notes.md", text="# Notes"),
+    )
+    blob = mcp_types.EmbeddedResource(
+        type="resource",
+        resource=mcp_types.BlobResourceContents(
+            uri="file:///pic.png", mime_type="image/png", blob="iVBO"
+        ),
+    )
+    link = mcp_types.ResourceLink(type="resource_link", uri="file:///big.csv", name="big")
+    result = call_result("s", "t", mcp_types.CallToolResult(content=[text_resource, blob, link]))
+    assert result.text.splitlines() == [
+        "[resource file:///notes.md]",
+        "# Notes",
+        "[image file:///pic.png: image/png, 3 bytes]",
+        "[resource link: file:///big.csv (big); read it with mcp_read_resource]",
+    ]
+    assert [m.label for m in result.media] == ["file:///pic.png"]

@@ -136,10 +136,27 @@ async def test_a_stdio_server_gets_a_clean_environment_plus_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Sage's own stdio transport keeps the SDK's rule: the child sees a
-    minimal environment and the entry's ``env``, never Sage's secrets."""
+    minimal environment, the TLS and proxy variables, and the entry's
+    ``env``, never Sage's secrets."""
     monkeypatch.setenv("SAGE_LLM_API_KEY", "sk-must-not-leak")
     monkeypatch.setenv("UNRELATED_SECRET", "also-not")
-    names = ["SAGE_LLM_API_KEY", "UNRELATED_SECRET", "GIVEN", "PATH"]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-provider-key")
+    network = {
+        "SSL_CERT_FILE": "/etc/corp/ca.pem",
+        "SSL_CERT_DIR": "/etc/corp/certs",
+        "REQUESTS_CA_BUNDLE": "/etc/corp/ca.pem",
+        "CURL_CA_BUNDLE": "/etc/corp/ca.pem",
+        "NODE_EXTRA_CA_CERTS": "/etc/corp/extra.pem",
+        "HTTPS_PROXY": "http://proxy.corp:3128",
+        "https_proxy": "http://proxy.corp:3128",
+        "HTTP_PROXY": "http://proxy.corp:3128",
+        "NO_PROXY": "localhost,.corp",
+        "all_proxy": "socks5://proxy.corp:1080",
+    }
+    for key, value in network.items():
+        monkeypatch.setenv(key, value)
+    names = ["SAGE_LLM_API_KEY", "UNRELATED_SECRET", "OPENAI_API_KEY", "GIVEN", "PATH"]
+    names += list(network)
     llm = ScriptedLLM(
         [
             Turn(
@@ -157,8 +174,10 @@ async def test_a_stdio_server_gets_a_clean_environment_plus_its_own(
     by_call = {asked[e.call_id]: e.content for e in events if isinstance(e, ToolResult)}
     assert by_call["SAGE_LLM_API_KEY"] == "(unset)"
     assert by_call["UNRELATED_SECRET"] == "(unset)"
+    assert by_call["OPENAI_API_KEY"] == "(unset)"
     assert by_call["GIVEN"] == "yes"
     assert by_call["PATH"] not in ("", "(unset)")
+    assert {key: by_call[key] for key in network} == network
 
 
 RAW = Path(__file__).parent / "servers" / "raw.py"
