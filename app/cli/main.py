@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from app.cli.address import bind_address, resolve_url
 from app.cli.mcp import mcp_app
 from app.cli.memory import memory_app
 from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt
@@ -44,17 +45,23 @@ def is_loopback(host: str) -> bool:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address [default: from SAGE_URL, else SAGE_HOST].")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port [default: from SAGE_URL, else SAGE_PORT, 8080].")
+    ] = None,
 ) -> None:
-    """Start the HTTP service (limits: the SAGE_HTTP_* settings, see app/server.py)."""
+    """Start the HTTP service on SAGE_URL's host and port (else SAGE_HOST/SAGE_PORT,
+    127.0.0.1:8080); the CLI's other commands connect to the same address.
+    Limits: the SAGE_HTTP_* settings, see app/server.py."""
     import uvicorn
 
     from app.main import create_app
     from app.server import uvicorn_config
 
     settings = Settings()
-    bind = host or settings.host
+    bind, port = bind_address(settings, host, port)
     if not settings.api_keys and not is_loopback(bind):
         err.print(
             f"[red]Refusing to bind {bind}: no API keys are configured, so anyone who can reach "
@@ -70,9 +77,7 @@ def serve(
     # same data directory ends with one clear line instead of uvicorn's
     # lifespan traceback; the Runtime built at start-up owns it from then on.
     lock = _lock_data_dir(settings)
-    config = uvicorn_config(
-        create_app(settings, data_dir_lock=lock), settings, bind, port or settings.port
-    )
+    config = uvicorn_config(create_app(settings, data_dir_lock=lock), settings, bind, port)
     uvicorn.Server(config).run()
 
 
@@ -153,7 +158,7 @@ def chat(
         payload["multi_agent"] = multi
 
     async def remote(set_cancel: SetCancel) -> None:
-        async with SageClient(url, api_key) as client:
+        async with SageClient(server, api_key) as client:
             session_id: list[str] = []
             tasks: set[asyncio.Task[Any]] = set()
 
@@ -171,7 +176,9 @@ def chat(
                 err.print(f"[red]{exc}[/]")
                 raise typer.Exit(1) from None
             except Exception as exc:  # a connect error
-                err.print(f"[red]cannot reach Sage at {url}: {exc}[/]\nStart it with `sage serve`.")
+                err.print(
+                    f"[red]cannot reach Sage at {server}: {exc}[/]\nStart it with `sage serve`."
+                )
                 raise typer.Exit(1) from None
 
     async def in_process(set_cancel: SetCancel) -> None:
@@ -196,6 +203,7 @@ def chat(
         finally:
             await runtime.aclose()
 
+    server = "" if local else resolve_url(url)
     _run_with_cancel(in_process if local else remote)
 
 

@@ -11,10 +11,21 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from app.cli.address import resolve_url
 from app.client import SageAPIError, SageClient
 
-DEFAULT_URL = "http://127.0.0.1:8080"
-UrlOpt = Annotated[str, typer.Option("--url", envvar="SAGE_URL", help="Sage server URL.")]
+DEFAULT_URL = None
+"""``--url``'s default: unset, so the configured address is used
+(``app/cli/address.py``: SAGE_URL, else SAGE_HOST/SAGE_PORT)."""
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="Sage server URL [default: SAGE_URL, else http://SAGE_HOST:SAGE_PORT, "
+        "i.e. http://127.0.0.1:8080].",
+        show_default=False,
+    ),
+]
 KeyOpt = Annotated[
     str | None, typer.Option("--api-key", envvar="SAGE_CLIENT_API_KEY", help="Bearer key.")
 ]
@@ -23,8 +34,9 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 
-def call(url: str, api_key: str | None, fn: Callable[[SageClient], Awaitable[T]]) -> T:
+def call(url: str | None, api_key: str | None, fn: Callable[[SageClient], Awaitable[T]]) -> T:
     """Run ``fn`` against the server; on failure print why and exit 1."""
+    url = resolve_url(url)
 
     async def go() -> T:
         async with SageClient(url, api_key) as client:
@@ -46,6 +58,6 @@ def call(url: str, api_key: str | None, fn: Callable[[SageClient], Awaitable[T]]
         raise typer.Exit(1) from None
 
 
-def request(url: str, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
+def request(url: str | None, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
     """One JSON request to the server, with ``call``'s error handling."""
     return call(url, api_key, lambda client: client.request(method, path, **kwargs))
