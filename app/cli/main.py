@@ -110,8 +110,8 @@ SetCancel = Callable[[Callable[[], object]], None]
 
 def _run_with_cancel(main: Callable[[SetCancel], Awaitable[None]]) -> None:
     """Run ``main(set_cancel)``: the first Ctrl-C calls the registered
-    cancel callback (the run ends cleanly with ``run.cancelled``), a second
-    one exits at once."""
+    cancel callback (the run ends cleanly with ``run.cancelled``, then the
+    command exits 130), a second one exits at once."""
 
     async def runner() -> None:
         loop = asyncio.get_running_loop()
@@ -128,6 +128,10 @@ def _run_with_cancel(main: Callable[[SetCancel], Awaitable[None]]) -> None:
 
         loop.add_signal_handler(signal.SIGINT, on_sigint)
         await main(cancel_cb.append)
+        if presses:
+            # the run was cancelled cleanly, but the user interrupted: a
+            # script calling `sage chat` must be able to tell (128 + SIGINT)
+            raise typer.Exit(130)
 
     asyncio.run(runner())
 

@@ -5,6 +5,7 @@ its errors into a message (with the fields the server named) and an exit."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -61,3 +62,22 @@ def call(url: str | None, api_key: str | None, fn: Callable[[SageClient], Awaita
 def request(url: str | None, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
     """One JSON request to the server, with ``call``'s error handling."""
     return call(url, api_key, lambda client: client.request(method, path, **kwargs))
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Print the server's answer as JSON: every field, full values."),
+]
+
+
+def print_json(data: Any) -> None:
+    """Plain JSON on stdout (no colour, no wrapping), for scripts and ``jq``."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def short(text: str | None, limit: int = 60) -> str:
+    """One line of at most ``limit`` characters, so a long value (a
+    traceback, an MCP server's stderr) cannot turn a table row into a page;
+    the full value is in ``--json``."""
+    line = " ".join((text or "").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
