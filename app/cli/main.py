@@ -212,12 +212,17 @@ def chat(
 
 
 @app.command()
-def doctor() -> None:
-    """Show the resolved configuration (secrets masked) and probe the LLM: model
-    listed, streaming, tool calling, structured output, usage reporting."""
+def doctor(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show the resolved configuration.")
+    ] = False,
+) -> None:
+    """Check each part Sage needs and say how to fix what fails: the LLM (reachable,
+    model listed, streaming, tool calling, structured output), MCP servers, the
+    skill sandbox, the data directory, the memory model. Exits 1 on a failure."""
     from app.cli.doctor import run_doctor
 
-    run_doctor(console, err)
+    run_doctor(console, verbose)
 
 
 @app.command("mock-llm")
