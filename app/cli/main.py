@@ -20,6 +20,7 @@ from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt
 from app.cli.render import EventPrinter
 from app.cli.sessions import sessions_app
 from app.cli.skills import skills_app
+from app.cli.status import status
 from app.client import SageAPIError, SageClient
 from sagents.data_dir_lock import DataDirInUse, DataDirLock
 from sagents.events import EventBase
@@ -30,6 +31,7 @@ app.add_typer(sessions_app, name="sessions")
 app.add_typer(memory_app, name="memory")
 app.add_typer(skills_app, name="skills")
 app.add_typer(mcp_app, name="mcp")
+app.command()(status)
 console = Console()
 err = Console(stderr=True)
 

@@ -9,6 +9,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
+import httpx2
 import typer
 from rich.console import Console
 
@@ -54,7 +55,7 @@ def call(url: str | None, api_key: str | None, fn: Callable[[SageClient], Awaita
                     f"  {detail.get('field')}: {detail.get('problem') or detail.get('message')}"
                 )
         raise typer.Exit(1) from None
-    except OSError as exc:
+    except (OSError, httpx2.TransportError) as exc:
         err.print(f"[red]cannot reach Sage at {url}: {exc}[/]\nStart it with `sage serve`.")
         raise typer.Exit(1) from None
 
