@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import ipaddress
-import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from app.cli.address import bind_address, resolve_url
+from app.cli.address import bind_address
+from app.cli.chat import chat
 from app.cli.mcp import mcp_app
 from app.cli.memory import memory_app
-from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt
-from app.cli.render import EventPrinter
 from app.cli.sessions import sessions_app
 from app.cli.skills import skills_app
 from app.cli.status import status
-from app.client import SageAPIError, SageClient
 from sagents.data_dir_lock import DataDirInUse, DataDirLock
-from sagents.events import EventBase
 from sagents.settings import Settings
 
 app = typer.Typer(help="Sage: streaming multi-agent orchestration.", no_args_is_help=True)
@@ -32,6 +26,7 @@ app.add_typer(memory_app, name="memory")
 app.add_typer(skills_app, name="skills")
 app.add_typer(mcp_app, name="mcp")
 app.command()(status)
+app.command()(chat)
 console = Console()
 err = Console(stderr=True)
 
@@ -104,113 +99,6 @@ class MockDialect(enum.StrEnum):
     llamacpp = "llamacpp"
     ollama = "ollama"
     deepseek = "deepseek"
-
-
-SetCancel = Callable[[Callable[[], object]], None]
-"""Registers what the first Ctrl-C should do."""
-
-
-def _run_with_cancel(main: Callable[[SetCancel], Awaitable[None]]) -> None:
-    """Run ``main(set_cancel)``: the first Ctrl-C calls the registered
-    cancel callback (the run ends cleanly with ``run.cancelled``, then the
-    command exits 130), a second one exits at once."""
-
-    async def runner() -> None:
-        loop = asyncio.get_running_loop()
-        cancel_cb: list[Callable[[], object]] = []
-        presses = 0
-
-        def on_sigint() -> None:
-            nonlocal presses
-            presses += 1
-            if presses > 1 or not cancel_cb:
-                raise SystemExit(130)
-            err.print("\n[yellow]cancelling… (Ctrl-C again to quit)[/]")
-            cancel_cb[0]()
-
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        await main(cancel_cb.append)
-        if presses:
-            # the run was cancelled cleanly, but the user interrupted: a
-            # script calling `sage chat` must be able to tell (128 + SIGINT)
-            raise typer.Exit(130)
-
-    asyncio.run(runner())
-
-
-@app.command()
-def chat(
-    message: Annotated[str, typer.Argument(help="Your question.")],
-    session: Annotated[str | None, typer.Option(help="Continue this session.")] = None,
-    local: Annotated[bool, typer.Option("--local", help="Run in-process, no server.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show agent steps.")] = False,
-    deep: Annotated[
-        bool | None, typer.Option("--deep/--no-deep", help="Force deep thinking on or off.")
-    ] = None,
-    multi: Annotated[
-        bool | None, typer.Option("--multi/--no-multi", help="Force the multi-agent path.")
-    ] = None,
-    url: UrlOpt = DEFAULT_URL,
-    api_key: KeyOpt = None,
-) -> None:
-    """Ask a question and watch the run stream. Ctrl-C cancels the run."""
-    printer = EventPrinter(console, verbose=verbose)
-    payload: dict[str, Any] = {"message": message}
-    if session:
-        payload["session_id"] = session
-    if deep is not None:
-        payload["deep_thinking"] = deep
-    if multi is not None:
-        payload["multi_agent"] = multi
-
-    async def remote(set_cancel: SetCancel) -> None:
-        async with SageClient(server, api_key) as client:
-            session_id: list[str] = []
-            tasks: set[asyncio.Task[Any]] = set()
-
-            def cancel() -> None:
-                if session_id:
-                    task = asyncio.ensure_future(client.cancel(session_id[0]))
-                    tasks.add(task)
-
-            set_cancel(cancel)
-            try:
-                async for event in client.chat(payload):
-                    session_id[:] = [event.session_id]
-                    printer(event)
-            except SageAPIError as exc:
-                err.print(f"[red]{exc}[/]")
-                raise typer.Exit(1) from None
-            except Exception as exc:  # a connect error
-                err.print(
-                    f"[red]cannot reach Sage at {server}: {exc}[/]\nStart it with `sage serve`."
-                )
-                raise typer.Exit(1) from None
-
-    async def in_process(set_cancel: SetCancel) -> None:
-        from sagents.request import RunRequest
-        from sagents.runtime import Runtime
-        from sagents.sagent import SAgent
-
-        settings = Settings()
-        try:
-            runtime = await Runtime.create(settings)
-        except DataDirInUse as exc:
-            err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        try:
-            agent = SAgent(runtime)
-            request = RunRequest.model_validate(payload)
-            info = await agent.start(request, settings.local_user)
-            set_cancel(lambda: agent.cancel(info.run_id, "cancelled from the terminal"))
-            events: AsyncIterator[EventBase] = runtime.runs.subscribe(info.run_id)
-            async for event in events:
-                printer(event)
-        finally:
-            await runtime.aclose()
-
-    server = "" if local else resolve_url(url)
-    _run_with_cancel(in_process if local else remote)
 
 
 @app.command()
