@@ -17,6 +17,7 @@ from app.cli.memory import memory_app
 from app.cli.sessions import sessions_app
 from app.cli.skills import skills_app
 from app.cli.status import status
+from app.cli.verify import verify
 from sagents.data_dir_lock import DataDirInUse, DataDirLock
 from sagents.settings import Settings
 
@@ -27,6 +28,7 @@ app.add_typer(skills_app, name="skills")
 app.add_typer(mcp_app, name="mcp")
 app.command()(status)
 app.command()(chat)
+app.command()(verify)
 console = Console()
 err = Console(stderr=True)
 
