@@ -17,8 +17,9 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.address import resolve_url
-from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, console, err
+from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, call, console, err
 from app.cli.render import EventPrinter
+from app.cli.sessions import resolve
 from app.client import SageAPIError, SageClient
 from sagents.data_dir_lock import DataDirInUse
 from sagents.events import EventBase
@@ -187,7 +188,7 @@ def chat(
         str | None, typer.Argument(help="Your question; none for a conversation.")
     ] = None,
     session: Annotated[
-        str | None, typer.Option(help="Continue this session (its whole id).")
+        str | None, typer.Option(help="Continue this session (its id or a unique prefix).")
     ] = None,
     local: Annotated[bool, typer.Option("--local", help="Run in-process, no server.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show agent steps.")] = False,
@@ -205,7 +206,9 @@ def chat(
     printer = EventPrinter(console, verbose=verbose)
     options: dict[str, Any] = {}
     if session:
-        options["session_id"] = session
+        options["session_id"] = (
+            session if local else call(url, api_key, lambda c: resolve(c, session))
+        )
     if deep is not None:
         options["deep_thinking"] = deep
     if multi is not None:
