@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx2
 import typer
 from rich.markup import escape
 
@@ -199,7 +200,7 @@ def verify(
 
     try:
         where, steps = asyncio.run(main())
-    except OSError as exc:
+    except (OSError, httpx2.TransportError) as exc:
         err.print(f"[red]cannot reach Sage: {exc}[/]\nStart it with `sage serve`, or use --mock.")
         raise typer.Exit(1) from None
     console.print(f"[dim]verifying {escape(where)}[/]")
