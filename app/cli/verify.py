@@ -87,12 +87,20 @@ async def step_tool(client: SageClient, seen: dict[str, Any]) -> tuple[bool, str
 
 async def step_cancel(client: SageClient, seen: dict[str, Any]) -> tuple[bool, str]:
     events: list[Any] = []
+    too_late = False
     async for event in client.chat({"message": LONG_Q, **SIMPLE}):
         events.append(event)
         if isinstance(event, MessageDelta) and not any(
             isinstance(e, MessageDelta) for e in events[:-1]
         ):
-            await client.cancel(event.session_id)
+            try:
+                await client.cancel(event.session_id)
+            except SageAPIError as exc:
+                if exc.status != 409:
+                    raise
+                too_late = True  # the answer was over before the cancel arrived
+    if too_late:
+        return False, "the answer ended before the cancel reached it (a short answer?)"
     if isinstance(events[-1], RunCancelled):
         return (
             True,
