@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import cast, get_args
 
 from sagents.context.messages import MessageManager
+from sagents.context.parts import PromptParts
 from sagents.context.session_context import SessionContext
 from sagents.context.tasks import TaskManager
 from sagents.events import (
@@ -160,7 +161,7 @@ class SAgent:
 
         def on_cancel() -> None:
             if holder:
-                holder[0].cancel_requested = True
+                holder[0].control.cancel_requested = True
 
         async def body(publish: Callable[[EventBase], None]) -> None:
             await self._execute(request, user_id, session, run, flow, created, holder, publish)
@@ -241,7 +242,9 @@ class SAgent:
                 messages=MessageManager(session.id, history),
                 tasks=TaskManager(session.id, run.id, rt.store),
                 skills=rt.skills,
-                skill_view=await self._skill_view(user_id, request.available_skills),
+                prompt=PromptParts(
+                    skill_view=await self._skill_view(user_id, request.available_skills)
+                ),
             )
             holder.append(ctx)
             user_message = ctx.messages.add_user(request.message, run_id=run.id)
@@ -306,8 +309,8 @@ class SAgent:
                             interrupted=True,
                         )
                     )
-            while ctx.open_agents:
-                agent, node, started = ctx.open_agents.pop()
+            while ctx.control.open_agents:
+                agent, node, started = ctx.control.open_agents.pop()
                 emit(
                     AgentFinished(
                         agent=agent,

@@ -280,7 +280,7 @@ async def run_tool_calls(
         if error is not None:
             return call, ToolOutcome(False, error, 0.0)
         fn = call["function"]
-        scope = CallScope(call["id"], fn["name"], ctx.tools, ctx.emit, agent)
+        scope = CallScope(call["id"], fn["name"], ctx.tools, ctx.control.emit, agent)
         with in_call(scope):
             return call, await ctx.tools.call(fn["name"], fn["arguments"], timeout_s=timeout)
 
@@ -315,7 +315,7 @@ async def _record_results(
             # seam for session files: when the session's file store exists,
             # each part is saved there (and a file.created event emitted);
             # until then ``outcome.content`` describes them.
-            ctx.tool_media[call["id"]] = (name, outcome.media)
+            ctx.prompt.tool_media[call["id"]] = (name, outcome.media)
         record = ctx.messages.add_tool_result(
             call["id"], name, outcome.content, run_id=ctx.run_id, agent=agent
         )

@@ -69,7 +69,7 @@ class FlowExecutor:
                         ),
                     )
                     continue
-                if ctx.cancel_requested:
+                if ctx.control.cancel_requested:
                     raise asyncio.CancelledError
                 ctx.state[f"{node.id}.iteration"] = frame.iteration
                 frame.iteration += 1
@@ -79,20 +79,20 @@ class FlowExecutor:
                 if step is None:
                     stack.pop()
                     continue
-            if ctx.cancel_requested:
+            if ctx.control.cancel_requested:
                 raise asyncio.CancelledError
             if isinstance(step, AgentNode):
                 # Inline rather than a helper generator, for the same reason.
                 agent = self.catalog.agents[step.agent]
                 name, node_id = agent.name, step.node_id
                 started = time.perf_counter()
-                ctx.open_agents.append((name, node_id, started))
+                ctx.control.open_agents.append((name, node_id, started))
                 yield AgentStarted(agent=name, node=node_id, model=ctx.llm.model_for(agent.role))
                 async for event in agent.run(ctx):
                     if event.agent is None:
                         event.__dict__["agent"] = name  # see _Emitter in sagents.sagent
                     yield event
-                ctx.open_agents.pop()
+                ctx.control.open_agents.pop()
                 yield AgentFinished(
                     agent=name,
                     node=node_id,
