@@ -2,23 +2,26 @@
 message is given: each line is a turn of one session, the run streams as
 in the one-shot form, Ctrl-C cancels the running answer and keeps the
 conversation, Ctrl-D or ``/exit`` leaves. A line ending in ``\\`` goes on
-on the next line; the prompt keeps a history (arrow keys) for the
-conversation's life.
+on the next line; the arrow keys recall earlier lines, also those of
+earlier conversations (kept in ``$XDG_STATE_HOME/sage/chat_history``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from app.cli.address import resolve_url
-from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, console, err
+from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, call, console, err
 from app.cli.render import EventPrinter
+from app.cli.sessions import resolve
 from app.client import SageAPIError, SageClient
 from sagents.data_dir_lock import DataDirInUse
 from sagents.events import EventBase
@@ -118,6 +121,36 @@ async def in_process_turn(
         await runtime.aclose()
 
 
+HISTORY_LINES = 1000
+
+
+def history_path() -> Path:
+    """Where the conversation's input history is kept between runs:
+    ``$XDG_STATE_HOME/sage/chat_history`` (``~/.local/state/sage/…``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "sage" / "chat_history"
+
+
+def readline_module() -> Any:
+    import readline
+
+    return readline
+
+
+def _load_history() -> Path | None:
+    """Line editing and the arrow keys' history for input(), with earlier
+    conversations' lines; None where readline is missing (input() still works)."""
+    try:
+        readline = readline_module()
+    except ImportError:
+        return None
+    path = history_path()
+    readline.set_history_length(HISTORY_LINES)
+    with contextlib.suppress(OSError):  # none yet
+        readline.read_history_file(path)
+    return path
+
+
 def read_message() -> str | None:
     """One message from the prompt (continued while lines end in ``\\``);
     None for an empty line. Raises EOFError on Ctrl-D."""
@@ -138,15 +171,28 @@ def conversation(
     server: str, api_key: str | None, options: dict[str, Any], printer: EventPrinter
 ) -> None:
     """The interactive form: a turn per message, all in one session."""
-    # line editing and history for input(); not on every platform, and
-    # input() works without it
-    with contextlib.suppress(ImportError):
-        import readline  # noqa: F401
+    history = _load_history()
     console.print(
         "[dim]Sage chat: a message per line (end a line with \\ to go on), "
         "Ctrl-C cancels an answer, Ctrl-D or /exit leaves.[/]"
     )
     session_id = options.get("session_id")
+    try:
+        _converse(server, api_key, options, printer, session_id)
+    finally:
+        if history is not None:
+            with contextlib.suppress(OSError):  # a read-only home: no history kept
+                history.parent.mkdir(parents=True, exist_ok=True)
+                readline_module().write_history_file(history)
+
+
+def _converse(
+    server: str,
+    api_key: str | None,
+    options: dict[str, Any],
+    printer: EventPrinter,
+    session_id: str | None,
+) -> None:
     while True:
         try:
             message = read_message()
@@ -187,7 +233,7 @@ def chat(
         str | None, typer.Argument(help="Your question; none for a conversation.")
     ] = None,
     session: Annotated[
-        str | None, typer.Option(help="Continue this session (its whole id).")
+        str | None, typer.Option(help="Continue this session (its id or a unique prefix).")
     ] = None,
     local: Annotated[bool, typer.Option("--local", help="Run in-process, no server.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show agent steps.")] = False,
@@ -205,7 +251,9 @@ def chat(
     printer = EventPrinter(console, verbose=verbose)
     options: dict[str, Any] = {}
     if session:
-        options["session_id"] = session
+        options["session_id"] = (
+            session if local else call(url, api_key, lambda c: resolve(c, session))
+        )
     if deep is not None:
         options["deep_thinking"] = deep
     if multi is not None:

@@ -33,7 +33,7 @@ INSTALL_BWRAP = "sudo apt-get install bubblewrap (Fedora: sudo dnf install bubbl
 
 _LLM_FIXES = {
     "streaming": "check SAGE_LLM_BASE_URL and SAGE_LLM_API_KEY (sage doctor --verbose)",
-    "tool calling": "a model that calls tools; vLLM: --enable-auto-tool-choice, llama.cpp: --jinja",
+    "tool calling": "vLLM: --enable-auto-tool-choice; llama.cpp: --jinja; or a tool model",
     "structured output": "none needed: Sage asks for JSON in the prompt instead",
 }
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx2
 import typer
 from rich.markup import escape
 
@@ -86,12 +87,20 @@ async def step_tool(client: SageClient, seen: dict[str, Any]) -> tuple[bool, str
 
 async def step_cancel(client: SageClient, seen: dict[str, Any]) -> tuple[bool, str]:
     events: list[Any] = []
+    too_late = False
     async for event in client.chat({"message": LONG_Q, **SIMPLE}):
         events.append(event)
         if isinstance(event, MessageDelta) and not any(
             isinstance(e, MessageDelta) for e in events[:-1]
         ):
-            await client.cancel(event.session_id)
+            try:
+                await client.cancel(event.session_id)
+            except SageAPIError as exc:
+                if exc.status != 409:
+                    raise
+                too_late = True  # the answer was over before the cancel arrived
+    if too_late:
+        return False, "the answer ended before the cancel reached it (a short answer?)"
     if isinstance(events[-1], RunCancelled):
         return (
             True,
@@ -199,7 +208,7 @@ def verify(
 
     try:
         where, steps = asyncio.run(main())
-    except OSError as exc:
+    except (OSError, httpx2.TransportError) as exc:
         err.print(f"[red]cannot reach Sage: {exc}[/]\nStart it with `sage serve`, or use --mock.")
         raise typer.Exit(1) from None
     console.print(f"[dim]verifying {escape(where)}[/]")

@@ -78,6 +78,18 @@ async def _skills(rt: Runtime, user: str) -> Part:
     return Part(ok=sandbox.available, detail=f"{len(list(view))} skill(s); {state}")
 
 
+def _learned(rt: Runtime) -> str:
+    """What the LLM client learned while serving (no call made for it): the
+    structured-output mode and refused parameters of each model used."""
+    parts = []
+    for model, known in rt.llm.capabilities.report().items():
+        text = f"{model}: structured output {known['structured_output']}"
+        if known["refused"]:
+            text += f", refused {', '.join(sorted(known['refused']))}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
 @router.get("")
 async def status(
     user: Annotated[str, Depends(current_user)], rt: Annotated[Runtime, Depends(runtime)]
@@ -85,8 +97,10 @@ async def status(
     store, active = await _store(rt, user)
     settings = rt.settings
     model = settings.llm_model or "(none)"
+    learned = _learned(rt)
+    where = f"{model} at {settings.llm_base_url or 'api.openai.com'}"
     llm = (
-        Part(ok=True, detail=f"{model} at {settings.llm_base_url or 'api.openai.com'}")
+        Part(ok=True, detail=f"{where}; learned: {learned}" if learned else where)
         if settings.llm_configured
         else Part(ok=False, detail="not configured: set SAGE_LLM_BASE_URL and SAGE_LLM_MODEL")
     )

@@ -77,6 +77,7 @@ def test_a_conversation_in_a_terminal(start_server: StartServer, tmp_path: Path)
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAGE_")}
     env |= {"SAGE_URL": url, "SAGE_DATA_DIR": str(tmp_path / "cli"), "COLUMNS": "100"}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
     term = Terminal([sys.executable, "-m", "app", "chat", "--no-deep", "--no-multi"], env, tmp_path)
     term.expect("you› ")
     term.send("hello\n")
@@ -99,12 +100,16 @@ def test_a_conversation_in_a_terminal(start_server: StartServer, tmp_path: Path)
     assert [r["status"] for r in detail["runs"]] == ["finished", "cancelled", "finished"]
     messages = httpx2.get(f"{url}/api/v1/sessions/{sessions[0]['id']}/messages").json()
     assert "talk \nat length" in [m["content"] for m in messages if m["role"] == "user"]
+    # the arrow keys' history outlives the conversation
+    kept = (tmp_path / "state" / "sage" / "chat_history").read_text()
+    assert "hello" in kept and "and now?" in kept
 
 
 def test_exit_leaves_the_conversation(start_server: StartServer, tmp_path: Path) -> None:
     url = start_server([Turn(text="ok")])
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAGE_")}
     env |= {"SAGE_URL": url, "SAGE_DATA_DIR": str(tmp_path / "cli")}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
     term = Terminal([sys.executable, "-m", "app", "chat"], env, tmp_path)
     term.expect("you› ")
     term.send("/exit\n")

@@ -42,7 +42,7 @@ def two_sessions(url: str) -> list[str]:
 
 
 def test_ids_whole_at_80_columns_and_prefixes(start_server: StartServer, tmp_path: Path) -> None:
-    url = start_server([Turn(text="An answer.")] * 2)
+    url = start_server([Turn(text="An answer.")] * 2 + [Turn(text="Continued.")])
     ids = two_sessions(url)
     listing = sage("sessions", "list", "--url", url, cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
@@ -58,6 +58,13 @@ def test_ids_whole_at_80_columns_and_prefixes(start_server: StartServer, tmp_pat
     shown = sage("sessions", "show", prefix, "--url", url, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert ids[0] in shown.stdout and "An answer." in shown.stdout
+
+    more = sage(
+        "chat", "--session", prefix, "--no-deep", "--no-multi", "more", "--url", url, cwd=tmp_path
+    )
+    assert more.returncode == 0 and "Continued." in more.stdout, more.stderr
+    detail = httpx2.get(f"{url}/api/v1/sessions/{ids[0]}").json()
+    assert len(detail["runs"]) == 2  # the prefix continued that session
 
     ambiguous = sage("sessions", "show", "ses_", "--url", url, cwd=tmp_path)
     assert ambiguous.returncode == 1

@@ -47,3 +47,17 @@ def test_status_without_a_server(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "cannot reach Sage at http://127.0.0.1:9" in result.output
     assert "sage serve" in result.output
+
+
+def test_status_shows_what_the_llm_client_learned(start_server: StartServer) -> None:
+    url = start_server(
+        [
+            Turn(role="router", json={"deep_thinking": False, "multi_agent": False}),
+            Turn(role="simple", text="Hi."),
+        ]
+    )
+    with httpx2.stream("POST", f"{url}/api/v1/chat", json={"message": "hi"}, timeout=30) as r:
+        r.read()
+    result = runner.invoke(app, ["status", "--json", "--url", url])
+    llm = json.loads(result.output)["llm"]["detail"]
+    assert "learned: test-model: structured output json_schema" in llm, llm

@@ -41,3 +41,9 @@ def test_verify_reports_a_model_that_calls_no_tool(
     tool = next(line for line in result.output.splitlines() if "tool call" in line)
     assert tool.startswith("✗") and "no tool was called" in tool
     assert any(line.startswith("✓ chat") for line in result.output.splitlines())
+
+
+def test_verify_without_a_server_says_how_to_start_one(clean_env: Path) -> None:
+    result = runner.invoke(app, ["verify", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "cannot reach Sage" in result.output and "--mock" in result.output
