@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     tool_max_result_chars: int = Field(
         default=20_000, ge=1, description="Cap on a tool result's text (a note says it was cut)."
     )
+    tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Python modules whose @tool functions are registered at start-up "
+        "(SAGE_TOOLS=my_pkg.tools,other), besides the 'sage.tools' entry points.",
+    )
 
     # MCP servers. A relative mcp_settings_path is resolved against the working
     # directory at start-up; a missing file means no configured servers.
@@ -368,7 +373,7 @@ class Settings(BaseSettings):
             return {user.strip() for user in value.split(",") if user.strip()}
         return value
 
-    @field_validator("skill_deps_find_links", "llm_image_models", mode="before")
+    @field_validator("skill_deps_find_links", "llm_image_models", "tools", mode="before")
     @classmethod
     def _parse_find_links(cls, value: Any) -> Any:
         """Accept ``a,b`` as well as a JSON list."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import ipaddress
+import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +25,7 @@ from app.client import SageAPIError, SageClient
 from sagents.data_dir_lock import DataDirInUse, DataDirLock
 from sagents.events import EventBase
 from sagents.settings import Settings
+from sagents.tools.manager import ToolManager
 
 app = typer.Typer(help="Sage: streaming multi-agent orchestration.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
@@ -46,6 +49,14 @@ def is_loopback(host: str) -> bool:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
+    tools: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tools",
+            help="A Python module whose @tool functions the service offers (repeatable; "
+            "added to SAGE_TOOLS). Modules in the working directory are found too.",
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTP service (limits: the SAGE_HTTP_* settings, see app/server.py)."""
     import uvicorn
@@ -69,11 +80,34 @@ def serve(
     # Taken here, not in the app's start-up, so that a second server on the
     # same data directory ends with one clear line instead of uvicorn's
     # lifespan traceback; the Runtime built at start-up owns it from then on.
+    manager = _load_tools([*settings.tools, *(tools or [])])
     lock = _lock_data_dir(settings)
     config = uvicorn_config(
-        create_app(settings, data_dir_lock=lock), settings, bind, port or settings.port
+        create_app(settings, tools=manager, data_dir_lock=lock),
+        settings,
+        bind,
+        port or settings.port,
     )
     uvicorn.Server(config).run()
+
+
+def _load_tools(modules: list[str]) -> ToolManager:
+    """The user's tool modules and the ``sage.tools`` entry points, imported
+    before the server starts; a module that cannot be loaded ends the
+    command with one message naming it (exit 1), not a traceback."""
+    from sagents.tools.modules import ToolModuleError, load_tools
+
+    # As ``python -m`` and uvicorn do: a module beside the user is importable.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    manager = ToolManager()
+    try:
+        for spec in load_tools(modules):
+            manager.add(spec)
+    except ToolModuleError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    return manager
 
 
 def _lock_data_dir(settings: Settings) -> DataDirLock:
