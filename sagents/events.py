@@ -141,6 +141,18 @@ class ToolProgress(EventBase):
     message: str | None = None
 
 
+class FileCreated(EventBase):
+    """A tool call left a new or changed file in the session's workspace
+    (``GET /api/v1/sessions/{id}/files/{path}`` downloads it)."""
+
+    type: Literal["file.created"] = "file.created"
+    path: str
+    size: int
+    media_type: str
+    call_id: str | None = None
+    """The tool call that made it."""
+
+
 class TaskCreated(EventBase):
     type: Literal["task.created"] = "task.created"
     task_id: str
@@ -256,6 +268,7 @@ Event = Annotated[
     | ToolCalled
     | ToolResult
     | ToolProgress
+    | FileCreated
     | TaskCreated
     | TaskUpdated
     | SkillSelected

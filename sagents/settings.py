@@ -329,6 +329,16 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest a skill's installed requirements may be (downloads included).",
     )
+    # session files (app/routes/files.py): uploads into a session's workspace
+    session_upload_max_bytes: int = Field(
+        default=25_000_000,
+        ge=1024,
+        description="Largest upload request (all its files together) to a session's files; "
+        "the workspace as a whole stays within SAGE_SKILL_WORKSPACE_MB.",
+    )
+    session_upload_max_files: int = Field(
+        default=20, ge=1, le=1000, description="Files one upload request may carry."
+    )
     skill_archive_max_bytes: int = Field(
         default=20_000_000,
         ge=1024,
