@@ -30,6 +30,7 @@ from sagents.settings import Settings
 from sagents.skills.manager import SkillManager
 from sagents.store.protocol import Store
 from sagents.store.sqlite import SQLiteStore
+from sagents.tools.builtin import builtin_tools, register_builtins
 from sagents.tools.manager import ToolManager
 from sagents.tools.mcp.manager import McpManager
 from sagents.tools.modules import load_tools
@@ -146,6 +147,7 @@ class Runtime:
             await extractor.start()
         skills = SkillManager(settings)
         skills.start()
+        register_builtins(tools, builtin_tools(settings, skills, memory))
         history = HistoryPreparer(settings)
         # Load the tokenizer now (~0.3 s, off the loop) rather than in the
         # first chat, which would otherwise pay for it.

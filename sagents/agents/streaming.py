@@ -280,7 +280,15 @@ async def run_tool_calls(
         if error is not None:
             return call, ToolOutcome(False, error, 0.0)
         fn = call["function"]
-        scope = CallScope(call["id"], fn["name"], ctx.tools, ctx.emit, agent)
+        scope = CallScope(
+            call["id"],
+            fn["name"],
+            ctx.tools,
+            ctx.emit,
+            agent,
+            session_id=ctx.session_id,
+            user_id=ctx.user_id,
+        )
         with in_call(scope):
             return call, await ctx.tools.call(fn["name"], fn["arguments"], timeout_s=timeout)
 

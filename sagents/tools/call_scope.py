@@ -33,6 +33,10 @@ class CallScope:
     """Publishes an event in the run's stream at once."""
     agent: str | None = None
     """The agent that made the call; its events are attributed to it."""
+    session_id: str | None = None
+    """The run's session (the built-in file tools work in its workspace)."""
+    user_id: str | None = None
+    """Who the run acts for (the built-in memory tools use their memory)."""
 
 
 _CURRENT: ContextVar[CallScope | None] = ContextVar("sage_tool_call", default=None)

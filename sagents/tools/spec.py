@@ -24,6 +24,7 @@ _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 class ToolSource(StrEnum):
     """Where a tool came from; decides which one wins when two share a name."""
 
+    BUILTIN = "builtin"
     LOCAL = "local"
     BUILTIN_MCP = "builtin_mcp"
     MCP = "mcp"
@@ -33,7 +34,9 @@ class ToolSource(StrEnum):
         """Higher wins a name clash.
 
         MCP servers the user configured beat the ones Sage ships, which beat
-        in-process functions: the most specific, most deliberate choice wins.
+        in-process functions, which beat Sage's built-in tools
+        (``execute_python``, ``read_file``…): the most specific, most
+        deliberate choice wins.
         """
         match self:
             case ToolSource.MCP:
@@ -42,6 +45,8 @@ class ToolSource(StrEnum):
                 return 1
             case ToolSource.LOCAL:
                 return 0
+            case ToolSource.BUILTIN:
+                return -1
 
 
 class ToolArgumentError(ValueError):
