@@ -27,7 +27,6 @@ from app.deps import runtime, sagent
 from app.ephemeral import end_request
 from app.errors import ApiError
 from app.identity import BEARER, resolve_user
-from app.openapi_errors import error_responses
 from app.openai_facade.completion import CompletionCollector, CompletionStream
 from app.openai_facade.conversation import (
     SESSION_HEADER,
@@ -37,6 +36,7 @@ from app.openai_facade.conversation import (
 )
 from app.openai_facade.profiles import PROFILES
 from app.openai_facade.wire import ChatCompletionRequest, FacadeError
+from app.openapi_errors import error_responses
 from sagents.flow.catalog import FlowError
 from sagents.request import RunRequest
 from sagents.runs.registry import RunInfo, SessionBusy
