@@ -36,6 +36,9 @@ class EventBase(BaseModel):
     run_id: str = ""
     ts: float = 0.0
     agent: str | None = None
+    parent_call_id: str | None = None
+    """Set on the events of an agent run as a tool (``AgentToolSpec``): the
+    call id of the tool call it answers, so clients can nest them under it."""
 
 
 class RunStarted(EventBase):

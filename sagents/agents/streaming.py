@@ -288,6 +288,7 @@ async def run_tool_calls(
             agent,
             session_id=ctx.session_id,
             user_id=ctx.user_id,
+            context=ctx,
         )
         with in_call(scope):
             return call, await ctx.tools.call(fn["name"], fn["arguments"], timeout_s=timeout)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sagents.context.session_context import SessionContext
     from sagents.events import EventBase
     from sagents.tools.proxy import ToolProxy
 
@@ -37,6 +38,8 @@ class CallScope:
     """The run's session (the built-in file tools work in its workspace)."""
     user_id: str | None = None
     """Who the run acts for (the built-in memory tools use their memory)."""
+    context: SessionContext | None = None
+    """The calling agent's context (an agent run as a tool starts from it)."""
 
 
 _CURRENT: ContextVar[CallScope | None] = ContextVar("sage_tool_call", default=None)

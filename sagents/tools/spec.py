@@ -27,19 +27,23 @@ class ToolSource(StrEnum):
     BUILTIN = "builtin"
     LOCAL = "local"
     BUILTIN_MCP = "builtin_mcp"
+    AGENT = "agent"
     MCP = "mcp"
 
     @property
     def precedence(self) -> int:
         """Higher wins a name clash.
 
-        MCP servers the user configured beat the ones Sage ships, which beat
+        MCP servers the user configured beat agents registered as tools
+        (``AgentToolSpec``), which beat the MCP servers Sage ships, which beat
         in-process functions, which beat Sage's built-in tools
         (``execute_python``, ``read_file``…): the most specific, most
         deliberate choice wins.
         """
         match self:
             case ToolSource.MCP:
+                return 3
+            case ToolSource.AGENT:
                 return 2
             case ToolSource.BUILTIN_MCP:
                 return 1
