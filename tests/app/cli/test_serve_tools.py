@@ -69,6 +69,7 @@ def serve(
             "SAGE_MEMORY_ENABLED": "false",
             "SAGE_SKILLS_BUNDLED_DIR": str(data / "no-skills"),
             "SAGE_MCP_SETTINGS_PATH": "",
+            "SAGE_BUILTIN_TOOLS": "",
         }
         | env,
         cwd=data,
@@ -136,10 +137,17 @@ async def test_tools_from_a_module_and_sage_tools_are_listed_and_called(
 def test_a_module_beside_the_user_is_found(tmp_path: Path, mock_llm: MockLLMServer) -> None:
     """Like ``python -m`` and uvicorn: the working directory is searched."""
     (tmp_path / "weather_tools.py").write_text(WEATHER)
-    proc, url = serve(tmp_path, mock_llm.base_url, "--tools", "weather_tools")
+    proc, url = serve(
+        tmp_path,
+        mock_llm.base_url,
+        "--tools",
+        "weather_tools",
+        SAGE_BUILTIN_TOOLS="execute_python,read_file",
+    )
     try:
         wait_ready(url, proc)
-        assert [t["name"] for t in httpx2.get(f"{url}/api/v1/tools").json()] == ["weather"]
+        listed = {t["name"]: t["source"] for t in httpx2.get(f"{url}/api/v1/tools").json()}
+        assert listed == {"weather": "local", "execute_python": "builtin", "read_file": "builtin"}
     finally:
         stop(proc)
 
