@@ -8,6 +8,7 @@ import asyncio
 import threading
 
 import httpx2
+from ag_ui.core import EventType
 
 from sagents.agents.agent_tool import AgentToolSpec
 from sagents.events import (
@@ -22,6 +23,7 @@ from sagents.events import (
 from sagents.testing import MockLLMServer, ScriptedToolCall, Turn
 from sagents.tools import ToolManager, tool
 from tests.app.conftest import SIMPLE, StartServer, chat, sse_events
+from tests.app.test_agui_e2e import SIMPLE_ROUTE, agui_events, check_order, run_input
 
 
 @tool
@@ -144,3 +146,26 @@ async def test_cancelling_the_run_stops_the_sub_agent(start_server: StartServer)
     assert await asyncio.to_thread(stopped.wait, 10)
     finished = [e for e in events if isinstance(e, AgentFinished) and e.agent == "waiter"]
     assert [e.status for e in finished] == ["cancelled"]
+
+
+async def test_the_ag_ui_stream_stays_legal_with_a_sub_agent(start_server: StartServer) -> None:
+    tools = ToolManager()
+    tools.add(multiply)
+    tools.add(RESEARCHER.tool())
+    url = start_server(
+        [
+            SIMPLE_ROUTE,
+            call("simple", "researcher", task="6*7?"),
+            call("researcher", "multiply", a=6, b=7),
+            Turn(role="researcher", text="It is 42."),
+            Turn(role="simple", text="The researcher says 42."),
+        ],
+        tools=tools,
+    )
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
+        events = await agui_events(http, run_input("what is 6*7?"))
+    check_order(events)
+    text = "".join(e.delta for e in events if e.type == EventType.TEXT_MESSAGE_CONTENT)
+    assert text == "The researcher says 42."  # the sub-agent's words are a step, not the answer
+    results = {e.tool_call_id: e.content for e in events if e.type == EventType.TOOL_CALL_RESULT}
+    assert sorted(results.values()) == ["42", "It is 42."]
