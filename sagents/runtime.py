@@ -7,9 +7,9 @@ instead of the local one).
 
 A Runtime that opens the embedded SQLite store owns its data directory and
 holds a lock on it for its whole life (``sagents.data_dir_lock``), so a
-second server on the same directory is refused at start. A Runtime given its
-own store does not take it: that is the seam for the scale-out mode, whose
-server database (PostgreSQL, not built yet) is shared by design.
+second server on the same directory is refused at start. A Runtime on
+PostgreSQL (``SAGE_DATABASE_URL``), or given its own store, does not take
+it: a server database is shared by design, by any number of replicas.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from sagents.runs.local import LocalRunRegistry
 from sagents.runs.registry import RunRegistry
 from sagents.settings import Settings
 from sagents.skills.manager import SkillManager
+from sagents.store.factory import store_from_settings
 from sagents.store.protocol import Store
-from sagents.store.sqlite import SQLiteStore
 from sagents.tools.manager import ToolManager
 from sagents.tools.mcp.manager import McpManager
 
@@ -76,7 +76,7 @@ class Runtime:
         if building fails.
         """
         lock = data_dir_lock
-        if lock is None and store is None:
+        if lock is None and store is None and settings.database_url is None:
             lock = await asyncio.to_thread(DataDirLock.acquire, settings.data_dir)
         try:
             return await cls._build(
@@ -112,7 +112,7 @@ class Runtime:
 
             llm = OpenAIChatModel.from_settings(settings)
         if store is None:
-            store = SQLiteStore(settings.db_path)
+            store = store_from_settings(settings)
         await store.open()
         tools = tools if tools is not None else ToolManager()
         if tools.max_result_chars is None:

@@ -17,6 +17,7 @@ import pytest
 from sagents.data_dir_lock import LOCK_FILE, DataDirInUse, DataDirLock
 from sagents.runtime import Runtime
 from sagents.store import SQLiteStore
+from sagents.store.postgres import PostgresStore
 from sagents.testing import ScriptedLLM
 from tests.conftest import make_settings
 
@@ -63,6 +64,25 @@ async def test_a_runtime_with_its_own_store_takes_no_lock(tmp_path: Path) -> Non
         DataDirLock.acquire(tmp_path).release()
     finally:
         await rt.aclose()
+
+
+async def test_runtimes_on_postgres_share_a_data_dir_without_the_lock(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """SAGE_DATABASE_URL selects the PostgreSQL store, which replicas share by
+    design: two Runtimes on one data directory both start, neither locks."""
+    settings = make_settings(tmp_path, database_url=pg_url)
+    first = await Runtime.create(settings, llm=ScriptedLLM())
+    try:
+        second = await Runtime.create(settings, llm=ScriptedLLM())
+        try:
+            assert isinstance(first.store, PostgresStore)
+            assert first.data_dir_lock is None and second.data_dir_lock is None
+            assert not settings.db_path.exists()
+        finally:
+            await second.aclose()
+    finally:
+        await first.aclose()
 
 
 HOLDER = textwrap.dedent(

@@ -1,4 +1,4 @@
-"""Conversion between records and SQLite rows.
+"""Conversion between records and rows, for both backends.
 
 Kept apart from the store so the SQL and the column order live side by side:
 each ``*_COLUMNS`` tuple is the single source for both the INSERT parameter
@@ -8,9 +8,9 @@ order and the SELECT list, so the two cannot drift apart.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
+from sagents.store._sql import RowLike
 from sagents.store.records import (
     MessageRecord,
     RunRecord,
@@ -83,7 +83,7 @@ def session_row(s: SessionRecord) -> Row:
     return (s.id, s.user_id, s.title, s.status.value, s.created_at, s.updated_at)
 
 
-def session_from(row: sqlite3.Row) -> SessionRecord:
+def session_from(row: RowLike) -> SessionRecord:
     return SessionRecord(
         id=row["id"],
         user_id=row["user_id"],
@@ -110,7 +110,7 @@ def run_row(r: RunRecord) -> Row:
     )
 
 
-def run_from(row: sqlite3.Row) -> RunRecord:
+def run_from(row: RowLike) -> RunRecord:
     return RunRecord(
         id=row["id"],
         session_id=row["session_id"],
@@ -146,7 +146,7 @@ def message_row(m: MessageRecord) -> Row:
     )
 
 
-def message_from(row: sqlite3.Row) -> MessageRecord:
+def message_from(row: RowLike) -> MessageRecord:
     tool_calls = row["tool_calls"]
     return MessageRecord(
         id=row["id"],
@@ -180,7 +180,7 @@ def task_row(t: TaskRecord) -> Row:
     )
 
 
-def task_from(row: sqlite3.Row) -> TaskRecord:
+def task_from(row: RowLike) -> TaskRecord:
     return TaskRecord(
         id=row["id"],
         session_id=row["session_id"],

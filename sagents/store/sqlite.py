@@ -13,8 +13,9 @@ from typing import Any, Self, TypeVar
 import aiosqlite
 
 from sagents.store import _rows
-from sagents.store._recovery import recover
+from sagents.store._recovery import Recovered, recover
 from sagents.store._schema import load_migrations, migrate
+from sagents.store._sql import SQLiteTx
 from sagents.store.records import (
     MessageRecord,
     RunRecord,
@@ -83,11 +84,12 @@ class SQLiteStore:
     those run in a shielded task that finishes (commits or rolls back) even if
     the caller goes away; :meth:`close` waits for them.
 
-    Recovery. :meth:`open` marks runs and sessions left ``running`` as
-    ``interrupted`` and gives their unanswered tool calls an "interrupted"
-    result (see ``_recovery``). This assumes one process owns the file, which
-    is what an embedded store means and what the Runtime's lock on the data
-    directory enforces; a multi-replica deployment uses a server database.
+    Recovery. :meth:`open` marks runs left ``running`` whose lease has
+    expired as ``interrupted``, with their sessions, and gives their
+    unanswered tool calls an "interrupted" result (see ``_recovery``). A run
+    whose owner still renews its lease is left alone, so a second process on
+    the same file (``sage chat --local`` beside a server) never touches the
+    first one's live runs.
     """
 
     def __init__(self, path: Path) -> None:
@@ -135,7 +137,7 @@ class SQLiteStore:
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
             await migrate(db, migrations)
-            recovered = await recover(db)
+            recovered = await _recover(db)
         except BaseException:
             await db.close()
             raise
@@ -385,3 +387,16 @@ class SQLiteStore:
             f"{_SELECT_TASK} WHERE session_id = ? ORDER BY rowid", (session_id,)
         )
         return [_rows.task_from(r) for r in rows]
+
+
+async def _recover(db: aiosqlite.Connection) -> Recovered:
+    """Recovery in one ``BEGIN IMMEDIATE`` transaction: a crash during it
+    leaves nothing half done, and the next start does it all again."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        recovered = await recover(SQLiteTx(db), now())
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+    return recovered
