@@ -15,6 +15,8 @@ it: a server database is shared by design, by any number of replicas.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from dataclasses import dataclass, field
 
 from sagents.context.history import HistoryPreparer
@@ -24,14 +26,22 @@ from sagents.flow.default import default_catalog
 from sagents.llm.types import ChatModel
 from sagents.memory.extractor import MemoryExtractor
 from sagents.memory.manager import UserMemoryManager
+from sagents.runs.journal import RunJournal
 from sagents.runs.local import LocalRunRegistry
 from sagents.runs.registry import RunRegistry
 from sagents.settings import Settings
 from sagents.skills.manager import SkillManager
 from sagents.store.factory import store_from_settings
 from sagents.store.protocol import Store
+from sagents.store.records import new_id
 from sagents.tools.manager import ToolManager
 from sagents.tools.mcp.manager import McpManager
+
+
+def instance_name() -> str:
+    """host:pid:random, unique per Runtime: what ``runs.owner`` shows an
+    operator, and unique even when two Runtimes share a process (tests)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id('rt')[-8:]}"
 
 
 @dataclass
@@ -52,6 +62,10 @@ class Runtime:
     """Bundled, installation and per-user skills, and the sandbox for their scripts."""
     data_dir_lock: DataDirLock | None = None
     """Held while the Runtime owns ``settings.data_dir``; released by :meth:`aclose`."""
+    journal: RunJournal | None = None
+    """The durable event log and the leases of the runs this process executes."""
+    instance_id: str = field(default_factory=lambda: instance_name())
+    """Names this process as the owner of its runs (``runs.owner``)."""
 
     @classmethod
     async def create(
@@ -112,8 +126,17 @@ class Runtime:
 
             llm = OpenAIChatModel.from_settings(settings)
         if store is None:
-            store = store_from_settings(settings)
+            store = store_from_settings(settings, exclusive=lock is not None)
         await store.open()
+        instance_id = instance_name()
+        journal = RunJournal(
+            store,
+            owner=instance_id,
+            lease_s=settings.run_lease_s,
+            flush_s=settings.event_log_flush_s,
+            batch=settings.event_log_batch,
+        )
+        journal.start()
         tools = tools if tools is not None else ToolManager()
         if tools.max_result_chars is None:
             tools.max_result_chars = settings.tool_max_result_chars
@@ -150,6 +173,7 @@ class Runtime:
                 retention_s=settings.run_retention_s,
                 max_run_bytes=settings.run_log_max_bytes,
                 max_total_bytes=settings.run_log_total_bytes,
+                journal=journal,
             ),
             catalog=catalog or default_catalog(),
             history=history,
@@ -158,6 +182,8 @@ class Runtime:
             mcp=mcp,
             skills=skills,
             data_dir_lock=lock,
+            journal=journal,
+            instance_id=instance_id,
         )
 
     async def aclose(self) -> None:
@@ -171,6 +197,8 @@ class Runtime:
             await self.memory_extractor.aclose()
         if self.memory is not None:
             await self.memory.aclose()
+        if self.journal is not None:  # after the runs: their last events
+            await self.journal.aclose()
         try:
             await self.store.close()
             await self.llm.aclose()

@@ -155,6 +155,8 @@ class SAgent:
             session_id=session.id,
             input=request.message,
             options=request.options().model_dump(exclude_none=True),
+            owner=rt.instance_id,
+            lease_until=rt.journal.lease_until() if rt.journal is not None else None,
         )
         holder: list[SessionContext] = []
 

@@ -27,8 +27,9 @@ from app.schemas import (
     TaskOut,
 )
 from app.sse import EventStream, frames
+from sagents.runs.replay import stored_batches
 from sagents.runtime import Runtime
-from sagents.store.records import SessionRecord
+from sagents.store.records import RunStatus, SessionRecord
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -137,19 +138,57 @@ async def run_events(
         ),
     ] = "",
 ) -> EventStream:
-    """Replay the run's events after ``Last-Event-ID``, then follow it live."""
+    """Replay the run's events after ``Last-Event-ID``, then follow it live.
+
+    A run this process does not hold in memory (it ran before a restart, or
+    on another replica) is read from the durable event log."""
     await _own_session(rt, user, session_id)
     if await rt.store.get_run(session_id, run_id) is None:
         raise not_found("run", run_id)
     start = parse_last_event_id(last_event_id or after)
     info = rt.runs.get(run_id)
     if info is None or info.session_id != session_id:
+        # Not in this process's memory (a restart, past run_retention_s, or
+        # another replica runs it): the durable event log has it.
+        return await _stored_events(rt, session_id, run_id, start)
+    first_kept = rt.runs.first_kept_seq(run_id)
+    _check_resume(run_id, start, first_kept)
+    last = rt.runs.last_seq(run_id)
+    if info.finished and start > last:
+        raise _past_end(start, last)
+    return EventStream(frames(rt.runs.subscribe_batches(run_id, start)), rt.settings)
+
+
+async def _stored_events(rt: Runtime, session_id: str, run_id: str, start: int) -> EventStream:
+    bounds = await rt.store.event_bounds(run_id)
+    if bounds is None:
         raise ApiError(
             410,
             "events_expired",
             f"the events of run '{run_id}' are no longer kept; read the session's messages instead",
         )
-    first_kept = rt.runs.first_kept_seq(run_id)
+    first, last = bounds
+
+    async def running() -> bool:
+        run = await rt.store.get_run(session_id, run_id)
+        return run is not None and run.status is RunStatus.RUNNING
+
+    _check_resume(run_id, start, first)
+    if start > last and not await running():
+        raise _past_end(start, last)
+    batches = stored_batches(
+        rt.store, run_id, start, running=running, poll_s=rt.settings.event_log_flush_s
+    )
+    return EventStream(frames(batches), rt.settings)
+
+
+def _past_end(start: int, last: int) -> ApiError:
+    return ApiError(
+        400, "bad_last_event_id", f"Last-Event-ID {start} is past this run's last event ({last})"
+    )
+
+
+def _check_resume(run_id: str, start: int, first_kept: int) -> None:
     if start + 1 < first_kept:
         raise ApiError(
             410,
@@ -165,11 +204,3 @@ async def run_events(
                 }
             ],
         )
-    last = rt.runs.last_seq(run_id)
-    if info.finished and start > last:
-        raise ApiError(
-            400,
-            "bad_last_event_id",
-            f"Last-Event-ID {start} is past this run's last event ({last})",
-        )
-    return EventStream(frames(rt.runs.subscribe_batches(run_id, start)), rt.settings)

@@ -18,9 +18,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sagents.store import _rows
+from sagents.events import TERMINAL_TYPES, RunFailed
+from sagents.store import _eventlog, _rows
 from sagents.store._sql import Tx
-from sagents.store.records import MessageRecord, RunStatus, SessionStatus, new_id, now
+from sagents.store.records import (
+    MessageRecord,
+    RunStatus,
+    SessionStatus,
+    StoredEvent,
+    new_id,
+    now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +78,7 @@ async def recover(db: Tx, at: float) -> Recovered:
     for row in running:
         results += await _unanswered(db, row["session_id"], row["id"])
     await db.executemany(_INSERT_MESSAGE, [_rows.message_row(m) for m in results])
+    await _eventlog.append(db, [await _terminal(db, r["session_id"], r["id"]) for r in running], {})
     runs = 0
     for row in running:
         runs += await db.execute(
@@ -86,6 +95,29 @@ async def recover(db: Tx, at: float) -> Recovered:
         (SessionStatus.INTERRUPTED.value,),
     )
     return Recovered(runs, sessions, len(results))
+
+
+async def _terminal(db: Tx, session_id: str, run_id: str) -> StoredEvent:
+    """The terminal event the dead process never logged, one past the last
+    logged event, so a reader following the run's log (from any replica,
+    after a restart) sees it end instead of waiting forever. If the log
+    already ends with a terminal event (the process died just after writing
+    it), that ``seq`` is taken and the append keeps the original."""
+    rows = await db.fetch(
+        "SELECT seq, type FROM run_events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+    )
+    last = int(rows[0]["seq"]) if rows else 0
+    if rows and rows[0]["type"] in TERMINAL_TYPES:
+        last -= 1
+    event = RunFailed(
+        error_type="RunInterrupted",
+        message=INTERRUPTED_RUN_ERROR,
+        seq=last + 1,
+        session_id=session_id,
+        run_id=run_id,
+        ts=now(),  # not ``at``: an exclusive recovery passes infinity
+    )
+    return StoredEvent(run_id, event.seq, event.type, event.model_dump_json())
 
 
 async def _unanswered(db: Tx, session_id: str, run_id: str) -> list[MessageRecord]:

@@ -17,6 +17,7 @@ from sagents.store.records import (
     RunStatus,
     SessionRecord,
     SessionStatus,
+    StoredEvent,
     TaskRecord,
 )
 
@@ -33,6 +34,8 @@ RUN_COLUMNS = (
     "output_tokens",
     "started_at",
     "ended_at",
+    "owner",
+    "lease_until",
 )
 MESSAGE_COLUMNS = (
     "id",
@@ -107,6 +110,8 @@ def run_row(r: RunRecord) -> Row:
         r.output_tokens,
         r.started_at,
         r.ended_at,
+        r.owner,
+        r.lease_until,
     )
 
 
@@ -123,6 +128,8 @@ def run_from(row: RowLike) -> RunRecord:
         output_tokens=row["output_tokens"],
         started_at=row["started_at"],
         ended_at=row["ended_at"],
+        owner=row["owner"],
+        lease_until=row["lease_until"],
     )
 
 
@@ -193,3 +200,14 @@ def task_from(row: RowLike) -> TaskRecord:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+EVENT_COLUMNS = ("run_id", "seq", "type", "data")
+
+
+def event_row(e: StoredEvent) -> Row:
+    return (e.run_id, e.seq, e.type, e.data)
+
+
+def event_from(row: RowLike) -> StoredEvent:
+    return StoredEvent(run_id=row["run_id"], seq=row["seq"], type=row["type"], data=row["data"])

@@ -7,7 +7,8 @@ from sagents.settings import Settings
 from sagents.store.protocol import Store
 
 
-def store_from_settings(settings: Settings) -> Store:
+def store_from_settings(settings: Settings, *, exclusive: bool = False) -> Store:
+    """``exclusive``: the caller holds the data directory's lock (SQLite only)."""
     if settings.database_url is not None:
         # Imported here: the default install never loads the PostgreSQL driver.
         from sagents.store.postgres import PostgresStore
@@ -17,4 +18,4 @@ def store_from_settings(settings: Settings) -> Store:
         )
     from sagents.store.sqlite import SQLiteStore
 
-    return SQLiteStore(settings.db_path)
+    return SQLiteStore(settings.db_path, exclusive=exclusive)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -26,16 +26,17 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from sagents.store import _rows
+from sagents.store import _eventlog, _rows
 from sagents.store._recovery import recover
 from sagents.store._schema import SchemaTooNewError, migration_files
-from sagents.store._sql import PostgresTx, pg
+from sagents.store._sql import PostgresTx, Tx, pg
 from sagents.store.records import (
     MessageRecord,
     RunRecord,
     RunStatus,
     SessionRecord,
     SessionStatus,
+    StoredEvent,
     TaskRecord,
     now,
 )
@@ -54,6 +55,14 @@ OPEN_TIMEOUT_S = 10
 _INSERT_SESSION = pg(_rows.insert_sql("sessions", _rows.SESSION_COLUMNS))
 _INSERT_RUN = pg(_rows.insert_sql("runs", _rows.RUN_COLUMNS))
 _INSERT_MESSAGE = pg(_rows.insert_sql("messages", _rows.MESSAGE_COLUMNS))
+_INSERT_MESSAGE_LOCKED = (
+    f"INSERT INTO messages ({', '.join(_rows.MESSAGE_COLUMNS)})"
+    f" SELECT {', '.join(['%s'] * len(_rows.MESSAGE_COLUMNS))}"
+    " FROM (SELECT pg_advisory_xact_lock(hashtext(%s))) AS session_lock"
+)
+"""One message in one statement (one round trip) that first takes the
+session's lock (see ``_session_lock``): the identity ``seq`` is drawn after
+the lock, so it cannot land inside another writer's batch."""
 _UPSERT_TASK = pg(_rows.insert_sql("tasks", _rows.TASK_COLUMNS)) + (
     " ON CONFLICT (session_id, id) DO UPDATE SET title = excluded.title,"
     " description = excluded.description, status = excluded.status,"
@@ -199,6 +208,15 @@ class PostgresStore:
             for sql, params in statements:
                 await conn.execute(sql, params)
 
+    async def _in_tx(self, work: Callable[[Tx], Awaitable[_T]]) -> _T:
+        """``work`` inside one transaction on one connection, shielded."""
+
+        async def run() -> _T:
+            async with self._connection() as conn, conn.transaction():
+                return await work(PostgresTx(conn))
+
+        return await self._shielded(run())
+
     async def _shielded(self, coro: Coroutine[Any, Any, _T]) -> _T:
         task = asyncio.ensure_future(coro)
         self._inflight.add(task)
@@ -242,10 +260,13 @@ class PostgresStore:
         )
 
     async def delete_session(self, user_id: str, session_id: str) -> bool:
-        deleted = await self._write(
-            "DELETE FROM sessions WHERE id = %s AND user_id = %s", (session_id, user_id)
-        )
-        return deleted > 0
+        async def delete(tx: Tx) -> int:
+            await tx.execute(_eventlog.DELETE_SESSION_EVENTS, (session_id, user_id))
+            return await tx.execute(
+                "DELETE FROM sessions WHERE id = ? AND user_id = ?", (session_id, user_id)
+            )
+
+        return await self._in_tx(delete) > 0
 
     # runs
 
@@ -323,7 +344,10 @@ class PostgresStore:
         if not messages:
             return
         if len(messages) == 1:
-            await self._write(_INSERT_MESSAGE, _rows.message_row(messages[0]))
+            [message] = messages
+            await self._write(
+                _INSERT_MESSAGE_LOCKED, (*_rows.message_row(message), message.session_id)
+            )
             return
         await self._atomic(
             [_session_lock(messages[0].session_id)]
@@ -335,6 +359,30 @@ class PostgresStore:
             f"{_SELECT_MESSAGE} WHERE session_id = %s ORDER BY seq", (session_id,)
         )
         return [_rows.message_from(r) for r in rows]
+
+    # the durable event log and run leases
+
+    async def append_events(
+        self, events: list[StoredEvent], floors: dict[str, int] | None = None
+    ) -> None:
+        """One transaction for the whole batch (see ``_eventlog.append``)."""
+        if events or floors:
+            await self._in_tx(lambda tx: _eventlog.append(tx, events, floors or {}))
+
+    async def read_events(
+        self, run_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        async with self._connection() as conn:
+            return await _eventlog.read(PostgresTx(conn), run_id, after_seq, limit)
+
+    async def event_bounds(self, run_id: str) -> tuple[int, int] | None:
+        async with self._connection() as conn:
+            return await _eventlog.bounds(PostgresTx(conn), run_id)
+
+    async def renew_leases(self, run_ids: list[str], owner: str, until: float) -> int:
+        if not run_ids:
+            return 0
+        return await self._in_tx(lambda tx: _eventlog.renew(tx, run_ids, owner, until))
 
     # tasks
 

@@ -3,7 +3,7 @@
 -- clustered by their primary key index, which serves a replay's range scan.
 
 CREATE TABLE IF NOT EXISTS run_events (
-    run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    run_id  TEXT NOT NULL,
     seq     BIGINT NOT NULL,
     type    TEXT NOT NULL,
     data    TEXT NOT NULL,
