@@ -38,6 +38,29 @@ from sagents.tools.manager import ToolManager
 from sagents.tools.mcp.manager import McpManager
 
 
+async def _registry(settings: Settings, journal: RunJournal) -> RunRegistry:
+    """Redis when ``SAGE_REDIS_URL`` is set (replicas share it), else in-process."""
+    if settings.redis_url is None:
+        return LocalRunRegistry(
+            retention_s=settings.run_retention_s,
+            max_run_bytes=settings.run_log_max_bytes,
+            max_total_bytes=settings.run_log_total_bytes,
+            journal=journal,
+        )
+    from sagents.runs.redis_registry import RedisRunRegistry
+
+    registry = RedisRunRegistry(
+        settings.redis_url.get_secret_value(),
+        lease_s=settings.run_lease_s,
+        retention_s=settings.run_retention_s,
+        max_run_bytes=settings.run_log_max_bytes,
+        max_total_bytes=settings.run_log_total_bytes,
+        journal=journal,
+    )
+    await registry.open()
+    return registry
+
+
 def instance_name() -> str:
     """host:pid:random, unique per Runtime: what ``runs.owner`` shows an
     operator, and unique even when two Runtimes share a process (tests)."""
@@ -168,13 +191,7 @@ class Runtime:
             llm=llm,
             store=store,
             tools=tools,
-            runs=runs
-            or LocalRunRegistry(
-                retention_s=settings.run_retention_s,
-                max_run_bytes=settings.run_log_max_bytes,
-                max_total_bytes=settings.run_log_total_bytes,
-                journal=journal,
-            ),
+            runs=runs or await _registry(settings, journal),
             catalog=catalog or default_catalog(),
             history=history,
             memory=memory,

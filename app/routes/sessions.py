@@ -29,7 +29,7 @@ from app.schemas import (
 from app.sse import EventStream, frames
 from sagents.runs.replay import stored_batches
 from sagents.runtime import Runtime
-from sagents.store.records import RunStatus, SessionRecord
+from sagents.store.records import RunStatus, SessionRecord, SessionStatus
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -47,9 +47,20 @@ async def _own_session(rt: Runtime, user: str, session_id: str) -> SessionRecord
     return session
 
 
-def _active_run_id(rt: Runtime, session_id: str) -> str | None:
-    info = rt.runs.active_for_session(session_id)
-    return info.run_id if info else None
+async def _active_run_id(rt: Runtime, session_id: str) -> str | None:
+    """The session's running run, on this replica or another."""
+    return await rt.runs.find_active(session_id)
+
+
+async def _listed_active(rt: Runtime, session: SessionRecord) -> str | None:
+    """This replica's run at once; another replica's only for a session the
+    store says is running, so a page costs no lookup per idle session."""
+    local = rt.runs.active_for_session(session.id)
+    if local is not None:
+        return local.run_id
+    if session.status is SessionStatus.RUNNING:
+        return await rt.runs.find_active(session.id)
+    return None
 
 
 @router.get("")
@@ -60,8 +71,9 @@ async def list_sessions(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SessionPage:
     items, total = await rt.store.list_sessions(user, limit=limit, offset=offset)
+    active = [await _listed_active(rt, s) for s in items]
     return SessionPage(
-        items=[SessionOut.of(s, active_run_id=_active_run_id(rt, s.id)) for s in items],
+        items=[SessionOut.of(s, active_run_id=a) for s, a in zip(items, active, strict=True)],
         total=total,
         limit=limit,
         offset=offset,
@@ -73,7 +85,9 @@ async def get_session(session_id: str, user: User, rt: Rt) -> SessionDetail:
     session = await _own_session(rt, user, session_id)
     runs = await rt.store.list_runs(session_id)
     return SessionDetail.of(
-        session, active_run_id=_active_run_id(rt, session_id), runs=[RunOut.of(r) for r in runs]
+        session,
+        active_run_id=await _active_run_id(rt, session_id),
+        runs=[RunOut.of(r) for r in runs],
     )
 
 
@@ -93,7 +107,7 @@ async def get_tasks(session_id: str, user: User, rt: Rt) -> list[TaskOut]:
 @router.delete("/{session_id}", status_code=204, responses=error_responses(404, 409))
 async def delete_session(session_id: str, user: User, rt: Rt) -> None:
     await _own_session(rt, user, session_id)
-    active = _active_run_id(rt, session_id)
+    active = await _active_run_id(rt, session_id)
     if active is not None:
         raise ApiError(409, "session_busy", f"session '{session_id}' is running; cancel it first")
     await rt.store.delete_session(user, session_id)
@@ -106,10 +120,10 @@ async def delete_session(session_id: str, user: User, rt: Rt) -> None:
 async def cancel_session(session_id: str, user: User, rt: Rt) -> CancelOut:
     """Ask the running run to stop. The stream then ends with ``run.cancelled``."""
     await _own_session(rt, user, session_id)
-    active = _active_run_id(rt, session_id)
+    active = await _active_run_id(rt, session_id)
     if active is None:
         raise ApiError(409, "not_running", f"session '{session_id}' has no running run")
-    cancelled = rt.runs.cancel(active, "cancelled by the user")
+    cancelled = await rt.runs.request_cancel(active, "cancelled by the user")
     return CancelOut(session_id=session_id, run_id=active, cancelled=cancelled)
 
 

@@ -126,6 +126,12 @@ class LocalRunRegistry:
                 del self._active_by_session[run.session_id]
             if self.journal is not None:
                 await self._log_end(run.run_id)
+            try:
+                await asyncio.shield(self._ended(run))
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("run %s: could not release it", run.run_id)
             run.done.set()
 
     async def _log_end(self, run_id: str) -> None:
@@ -218,6 +224,20 @@ class LocalRunRegistry:
     def first_kept_seq(self, run_id: str) -> int:
         run = self._runs.get(run_id)
         return run.channel.first_kept_seq if run else 1
+
+    async def reserve(self, session_id: str, run_id: str) -> None:
+        active = self._active_by_session.get(session_id)
+        if active is not None:
+            raise SessionBusy(session_id, active)
+
+    async def find_active(self, session_id: str) -> str | None:
+        return self._active_by_session.get(session_id)
+
+    async def request_cancel(self, run_id: str, reason: str) -> bool:
+        return self.cancel(run_id, reason)
+
+    async def _ended(self, run: _Run) -> None:
+        """After a run ended and its log is durable; for subclasses."""
 
     async def wait(self, run_id: str) -> None:
         run = self._runs.get(run_id)
