@@ -174,22 +174,27 @@ async def run_events(
 
 
 async def _stored_events(rt: Runtime, session_id: str, run_id: str, start: int) -> EventStream:
-    bounds = await rt.store.event_bounds(run_id)
-    if bounds is None:
-        raise ApiError(
-            410,
-            "events_expired",
-            f"the events of run '{run_id}' are no longer kept; read the session's messages instead",
-        )
-    first, last = bounds
-
     async def running() -> bool:
         run = await rt.store.get_run(session_id, run_id)
         return run is not None and run.status is RunStatus.RUNNING
 
-    _check_resume(run_id, start, first)
-    if start > last and not await running():
-        raise _past_end(start, last)
+    bounds = await rt.store.event_bounds(run_id)
+    if bounds is None:
+        # A run that has just started on another replica may have written
+        # nothing yet (its first batch is at most SAGE_EVENT_LOG_FLUSH_S
+        # away): follow it. An ended run with no log has nothing to give.
+        if not await running():
+            raise ApiError(
+                410,
+                "events_expired",
+                f"the events of run '{run_id}' are no longer kept; "
+                "read the session's messages instead",
+            )
+    else:
+        first, last = bounds
+        _check_resume(run_id, start, first)
+        if start > last and not await running():
+            raise _past_end(start, last)
     batches = stored_batches(
         rt.store, run_id, start, running=running, poll_s=rt.settings.event_log_flush_s
     )
