@@ -8,8 +8,10 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from app.cli.backends import check_backends
 from sagents.llm.openai_model import OpenAIChatModel
 from sagents.llm.probe import Check, probe_endpoint
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
@@ -20,7 +22,14 @@ MARKS = {"ok": "[green]ok[/]", "warn": "[yellow]note[/]", "fail": "[red]FAIL[/]"
 def run_doctor(console: Console, err: Console) -> None:
     settings = Settings()
     console.print_json(json.dumps(settings.masked(), default=str))
-    console.print(f"store: {settings.db_path} ({'exists' if settings.db_path.exists() else 'new'})")
+    backends = asyncio.run(check_backends(settings))
+    for backend in backends:
+        mark = "[green]ok[/]" if backend.ok else "[red]FAIL[/]"
+        text = f"{escape(backend.role)}: {escape(backend.what)} {mark} {escape(backend.detail)}"
+        console.print(text, soft_wrap=True)
+    if not all(backend.ok for backend in backends):
+        err.print("[red]A configured server does not answer (see above).[/]")
+        raise typer.Exit(1)
     if not settings.llm_configured:
         err.print(f"[red]LLM: not configured.[/] {NOT_CONFIGURED_MESSAGE}")
         raise typer.Exit(1)

@@ -131,3 +131,20 @@ def test_mock_llm_command_serves_the_chosen_dialect(env: Path) -> None:
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert "llamacpp" in output.decode()
+
+
+def test_doctor_names_the_store_and_registry_and_whether_they_answer(
+    env: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    monkeypatch.setenv("SAGE_DATABASE_URL", pg_url)
+    monkeypatch.setenv("SAGE_REDIS_URL", "redis://127.0.0.1:6379/0")
+    result = runner.invoke(app, ["doctor"])
+    assert "store: PostgreSQL postgresql://127.0.0.1:5432/sage_test_" in result.output
+    assert "run registry: Redis redis://127.0.0.1:6379/0 ok redis" in result.output
+    assert result.exit_code == 1  # the LLM is not configured here, nothing else failed
+    assert "A configured server" not in result.output
+
+    monkeypatch.setenv("SAGE_REDIS_URL", "redis://127.0.0.1:9/0")
+    result = runner.invoke(app, ["doctor"])
+    assert "run registry: Redis redis://127.0.0.1:9/0 FAIL" in result.output
+    assert result.exit_code == 1 and "A configured server does not answer" in result.output
