@@ -17,10 +17,11 @@ channel drops its oldest events (``SAGE_RUN_LOG_MAX_BYTES``), the next flush
 deletes the same ones from the store, so the cap and its 410 answer mean the
 same before and after a restart.
 
-Leases. The writer renews the lease of every run this process executes every
-third of ``lease_s``, and every ``lease_s`` asks the store to recover runs
-whose lease expired (their process died); so a dead process's runs are
-ended by whichever process notices first, and a live one's never are.
+Leases. Every third of ``lease_s`` the writer renews the lease of every run
+this process executes and asks the store to recover runs whose lease expired
+(their process died); so a dead process's runs are ended by whichever
+process notices first, within a third of a lease of the expiry, and a live
+one's never are.
 """
 
 from __future__ import annotations
@@ -129,22 +130,20 @@ class RunJournal:
         self._pending = merged
 
     async def _loop(self) -> None:
-        renew_every = self.lease_s / 3
-        next_renew = time.monotonic() + renew_every
-        next_recover = time.monotonic() + self.lease_s
+        tick = self.lease_s / 3
+        next_tick = time.monotonic() + tick
         while True:
-            # Idle: sleep until an event arrives or a lease timer is due.
-            await self._wait(min(next_renew, next_recover) - time.monotonic())
+            # Idle: sleep until an event arrives or the lease tick is due.
+            await self._wait(next_tick - time.monotonic())
             if 0 < len(self._pending) < self.batch:
                 await self._wait(self.flush_s)  # let a batch gather
             try:
                 await self.flush()
-                now = time.monotonic()
-                if now >= next_renew:
-                    next_renew = now + renew_every
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + tick
                     await self.store.renew_leases(list(self._runs), self.owner, self.lease_until())
-                if now >= next_recover:
-                    next_recover = now + self.lease_s
+                    # A dead process's runs end at most a third of a lease
+                    # after their lease expired, on whichever process looks first.
                     await self.store.recover()
             except Exception:
                 # A store that is down must not end the writer: it retries.

@@ -153,20 +153,23 @@ class LocalRunRegistry:
         last = channel.last_event
         if last is not None and is_terminal(last):
             return
+        # Stamped by construction, as the run's emitter would have stamped it.
+        stamps: dict[str, Any] = {
+            "seq": channel.last_seq + 1,
+            "session_id": run.session_id,
+            "run_id": run.run_id,
+            "ts": time.time(),
+        }
         event: EventBase
         if run.cancel_reason is not None:
-            event = RunCancelled(reason=run.cancel_reason)
+            event = RunCancelled(reason=run.cancel_reason, **stamps)
         else:
             event = RunFailed(
                 error_type="InternalError",
                 message=f"the run ended without reporting how; see the server log "
                 f"for run {run.run_id}",
+                **stamps,
             )
-        fields = event.__dict__
-        fields["seq"] = channel.last_seq + 1
-        fields["session_id"] = run.session_id
-        fields["run_id"] = run.run_id
-        fields["ts"] = time.time()
         publish(event)
 
     def _sweep(self) -> None:

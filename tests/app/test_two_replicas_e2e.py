@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import time
 from pathlib import Path
 
 import httpx2
 
-from sagents.events import EventBase, RunCancelled
+from sagents.events import EventBase, RunCancelled, RunFailed
 from sagents.testing import MockLLMServer, Script, Turn
 from tests.app.conftest import SIMPLE, sse_events
 from tests.app.server_process import free_port, spawn, stop, wait_ready
@@ -72,6 +74,79 @@ async def test_start_on_a_cancel_and_resume_on_b(
             ended = (await b.get(f"/api/v1/sessions/{sid}")).json()
             assert {r["id"]: r["status"] for r in ended["runs"]}[run_id] == "cancelled"
             assert ended["active_run_id"] is None
+    finally:
+        for proc in procs:
+            stop(proc)
+
+
+async def test_a_killed_replicas_run_is_ended_by_the_other(
+    tmp_path: Path, mock_llm: MockLLMServer, pg_url: str
+) -> None:
+    """kill -9 of A mid-run: once the run's lease expires, B marks it
+    interrupted, B's follower gets a terminal event, and the session takes
+    a new chat on B (the Redis lock expired with the lease)."""
+    mock_llm.set_script(
+        Script(
+            turns=[
+                Turn(text="word " * 2000, faults={"token_delay_s": 0.02}),
+                Turn(text="Back again."),
+            ]
+        )
+    )
+    shared = {
+        "SAGE_DATABASE_URL": pg_url,
+        "SAGE_REDIS_URL": REDIS_URL,
+        "SAGE_RUN_LEASE_S": "2",
+        "SAGE_EVENT_LOG_FLUSH_S": "0.05",
+    }
+    ports = free_port(), free_port()
+    procs = []
+    for name, port in zip("ab", ports, strict=True):
+        (tmp_path / name).mkdir()
+        procs.append(spawn(tmp_path / name, port, mock_llm.base_url, **shared))
+    try:
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        for url, proc in zip(urls, procs, strict=True):
+            wait_ready(url, proc)
+        async with (
+            httpx2.AsyncClient(base_url=urls[0], timeout=10) as a,
+            httpx2.AsyncClient(base_url=urls[1], timeout=10) as b,
+        ):
+            seen: list[EventBase] = []
+            payload = {**SIMPLE, "message": "go", "on_disconnect": "continue"}
+            async for event in sse_events(a, "POST", "/api/v1/chat", json=payload):
+                seen.append(event)
+                if sum(e.type == "message.delta" for e in seen) >= 5:
+                    break
+            sid, run_id = seen[0].session_id, seen[0].run_id
+            path = f"/api/v1/sessions/{sid}/runs/{run_id}/events"
+
+            async def follow() -> list[EventBase]:
+                return [e async for e in sse_events(b, "GET", path)]
+
+            following = asyncio.create_task(follow())
+            await asyncio.sleep(0.5)
+            procs[0].send_signal(signal.SIGKILL)
+            procs[0].wait(10)
+            killed = time.monotonic()
+            events = await asyncio.wait_for(following, 30)
+            ended_after = time.monotonic() - killed
+            print(f"B ended A's run {ended_after:.2f} s after the kill (lease 2 s)")
+
+            assert isinstance(events[-1], RunFailed)
+            assert events[-1].error_type == "RunInterrupted"
+            seqs = [e.seq for e in events]
+            assert seqs == list(range(1, len(seqs) + 1))
+            detail = (await b.get(f"/api/v1/sessions/{sid}")).json()
+            assert {r["id"]: r["status"] for r in detail["runs"]}[run_id] == "interrupted"
+            assert detail["active_run_id"] is None
+            again = [
+                e
+                async for e in sse_events(
+                    b, "POST", "/api/v1/chat", json={**SIMPLE, "message": "b", "session_id": sid}
+                )
+            ]
+            assert again[-1].type == "run.finished"
     finally:
         for proc in procs:
             stop(proc)
