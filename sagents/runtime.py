@@ -160,6 +160,14 @@ class Runtime:
             batch=settings.event_log_batch,
         )
         journal.start()
+        try:
+            # Before anything else is started: Redis not answering fails
+            # here, and only the journal and the store need closing.
+            runs = runs or await _registry(settings, journal)
+        except BaseException:
+            await journal.aclose()
+            await store.close()
+            raise
         tools = tools if tools is not None else ToolManager()
         if tools.max_result_chars is None:
             tools.max_result_chars = settings.tool_max_result_chars
@@ -191,7 +199,7 @@ class Runtime:
             llm=llm,
             store=store,
             tools=tools,
-            runs=runs or await _registry(settings, journal),
+            runs=runs,
             catalog=catalog or default_catalog(),
             history=history,
             memory=memory,

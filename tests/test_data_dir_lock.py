@@ -4,6 +4,7 @@ kill -9), and a Runtime given its own store does not take it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -13,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import redis.exceptions
 
 from sagents.data_dir_lock import LOCK_FILE, DataDirInUse, DataDirLock
 from sagents.runtime import Runtime
@@ -120,3 +122,13 @@ def test_the_kernel_releases_the_lock_of_a_killed_process(tmp_path: Path) -> Non
     lock.release()
     lock.release()  # twice is fine
     assert not lock.held
+
+
+async def test_a_redis_that_does_not_answer_fails_the_start_cleanly(
+    tmp_path: Path, pg_url: str
+) -> None:
+    settings = make_settings(tmp_path, database_url=pg_url, redis_url="redis://127.0.0.1:9/0")
+    with pytest.raises(redis.exceptions.ConnectionError, match=r"127\.0\.0\.1:9"):
+        await Runtime.create(settings, llm=ScriptedLLM())
+    # Nothing left running: the journal's writer was stopped with the store.
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "sage-run-journal"]
