@@ -195,8 +195,14 @@ async def _stored_events(rt: Runtime, session_id: str, run_id: str, start: int) 
         _check_resume(run_id, start, first)
         if start > last and not await running():
             raise _past_end(start, last)
+
+    async def more(at_most_s: float) -> None:
+        await rt.runs.wait_for_events(run_id, at_most_s)
+
+    # Woken by the owner's announcements where there are any (Redis); the
+    # poll interval only bounds the wait when one is lost.
     batches = stored_batches(
-        rt.store, run_id, start, running=running, poll_s=rt.settings.event_log_flush_s
+        rt.store, run_id, start, running=running, wait=more, poll_s=rt.settings.event_log_flush_s
     )
     return EventStream(frames(batches), rt.settings)
 

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sagents.events import EventBase
 from sagents.store.protocol import Store
@@ -65,6 +65,9 @@ class RunJournal:
         self._wake = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self.on_flushed: Callable[[set[str]], Awaitable[None]] | None = None
+        """Told which runs got events after each write (the Redis registry
+        wakes other replicas' readers with it)."""
 
     def start(self) -> None:
         if self._task is None:
@@ -112,6 +115,11 @@ class RunJournal:
                 return
             self.flushes += 1
             self._floors.update(floors)
+            if self.on_flushed is not None and events:
+                try:
+                    await self.on_flushed({e.run_id for e in events})
+                except Exception as exc:  # readers fall back to polling
+                    log.warning("event log: could not announce a flush: %r", exc)
 
     def _due_floors(self) -> dict[str, int]:
         floors: dict[str, int] = {}

@@ -239,6 +239,10 @@ class LocalRunRegistry:
     async def request_cancel(self, run_id: str, reason: str) -> bool:
         return self.cancel(run_id, reason)
 
+    async def wait_for_events(self, run_id: str, at_most_s: float) -> None:
+        """No other process announces its writes here: wait out ``at_most_s``."""
+        await asyncio.sleep(at_most_s)
+
     async def _ended(self, run: _Run) -> None:
         """After a run ended and its log is durable; for subclasses."""
 

@@ -15,10 +15,12 @@ must agree on:
   listens and the one that runs the run cancels it. Pub/sub is enough: a
   cancel is only meaningful while the owner is alive and subscribed, and a
   dead owner's run is ended by recovery anyway.
-- Readers on another replica follow a run through the durable event log in
-  the store (``sagents.runs.replay``): replay, then what the owner flushes
-  next, in ``seq`` order with no gap and no duplicate, because the log is
-  the one sequence every replica reads.
+- Live fan-out: readers on another replica follow a run through the durable
+  event log in the store (``sagents.runs.replay``): replay, then what the
+  owner writes next, in ``seq`` order with no gap and no duplicate, because
+  the log is the one sequence every replica reads. After each write the
+  owner publishes the run ids on ``sage:flushed``, which wakes those readers
+  at once; a lost message only costs them a poll interval.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ import redis.asyncio as aioredis
 from sagents.runs.journal import RunJournal
 from sagents.runs.local import LocalRunRegistry, _Run
 from sagents.runs.registry import SessionBusy
+from sagents.store.records import RunStatus
 
 log = logging.getLogger(__name__)
 
 CANCEL_CHANNEL = "sage:cancel"
+FLUSHED_CHANNEL = "sage:flushed"
 
 _EXTEND = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -78,6 +82,10 @@ class RedisRunRegistry(LocalRunRegistry):
         self.lease_ms = int(lease_s * 1000)
         self._redis: aioredis.Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._readers: dict[str, set[asyncio.Event]] = {}
+        """Runs read from the stored log here → their waiting readers."""
+        if journal is not None:
+            journal.on_flushed = self._announce
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -96,7 +104,7 @@ class RedisRunRegistry(LocalRunRegistry):
             raise
         self._redis = client
         pubsub = client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(CANCEL_CHANNEL)
+        await pubsub.subscribe(CANCEL_CHANNEL, FLUSHED_CHANNEL)
         self._tasks = [
             asyncio.create_task(self._listen(pubsub), name="sage-redis-cancels"),
             asyncio.create_task(self._heartbeat(), name="sage-redis-locks"),
@@ -107,16 +115,39 @@ class RedisRunRegistry(LocalRunRegistry):
     async def reserve(self, session_id: str, run_id: str) -> None:
         await super().reserve(session_id, run_id)
         key = session_key(session_id)
-        if not await self.redis.set(key, run_id, nx=True, px=self.lease_ms):
-            holder = await self.redis.get(key)
-            raise SessionBusy(session_id, str(holder or "unknown"))
+        for _ in range(2):
+            if await self.redis.set(key, run_id, nx=True, px=self.lease_ms):
+                return
+            holder = await self._holder(session_id)
+            if holder is not None:
+                raise SessionBusy(session_id, holder)
+        raise SessionBusy(session_id, "unknown")
 
     async def find_active(self, session_id: str) -> str | None:
         local = await super().find_active(session_id)
         if local is not None:
             return local
-        holder = await self.redis.get(session_key(session_id))
-        return str(holder) if holder else None
+        return await self._holder(session_id)
+
+    async def _holder(self, session_id: str) -> str | None:
+        """The run holding the session's lock, freeing a stale lock first.
+
+        The lock and the run's lease in the store are renewed on separate
+        timers, so a dead owner's run can be marked interrupted (by its
+        store lease) while its lock has up to one lease left. A lock whose
+        run the store says has ended is stale and is deleted (compare-and-
+        delete, so a new holder is never freed). A run the store does not
+        have yet is one being started: its lock stands.
+        """
+        key = session_key(session_id)
+        holder = await self.redis.get(key)
+        if not holder or self.journal is None:
+            return str(holder) if holder else None
+        run = await self.journal.store.get_run(session_id, str(holder))
+        if run is None or run.status is RunStatus.RUNNING:
+            return str(holder)
+        await self.redis.eval(_RELEASE, 1, key, str(holder))
+        return None
 
     async def _ended(self, run: _Run) -> None:
         await self.redis.eval(_RELEASE, 1, session_key(run.session_id), run.run_id)
@@ -145,14 +176,41 @@ class RedisRunRegistry(LocalRunRegistry):
         while True:
             try:
                 async for message in pubsub.listen():
-                    self._on_cancel(message.get("data"))
+                    if message.get("channel") == FLUSHED_CHANNEL:
+                        self._on_flushed(message.get("data"))
+                    else:
+                        self._on_cancel(message.get("data"))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a dropped connection: resubscribe
                 log.warning("Redis cancel listener: %r; reconnecting", exc)
                 await asyncio.sleep(1.0)
                 with contextlib.suppress(Exception):
-                    await pubsub.subscribe(CANCEL_CHANNEL)
+                    await pubsub.subscribe(CANCEL_CHANNEL, FLUSHED_CHANNEL)
+
+    # live fan-out to readers of the stored log
+
+    async def _announce(self, run_ids: set[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for run_id in run_ids:
+                pipe.publish(FLUSHED_CHANNEL, run_id)
+            await pipe.execute()
+
+    def _on_flushed(self, data: Any) -> None:
+        for reader in self._readers.get(str(data), ()):
+            reader.set()
+
+    async def wait_for_events(self, run_id: str, at_most_s: float) -> None:
+        woken = asyncio.Event()
+        readers = self._readers.setdefault(run_id, set())
+        readers.add(woken)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), at_most_s)
+        finally:
+            readers.discard(woken)
+            if not readers:
+                self._readers.pop(run_id, None)
 
     def _on_cancel(self, data: Any) -> None:
         try:

@@ -100,6 +100,11 @@ class RunRegistry(Protocol):
         """``cancel`` for a run on any replica: delivered to its owner."""
         ...
 
+    async def wait_for_events(self, run_id: str, at_most_s: float) -> None:
+        """Until more of the run's durable log may have been written (by any
+        replica), or ``at_most_s``: how a reader of the stored log waits."""
+        ...
+
     async def wait(self, run_id: str) -> None:
         """Until the run's body has returned."""
         ...

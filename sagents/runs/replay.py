@@ -30,12 +30,15 @@ async def stored_batches(
     after_seq: int = 0,
     *,
     running: Callable[[], Awaitable[bool]],
+    wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
     poll_s: float = 0.2,
     grace_s: float = 5.0,
 ) -> AsyncIterator[list[EventBase]]:
     """Stored events with ``seq > after_seq``, in batches, until the terminal one.
 
-    ``running`` tells whether the run is still running (per the store). After
+    ``wait(poll_s)`` waits for more to be written: a sleep, or until the
+    registry hears that the owner wrote (Redis). ``running`` tells whether the
+    run is still running (per the store). After
     it says no, the reader still waits ``grace_s`` for the owner's last flush
     (the store records a run's end before its terminal event is written),
     then stops. Raises ``EventsDropped`` at a gap: events trimmed by the cap.
@@ -63,4 +66,4 @@ async def stored_batches(
             quiet_since = quiet_since or now
             if now - quiet_since >= grace_s:
                 return
-        await asyncio.sleep(poll_s)
+        await wait(poll_s)

@@ -52,7 +52,7 @@ async def test_resume_and_replay_after_a_restart(tmp_path: Path, mock_llm: MockL
     url = f"http://127.0.0.1:{port}"
     proc = spawn(tmp_path, port, mock_llm.base_url)
     try:
-        wait_ready(url, proc)
+        wait_ready(url, proc, timeout_s=90)
         async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             seen = await read_some(http, deltas=5)
     finally:
@@ -61,7 +61,7 @@ async def test_resume_and_replay_after_a_restart(tmp_path: Path, mock_llm: MockL
 
     proc = spawn(tmp_path, port, mock_llm.base_url)
     try:
-        wait_ready(url, proc)
+        wait_ready(url, proc, timeout_s=90)
         async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             rest = await events_of(http, sid, run_id, after=seen[-1].seq)
             whole = await events_of(http, sid, run_id)
@@ -87,7 +87,7 @@ async def test_a_killed_servers_run_ends_with_a_terminal_event_after_restart(
     url = f"http://127.0.0.1:{port}"
     proc = spawn(tmp_path, port, mock_llm.base_url, SAGE_EVENT_LOG_FLUSH_S="0.05")
     try:
-        wait_ready(url, proc)
+        wait_ready(url, proc, timeout_s=90)
         async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             seen = await read_some(http, deltas=5)
         time.sleep(1.0)  # noqa: ASYNC251 - what was seen is flushed (0.05 s batches)
@@ -98,7 +98,7 @@ async def test_a_killed_servers_run_ends_with_a_terminal_event_after_restart(
 
     proc = spawn(tmp_path, port, mock_llm.base_url)
     try:
-        wait_ready(url, proc)
+        wait_ready(url, proc, timeout_s=90)
         async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
             rest = await asyncio.wait_for(events_of(http, sid, run_id, after=seen[-1].seq), 30)
             detail = (await http.get(f"/api/v1/sessions/{sid}")).json()

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
 from sagents.events import EventBase, RunCancelled, RunFinished
-from sagents.runs.redis_registry import RedisRunRegistry
+from sagents.runs.journal import RunJournal
+from sagents.runs.redis_registry import RedisRunRegistry, session_key
 from sagents.runs.registry import RunBody, SessionBusy
+from sagents.store import RunRecord, RunStatus, SessionRecord, SQLiteStore
 from sagents.store.records import new_id
 
 REDIS_URL = os.environ.get("SAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -108,3 +111,61 @@ async def test_a_live_owner_keeps_its_lock_past_the_lease() -> None:
     finally:
         await owner.aclose()
         await other.aclose()
+
+
+async def test_a_write_to_the_log_wakes_readers_on_other_replicas(tmp_path: Path) -> None:
+    """Live fan-out: B's reader of A's run wakes when A's journal writes,
+    not at the end of its poll interval."""
+    async with SQLiteStore(tmp_path / "sage.db") as store:
+        journal = RunJournal(store, owner="a", flush_s=0.01)
+        journal.start()
+        a = RedisRunRegistry(REDIS_URL, journal=journal)
+        await a.open()
+        b = await opened()
+        try:
+            run_id = new_id("run")
+            gate = asyncio.Event()
+
+            async def body(publish: Callable[[EventBase], None]) -> None:
+                await gate.wait()
+                publish(RunFinished(answer="done", seq=1, run_id=run_id))
+
+            a.start(
+                run_id=run_id,
+                session_id=new_id("ses"),
+                user_id="u",
+                body=body,
+                on_cancel=lambda: None,
+            )
+            reader = asyncio.create_task(b.wait_for_events(run_id, 60))
+            await asyncio.sleep(0.2)  # B is waiting
+            gate.set()
+            await asyncio.wait_for(reader, 10)  # woken, long before 60 s
+            assert [e.seq for e in await store.read_events(run_id)] == [1]
+        finally:
+            await a.aclose()
+            await b.aclose()
+            await journal.aclose()
+
+
+async def test_a_lock_whose_run_has_ended_is_freed(tmp_path: Path) -> None:
+    """A dead owner's lock may outlive its run's lease by up to a lease; once
+    the store says the run ended (recovery interrupted it), it is stale."""
+    async with SQLiteStore(tmp_path / "sage.db") as store:
+        journal = RunJournal(store, owner="b")
+        b = RedisRunRegistry(REDIS_URL, journal=journal)
+        await b.open()
+        try:
+            sid = new_id("ses")
+            await store.create_session(SessionRecord(id=sid, user_id="u"))
+            await b.redis.set(session_key(sid), "run_starting", px=60_000)
+            assert await b.find_active(sid) == "run_starting"  # no row yet: it stands
+            await store.create_run(RunRecord(id="run_starting", session_id=sid, input="x"))
+            assert await b.find_active(sid) == "run_starting"  # running: it stands
+            await store.finish_run("run_starting", RunStatus.INTERRUPTED)
+            assert await b.find_active(sid) is None
+            assert await b.redis.get(session_key(sid)) is None
+            await b.redis.set(session_key(sid), "run_starting", px=60_000)
+            await b.reserve(sid, new_id("run"))  # takes the stale lock over
+        finally:
+            await b.aclose()
