@@ -157,6 +157,8 @@ class SAgent:
             session_id=session.id,
             input=request.message,
             options=request.options().model_dump(exclude_none=True),
+            owner=rt.instance_id,
+            lease_until=rt.journal.lease_until() if rt.journal is not None else None,
         )
         holder: list[SessionContext] = []
 
@@ -167,6 +169,7 @@ class SAgent:
         async def body(publish: Callable[[EventBase], None]) -> None:
             await self._execute(request, user_id, session, run, flow, created, holder, publish)
 
+        await rt.runs.reserve(session.id, run.id)
         # Registration is synchronous: no await between the busy check and it.
         return rt.runs.start(
             run_id=run.id, session_id=session.id, user_id=user_id, body=body, on_cancel=on_cancel
