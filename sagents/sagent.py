@@ -32,6 +32,7 @@ from sagents.events import (
     RunFailed,
     RunFinished,
     RunStarted,
+    stamp,
 )
 from sagents.flow.default import default_flow
 from sagents.flow.executor import FlowExecutor
@@ -88,27 +89,27 @@ class UnknownSkills(UnknownNames):
 
 
 class _Emitter:
-    """Stamps events with their run coordinates and a gap-free ``seq``."""
+    """The run's one publisher: stamps each event once (``events.stamp``)
+    with the run's coordinates, a gap-free ``seq`` and, when the event does
+    not name one, the agent now running (the innermost of ``agents``, the
+    run's ``RunControl.open_agents``, which the flow executor keeps)."""
 
-    __slots__ = ("_publish", "run_id", "seq", "session_id")
+    __slots__ = ("_publish", "agents", "run_id", "seq", "session_id")
 
     def __init__(self, publish: Callable[[EventBase], None], session_id: str, run_id: str) -> None:
         self._publish = publish
         self.session_id = session_id
         self.run_id = run_id
         self.seq = 0
+        self.agents: list[tuple[str, str, float]] = []
 
-    def __call__(self, event: EventBase) -> None:
+    def __call__(
+        self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
+    ) -> None:
         self.seq += 1
-        # Straight into the instance dict: these are plain typed values we
-        # produce ourselves, and pydantic's validating __setattr__ cost a
-        # measurable share of every streamed token (see docs/benchmarks.md).
-        fields = event.__dict__
-        fields["seq"] = self.seq
-        fields["session_id"] = self.session_id
-        fields["run_id"] = self.run_id
-        fields["ts"] = time.time()
-        self._publish(event)
+        if agent is None and self.agents:
+            agent = self.agents[-1][0]
+        self._publish(stamp(event, self.seq, self.session_id, self.run_id, agent, parent_call_id))
 
 
 class SAgent:
@@ -253,6 +254,7 @@ class SAgent:
                 ),
             )
             holder.append(ctx)
+            emit.agents = ctx.control.open_agents  # who made an event that does not say
             user_message = ctx.messages.add_user(request.message, run_id=run.id)
             await rt.store.begin_run(run, user_message, new_session=session if created else None)
             await prepare_context(ctx, emit, rt)  # history budget + recalled memories

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -32,7 +31,7 @@ from sagents.agents.streaming import Outcome, tool_loop
 from sagents.context.messages import MessageManager
 from sagents.context.parts import PromptParts, RunControl
 from sagents.context.session_context import SessionContext
-from sagents.events import AgentFinished, AgentStarted, EventBase
+from sagents.events import AgentFinished, AgentStarted, Emit, EventBase
 from sagents.store.records import MessageRecord
 from sagents.tools.call_scope import current_call
 from sagents.tools.decorator import tool
@@ -158,18 +157,15 @@ def _fields(ctx: SessionContext) -> dict[str, Any]:
     return {f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx) if f.init}
 
 
-def _nested(
-    emit: Callable[[EventBase], None], call_id: str, agent: str
-) -> Callable[[EventBase], None]:
-    """``emit`` marking events with the call they belong to (the innermost
-    agent's call, when agents nest) and the sub-agent that made them."""
+def _nested(emit: Emit, call_id: str, agent: str) -> Emit:
+    """``emit`` naming the call the events belong to (the innermost agent's
+    call, when agents nest: it is the first to say) and the sub-agent that
+    made them; the run's emitter writes both into the event, once."""
 
-    def nested(event: EventBase) -> None:
-        if event.parent_call_id is None:
-            event.parent_call_id = call_id
-        if event.agent is None:
-            event.agent = agent
-        emit(event)
+    def nested(
+        event: EventBase, /, *, agent: str | None = agent, parent_call_id: str | None = call_id
+    ) -> None:
+        emit(event, agent=agent, parent_call_id=parent_call_id)
 
     return nested
 

@@ -8,10 +8,9 @@ the prompt builders read ``PromptParts``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sagents.events import EventBase
+from sagents.events import Emit
 from sagents.skills.view import SkillView
 from sagents.tools.media import Media
 
@@ -44,7 +43,7 @@ class RunControl:
     open_agents: list[tuple[str, str, float]] = field(default_factory=list)
     """(agent, node, start time) of agents currently running, innermost last;
     used to close them with ``agent.finished`` when a run stops early."""
-    emit: Callable[[EventBase], None] | None = None
+    emit: Emit | None = None
     """Publishes an event at once, for events raised outside an agent's
     generator (``context.clamped`` while messages are prepared)."""
     clamp_reported: tuple[int, int] = (0, 0)

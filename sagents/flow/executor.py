@@ -88,9 +88,9 @@ class FlowExecutor:
                 started = time.perf_counter()
                 ctx.control.open_agents.append((name, node_id, started))
                 yield AgentStarted(agent=name, node=node_id, model=ctx.llm.model_for(agent.role))
+                # The run's emitter names this agent on the events it yields
+                # (it is the innermost of ``open_agents`` while they pass).
                 async for event in agent.run(ctx):
-                    if event.agent is None:
-                        event.__dict__["agent"] = name  # see _Emitter in sagents.sagent
                     yield event
                 ctx.control.open_agents.pop()
                 yield AgentFinished(

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sagents.context.session_context import SessionContext
-from sagents.events import EventBase, MemoryRecalled
+from sagents.events import Emit, MemoryRecalled
 from sagents.memory.manager import render_memories
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ the first agent asks for it (below it, indexing takes a few milliseconds)."""
 
 async def prepare_context(
     ctx: SessionContext,
-    emit: Callable[[EventBase], None],
+    emit: Emit,
     runtime: Runtime,
 ) -> None:
     ctx.history = runtime.history

@@ -11,7 +11,7 @@ particular (no events; every server).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sagents.context.session_context import SessionContext
-    from sagents.events import EventBase
+    from sagents.events import Emit
     from sagents.tools.proxy import ToolProxy
 
 
@@ -30,7 +30,7 @@ class CallScope:
     """The name the model called."""
     tools: ToolProxy
     """The run's view of the tools: its allow-list."""
-    emit: Callable[[EventBase], None] | None = None
+    emit: Emit | None = None
     """Publishes an event in the run's stream at once."""
     agent: str | None = None
     """The agent that made the call; its events are attributed to it."""
