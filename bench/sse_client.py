@@ -20,6 +20,8 @@ class ChatTrace:
     """When each answer token arrived (the bench mock's tokens are words)."""
     last: dict[str, Any] = field(default_factory=dict)
     ended: float = 0.0
+    session_id: str = ""
+    """Sage's ``X-Session-Id`` (empty from the relay, which keeps no sessions)."""
 
     @property
     def terminal(self) -> str:
@@ -41,6 +43,7 @@ async def chat(
     kind = ""
     async with http.stream("POST", "/api/v1/chat", json=payload) as response:
         response.raise_for_status()
+        trace.session_id = response.headers.get("x-session-id", "")
         async for line in response.aiter_lines():
             if line.startswith("event:"):
                 kind = line[6:].strip()

@@ -12,6 +12,7 @@ from bench.scenario import Scenario
 from bench.scenarios import (
     cancel,
     concurrency,
+    concurrency_http,
     history,
     llm_call,
     multi_agent,
@@ -26,6 +27,7 @@ SCENARIOS: list[Scenario] = [
     tool_turn.SCENARIO,
     tool_turn_http.SCENARIO,
     concurrency.SCENARIO,
+    concurrency_http.SCENARIO,
     streaming_http.SCENARIO,
     cancel.SCENARIO,
     history.SCENARIO,

@@ -29,7 +29,7 @@ async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
             assert metric["value"] >= 0, (scenario["name"], metric)
     by_name = {s["name"]: s for s in data["scenarios"]}
     # every scenario but the resource figures is compared with a direct baseline
-    for name in ("tool_turn", "tool_turn_http", "concurrency", "cancel"):
+    for name in ("tool_turn", "tool_turn_http", "concurrency", "concurrency_http", "cancel"):
         assert all(m["baseline"] is not None for m in by_name[name]["metrics"]), name
     streaming = {m["name"]: m for m in by_name["streaming_http"]["metrics"]}
     assert streaming["completed"]["value"] == by_name["streaming_http"]["params"]["sessions"]
