@@ -34,6 +34,14 @@ async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
     streaming = {m["name"]: m for m in by_name["streaming_http"]["metrics"]}
     assert streaming["completed"]["value"] == by_name["streaming_http"]["params"]["sessions"]
     assert streaming["errors"]["value"] == 0
+    # the lean relay ran beside Sage under the same load, and beside the HTTP turns
+    assert streaming["completed"]["baseline"] == streaming["completed"]["value"]
+    assert streaming["CPU per token: server"]["baseline"] > 0
+    http_turn = {m["name"]: m for m in by_name["tool_turn_http"]["metrics"]}
+    assert http_turn["p50 per turn, vs lean relay"]["baseline"] > 0
+    trips = {m["name"]: m for m in by_name["store_trips"]["metrics"]}
+    assert trips["round trips to the SQLite thread per turn"]["value"] > 0
+    assert trips["over HTTP: round trips to the SQLite thread per turn"]["value"] > 0
     assert "tool really stopped" in " ".join(by_name["cancel"]["checks"])
 
     saved = json.loads((tmp_path / "results" / "latest.json").read_text())
