@@ -6,7 +6,8 @@ as SSE: no store, no event objects, no sessions, no history, no cancel
 machinery. ``POST /api/v1/chat`` takes Sage's request body (``message``,
 ``available_tools``); when ``add`` is offered it makes the same tool turn as
 Sage (the LLM calls ``add``, the relay calls it by hand and sends a
-``tool.result`` event, the LLM streams the answer). Each wire delta's text
+``tool.result`` event, the LLM streams the answer). A call that fails before
+its first delta is retried as Sage retries it. Each wire delta's text
 goes out as it arrives, as ``event: message.delta`` with ``{"delta": …}``,
 and the run ends with ``run.finished`` carrying the answer, so the bench's
 SSE client (``bench.sse_client.chat``) reads Sage and the relay alike and
@@ -20,6 +21,7 @@ with the same settings as ``bench.server``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -27,6 +29,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx2
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -41,15 +44,36 @@ def sse(kind: str, data: dict[str, Any]) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
 
 
+RETRIES = 3
+"""As many as Sage's default ``llm_max_retries``: a call that fails before its
+first delta (a connect timeout, a connection the LLM closed) is made again,
+so an overloaded mock costs the relay what it costs Sage, not an error."""
+
+
 def create_relay(base_url: str, model: str) -> Starlette:
     llm = LeanDirectClient(base_url)
+
+    async def deltas(
+        messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        for attempt in range(RETRIES + 1):
+            started = False
+            try:
+                async for delta in deltas(messages, tools):
+                    started = True
+                    yield delta
+                return
+            except httpx2.TransportError:
+                if started or attempt == RETRIES:
+                    raise
+            await asyncio.sleep(0.25 * 2**attempt)
 
     async def relay(message: str, tools: list[dict[str, Any]] | None) -> AsyncIterator[bytes]:
         messages: list[dict[str, Any]] = [SYSTEM, {"role": "user", "content": message}]
         while True:
             text: list[str] = []
             calls: dict[int, dict[str, Any]] = {}
-            async for delta in llm.deltas(model, messages, tools):
+            async for delta in deltas(messages, tools):
                 content = delta.get("content")
                 if content:
                     text.append(content)
