@@ -53,13 +53,13 @@ so an overloaded mock costs the relay what it costs Sage, not an error."""
 def create_relay(base_url: str, model: str) -> Starlette:
     llm = LeanDirectClient(base_url)
 
-    async def deltas(
+    async def retried(
         messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
     ) -> AsyncIterator[dict[str, Any]]:
         for attempt in range(RETRIES + 1):
             started = False
             try:
-                async for delta in deltas(messages, tools):
+                async for delta in llm.deltas(model, messages, tools):
                     started = True
                     yield delta
                 return
@@ -73,7 +73,7 @@ def create_relay(base_url: str, model: str) -> Starlette:
         while True:
             text: list[str] = []
             calls: dict[int, dict[str, Any]] = {}
-            async for delta in deltas(messages, tools):
+            async for delta in retried(messages, tools):
                 content = delta.get("content")
                 if content:
                     text.append(content)
