@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{s['name']}: {'ok' if s['ok'] else 'FAILED'} ({s['seconds']} s)")
         for m in s["metrics"]:
             ratio = f"  ratio {m['ratio']:.2f}" if m["ratio"] is not None else ""
-            base = f"  direct {m['baseline']:.3f}" if m["baseline"] is not None else ""
+            base = f"  {m['versus']} {m['baseline']:.3f}" if m["baseline"] is not None else ""
             met = "" if m["met"] is None else ("  [met]" if m["met"] else "  [MISSED]")
             print(f"  {m['name']}: {m['value']:.3f} {m['unit']}{base}{ratio}{met}")
     return 0 if all(s["ok"] for s in data["scenarios"]) else 1

@@ -13,7 +13,7 @@ concurrency) so neither comparison measures a different connection setup.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, cast
 
@@ -154,6 +154,20 @@ class LeanDirectClient(DirectClient):
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.headers = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
 
+    async def deltas(
+        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The ``delta`` of every chunk, as it arrives (the relay forwards them)."""
+        body = json.dumps(request_params(model, messages, tools)).encode()
+        async with self.http.stream("POST", self.url, content=body, headers=self.headers) as resp:
+            resp.raise_for_status()
+            async for line in resp.aiter_lines():
+                if not line.startswith("data:") or line == "data: [DONE]":
+                    continue
+                choices = json.loads(line[5:]).get("choices")
+                if choices:
+                    yield choices[0].get("delta") or {}
+
     async def stream(
         self,
         model: str,
@@ -161,28 +175,20 @@ class LeanDirectClient(DirectClient):
         tools: list[dict[str, Any]] | None = None,
         on_token: OnToken | None = None,
     ) -> tuple[str, list[dict[str, Any]]]:
-        params = request_params(model, messages, tools)
         text: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
-        body = json.dumps(params).encode()
-        async with self.http.stream("POST", self.url, content=body, headers=self.headers) as resp:
-            resp.raise_for_status()
-            async for line in resp.aiter_lines():
-                if not line.startswith("data:") or line == "data: [DONE]":
-                    continue
-                chunk = json.loads(line[5:])
-                choices = chunk.get("choices")
-                if not choices:
-                    continue
-                delta = choices[0].get("delta") or {}
-                content = delta.get("content")
-                if content:
-                    text.append(content)
-                    if on_token is not None:
-                        on_token(content)
-                for call in delta.get("tool_calls") or []:
-                    fn = call.get("function") or {}
-                    add_call_fragment(
-                        calls, call["index"], call.get("id"), fn.get("name"), fn.get("arguments")
-                    )
+        async for delta in self.deltas(model, messages, tools):
+            content = delta.get("content")
+            if content:
+                text.append(content)
+                if on_token is not None:
+                    on_token(content)
+            fold_tool_calls(calls, delta)
         return "".join(text), [calls[i] for i in sorted(calls)]
+
+
+def fold_tool_calls(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:
+    """Fold the tool-call fragments of one wire delta (a plain dict) into ``calls``."""
+    for call in delta.get("tool_calls") or []:
+        fn = call.get("function") or {}
+        add_call_fragment(calls, call["index"], call.get("id"), fn.get("name"), fn.get("arguments"))

@@ -78,10 +78,8 @@ class BenchEnv:
         async with (LeanDirectClient if lean else DirectClient)(self.mock_url) as client:
             yield client
 
-    @asynccontextmanager
-    async def server(self, label: str, workload: Workload) -> AsyncIterator[Child]:
-        """``bench.server`` (the Sage app plus the ``add`` tool) in its own process."""
-        env = {
+    def _server_env(self, label: str, workload: Workload) -> dict[str, str]:
+        return {
             "SAGE_LLM_BASE_URL": self.mock_url,
             "SAGE_LLM_MODEL": workload.model(),
             "SAGE_LLM_API_KEY": "bench",
@@ -90,6 +88,17 @@ class BenchEnv:
             "SAGE_MCP_SETTINGS_PATH": "",
             "SAGE_BUILTIN_TOOLS": "",
         }
-        with Child("bench.server", "URL", env) as child:
+
+    @asynccontextmanager
+    async def server(self, label: str, workload: Workload) -> AsyncIterator[Child]:
+        """``bench.server`` (the Sage app plus the ``add`` tool) in its own process."""
+        with Child("bench.server", "URL", self._server_env(label, workload)) as child:
+            await child.start("/healthz")
+            yield child
+
+    @asynccontextmanager
+    async def relay(self, label: str, workload: Workload) -> AsyncIterator[Child]:
+        """``bench.relay`` (the lean relay baseline) in its own process, same settings."""
+        with Child("bench.relay", "URL", self._server_env(label, workload)) as child:
             await child.start("/healthz")
             yield child

@@ -69,7 +69,7 @@ def render(data: dict[str, Any]) -> str:
         f"{m['os']}, Python {m['python']}  ",
         f"Command: `{data['command']}`",
         "",
-        "| scenario | metric | Sage | direct | ratio | target | met |",
+        "| scenario | metric | Sage | baseline | ratio | target | met |",
         "|---|---|---:|---:|---:|---|:-:|",
     ]
     notes: list[str] = []

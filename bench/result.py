@@ -19,7 +19,9 @@ Better = Literal["lower", "higher"]
 @dataclass
 class Metric:
     """One figure. ``limit`` is the target: on ``ratio`` when ``on_ratio``,
-    else on ``value``; ``better`` says which side of it passes."""
+    else on ``value``; ``better`` says which side of it passes. The baseline
+    is the direct SDK unless ``versus`` and the metric's name say otherwise
+    (lean direct, the lean relay)."""
 
     name: str
     value: float
@@ -28,6 +30,8 @@ class Metric:
     limit: float | None = None
     on_ratio: bool = False
     better: Better = "lower"
+    versus: str = "direct"
+    """What the baseline is (a target on the ratio names it)."""
 
     @property
     def ratio(self) -> float | None:
@@ -41,7 +45,9 @@ class Metric:
             return ""
         op = "≤" if self.better == "lower" else "≥"
         return (
-            f"{op} {self.limit:g}× direct" if self.on_ratio else f"{op} {self.limit:g} {self.unit}"
+            f"{op} {self.limit:g}× {self.versus}"
+            if self.on_ratio
+            else f"{op} {self.limit:g} {self.unit}"
         )
 
     @property

@@ -2,10 +2,10 @@
 
 The mock streams at 5 ms per token, so a turn takes ~0.3 s of "LLM time" and
 the question is how many turns per second Sage sustains while 100 sessions
-stream at once, against the raw SDK doing the same. Each session runs its
-turns one after another in the same conversation (Sage continues the
-session; the baseline carries its message list). Sage and direct phases
-alternate, and the median throughput of each is reported.
+stream at once, against the raw SDK and the lean client doing the same.
+Each session runs its turns one after another in the same conversation
+(Sage continues the session; the baselines carry their message lists).
+The phases alternate, and the median throughput of each side is reported.
 """
 
 from __future__ import annotations
@@ -66,32 +66,48 @@ async def run(env: BenchEnv) -> ScenarioResult:
         },
     )
     expected = answer_text(WORKLOAD.tokens)
-    sage_tps: list[float] = []
-    direct_tps: list[float] = []
-    async with env.runtime("concurrency", WORKLOAD, add_tools()) as rt, env.direct() as direct:
+    tps: dict[str, list[float]] = {"direct": [], "sage": [], "lean": []}
+    async with (
+        env.runtime("concurrency", WORKLOAD, add_tools()) as rt,
+        env.direct() as direct,
+        env.direct(lean=True) as lean,
+    ):
         sage = SAgent(rt)
-        await sage_session(sage, 1, expected)  # warm up both paths
-        await direct_session(direct, 1, expected)
+        clients = {"direct": direct, "lean": lean}
+        await sage_session(sage, 1, expected)  # warm up every path
+        for client in clients.values():
+            await direct_session(client, 1, expected)
         for _ in range(rounds):
-            for use_sage in (False, True):
+            for side in tps:
                 started = time.perf_counter()
-                if use_sage:
+                if side == "sage":
                     jobs = [sage_session(sage, per_session, expected) for _ in range(sessions)]
                 else:
-                    jobs = [direct_session(direct, per_session, expected) for _ in range(sessions)]
+                    client = clients[side]
+                    jobs = [direct_session(client, per_session, expected) for _ in range(sessions)]
                 await asyncio.gather(*jobs)
-                tps = sessions * per_session / (time.perf_counter() - started)
-                (sage_tps if use_sage else direct_tps).append(tps)
+                tps[side].append(sessions * per_session / (time.perf_counter() - started))
     result.checks["every turn answered correctly"] = True
+    sage_tps = median(tps["sage"])
     result.add(
         Metric(
             "throughput",
-            median(sage_tps),
+            sage_tps,
             "turns/s",
-            median(direct_tps),
+            median(tps["direct"]),
             0.8,
             on_ratio=True,
             better="higher",
+        )
+    )
+    result.add(
+        Metric(
+            "throughput, vs lean direct",
+            sage_tps,
+            "turns/s",
+            median(tps["lean"]),
+            better="higher",
+            versus="lean direct",
         )
     )
     return result

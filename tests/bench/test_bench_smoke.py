@@ -29,11 +29,19 @@ async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
             assert metric["value"] >= 0, (scenario["name"], metric)
     by_name = {s["name"]: s for s in data["scenarios"]}
     # every scenario but the resource figures is compared with a direct baseline
-    for name in ("tool_turn", "tool_turn_http", "concurrency", "cancel"):
+    for name in ("tool_turn", "tool_turn_http", "concurrency", "concurrency_http", "cancel"):
         assert all(m["baseline"] is not None for m in by_name[name]["metrics"]), name
     streaming = {m["name"]: m for m in by_name["streaming_http"]["metrics"]}
     assert streaming["completed"]["value"] == by_name["streaming_http"]["params"]["sessions"]
     assert streaming["errors"]["value"] == 0
+    # the lean relay ran beside Sage under the same load, and beside the HTTP turns
+    assert streaming["completed"]["baseline"] == streaming["completed"]["value"]
+    assert streaming["CPU per token: server"]["baseline"] > 0
+    http_turn = {m["name"]: m for m in by_name["tool_turn_http"]["metrics"]}
+    assert http_turn["p50 per turn, vs lean relay"]["baseline"] > 0
+    trips = {m["name"]: m for m in by_name["store_trips"]["metrics"]}
+    assert trips["round trips to the SQLite thread per turn"]["value"] > 0
+    assert trips["over HTTP: round trips to the SQLite thread per turn"]["value"] > 0
     assert "tool really stopped" in " ".join(by_name["cancel"]["checks"])
 
     saved = json.loads((tmp_path / "results" / "latest.json").read_text())
