@@ -34,6 +34,8 @@ class EventBase(BaseModel):
     seq: int = 0
     session_id: str = ""
     run_id: str = ""
+    trace_id: str = ""
+    """The run's trace id (32 hex digits): the same in logs, spans and exports."""
     ts: float = 0.0
     agent: str | None = None
 

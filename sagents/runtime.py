@@ -24,6 +24,7 @@ from sagents.flow.default import default_catalog
 from sagents.llm.types import ChatModel
 from sagents.memory.extractor import MemoryExtractor
 from sagents.memory.manager import UserMemoryManager
+from sagents.observability.setup import Observability
 from sagents.runs.local import LocalRunRegistry
 from sagents.runs.registry import RunRegistry
 from sagents.settings import Settings
@@ -52,6 +53,8 @@ class Runtime:
     """Bundled, installation and per-user skills, and the sandbox for their scripts."""
     data_dir_lock: DataDirLock | None = None
     """Held while the Runtime owns ``settings.data_dir``; released by :meth:`aclose`."""
+    observability: Observability = field(default_factory=Observability.disabled)
+    """Traces and metrics (``OTEL_*`` variables, ``SAGE_METRICS_ENABLED``); off by default."""
 
     @classmethod
     async def create(
@@ -65,6 +68,7 @@ class Runtime:
         catalog: FlowCatalog | None = None,
         memory: UserMemoryManager | None = None,
         data_dir_lock: DataDirLock | None = None,
+        observability: Observability | None = None,
     ) -> Runtime:
         """Build and open every service; the store recovers crashed runs here.
 
@@ -88,6 +92,7 @@ class Runtime:
                 catalog=catalog,
                 memory=memory,
                 lock=lock,
+                observability=observability,
             )
         except BaseException:
             if lock is not None:
@@ -106,6 +111,7 @@ class Runtime:
         catalog: FlowCatalog | None,
         memory: UserMemoryManager | None,
         lock: DataDirLock | None,
+        observability: Observability | None,
     ) -> Runtime:
         if llm is None:
             from sagents.llm.openai_model import OpenAIChatModel
@@ -158,11 +164,15 @@ class Runtime:
             mcp=mcp,
             skills=skills,
             data_dir_lock=lock,
+            # Without one given, what the OTEL_* variables configure (nothing
+            # by default); the Runtime owns and closes it either way.
+            observability=observability or Observability.from_environment(settings),
         )
 
     async def aclose(self) -> None:
         """Stop active runs first (they still write to the store), then close."""
         await self.runs.aclose()
+        await self.observability.aclose()  # flush the last runs' spans
         if self.mcp is not None:  # before the store: no MCP child outlives the Runtime
             await self.mcp.aclose()
         if self.skills is not None:

@@ -14,6 +14,7 @@ output has been saved and every open agent has been closed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -37,6 +38,9 @@ from sagents.flow.executor import FlowExecutor
 from sagents.flow.nodes import Flow
 from sagents.llm.errors import LLMError
 from sagents.memory.recall import prepare_context
+from sagents.observability.logs import bind_run
+from sagents.observability.run_telemetry import RunTelemetry, new_trace_id
+from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
 from sagents.runs.channel import EventsDropped
 from sagents.runs.registry import RunInfo
@@ -88,12 +92,19 @@ class UnknownSkills(UnknownNames):
 class _Emitter:
     """Stamps events with their run coordinates and a gap-free ``seq``."""
 
-    __slots__ = ("_publish", "run_id", "seq", "session_id")
+    __slots__ = ("_publish", "run_id", "seq", "session_id", "trace_id")
 
-    def __init__(self, publish: Callable[[EventBase], None], session_id: str, run_id: str) -> None:
+    def __init__(
+        self,
+        publish: Callable[[EventBase], None],
+        session_id: str,
+        run_id: str,
+        trace_id: str = "",
+    ) -> None:
         self._publish = publish
         self.session_id = session_id
         self.run_id = run_id
+        self.trace_id = trace_id
         self.seq = 0
 
     def __call__(self, event: EventBase) -> None:
@@ -105,6 +116,7 @@ class _Emitter:
         fields["seq"] = self.seq
         fields["session_id"] = self.session_id
         fields["run_id"] = self.run_id
+        fields["trace_id"] = self.trace_id
         fields["ts"] = time.time()
         self._publish(event)
 
@@ -162,13 +174,33 @@ class SAgent:
             if holder:
                 holder[0].cancel_requested = True
 
+        obs = rt.observability
+        telemetry = (
+            RunTelemetry(obs, flow=flow.name, session_id=session.id, run_id=run.id, user_id=user_id)
+            if obs.enabled
+            else None
+        )
+        trace_id = telemetry.trace_id if telemetry is not None else new_trace_id()
+
         async def body(publish: Callable[[EventBase], None]) -> None:
-            await self._execute(request, user_id, session, run, flow, created, holder, publish)
+            await self._execute(
+                request, user_id, session, run, flow, created, holder, publish, telemetry, trace_id
+            )
 
         # Registration is synchronous: no await between the busy check and it.
-        return rt.runs.start(
-            run_id=run.id, session_id=session.id, user_id=user_id, body=body, on_cancel=on_cancel
-        )
+        try:
+            info = rt.runs.start(
+                run_id=run.id,
+                session_id=session.id,
+                user_id=user_id,
+                body=body,
+                on_cancel=on_cancel,
+            )
+        except BaseException as exc:
+            if telemetry is not None:
+                telemetry.refused(exc)
+            raise
+        return dataclasses.replace(info, trace_id=trace_id)
 
     async def run_stream(
         self,
@@ -221,9 +253,14 @@ class SAgent:
         created: bool,
         holder: list[SessionContext],
         publish: Callable[[EventBase], None],
+        telemetry: RunTelemetry | None = None,
+        trace_id: str = "",
     ) -> None:
         rt = self.runtime
-        emit = _Emitter(publish, session.id, run.id)
+        bind_run(session.id, run.id, trace_id)  # this task's log records carry them
+        if telemetry is not None:
+            telemetry.started()
+        emit = _Emitter(publish, session.id, run.id, trace_id)
         emit(RunStarted(input=request.message, options=run.options))
         ctx: SessionContext | None = None
         try:
@@ -235,13 +272,14 @@ class SAgent:
                 user_input=request.message,
                 options=request.options(rt.settings),
                 settings=rt.settings,
-                llm=rt.llm,
+                llm=rt.llm if telemetry is None else TracedChatModel(rt.llm, telemetry),
                 tools=rt.tools.proxy(request.available_tools),
                 store=rt.store,
                 messages=MessageManager(session.id, history),
                 tasks=TaskManager(session.id, run.id, rt.store),
                 skills=rt.skills,
                 skill_view=await self._skill_view(user_id, request.available_skills),
+                telemetry=telemetry,
             )
             holder.append(ctx)
             user_message = ctx.messages.add_user(request.message, run_id=run.id)
@@ -260,6 +298,8 @@ class SAgent:
                 output_tokens=ctx.usage.output_tokens,
             )
             emit(RunFinished(answer=answer, usage=ctx.usage))
+            if telemetry is not None:
+                telemetry.finish("finished")
             if rt.memory_extractor is not None:  # after the terminal event: never delays it
                 rt.memory_extractor.schedule(user_id, session.id, run.id)
         except asyncio.CancelledError:
@@ -271,10 +311,14 @@ class SAgent:
                 ctx, emit, "cancelled", RunStatus.CANCELLED, SessionStatus.INTERRUPTED, reason
             )
             emit(RunCancelled(reason=reason))
+            if telemetry is not None:
+                telemetry.finish("cancelled", asyncio.CancelledError(reason))
         except Exception as exc:
             error_type, message = _describe(exc, run.id)
             await self._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, message)
             emit(RunFailed(error_type=error_type, message=message))
+            if telemetry is not None:
+                telemetry.finish("failed", exc)
 
     async def _stop(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagents.context.history import HistoryPreparer, llm_messages
 from sagents.context.messages import MessageManager
@@ -24,6 +24,9 @@ from sagents.store.protocol import Store
 from sagents.store.records import MessageRecord, RunRecord, SessionRecord
 from sagents.tools.media import Media
 from sagents.tools.proxy import ToolProxy
+
+if TYPE_CHECKING:
+    from sagents.observability.run_telemetry import RunTelemetry
 
 
 @dataclass
@@ -78,6 +81,8 @@ class SessionContext:
     """Publishes an event at once, for events raised outside an agent's
     generator (``context.clamped`` while messages are prepared)."""
     clamp_reported: tuple[int, int] = (0, 0)
+    telemetry: RunTelemetry | None = None
+    """The run's spans and metrics; None when telemetry is off (no cost then)."""
     tool_media: dict[str, tuple[str, tuple[Media, ...]]] = field(default_factory=dict)
     """Images and audio this run's tool calls returned: call id → (tool,
     media). Held for the run only; shown to image-taking models
@@ -108,7 +113,13 @@ class SessionContext:
     ) -> list[dict[str, Any]]:
         """The system prompt and the history that fits
         ``role``'s model: what an agent that continues the conversation sends."""
-        return llm_messages(self, system, role)
+        telemetry = self.telemetry
+        if telemetry is None:
+            return llm_messages(self, system, role)
+        with telemetry.step("prepare_history", **{"sage.llm.role": role or "simple"}) as span:
+            messages = llm_messages(self, system, role)
+            span.set_attribute("sage.history.messages", len(messages))
+            return messages
 
     async def commit(self, *messages: MessageRecord) -> None:
         """Persist completed messages now, so they survive a crash."""

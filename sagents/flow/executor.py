@@ -87,12 +87,19 @@ class FlowExecutor:
                 name, node_id = agent.name, step.node_id
                 started = time.perf_counter()
                 ctx.open_agents.append((name, node_id, started))
-                yield AgentStarted(agent=name, node=node_id, model=ctx.llm.model_for(agent.role))
+                model = ctx.llm.model_for(agent.role)
+                telemetry = ctx.telemetry
+                if telemetry is not None:
+                    # Ended here, or by the run (telemetry.finish) if it stops inside.
+                    telemetry.agent_started(name, node_id, model)
+                yield AgentStarted(agent=name, node=node_id, model=model)
                 async for event in agent.run(ctx):
                     if event.agent is None:
                         event.__dict__["agent"] = name  # see _Emitter in sagents.sagent
                     yield event
                 ctx.open_agents.pop()
+                if telemetry is not None:
+                    telemetry.agent_finished()
                 yield AgentFinished(
                     agent=name,
                     node=node_id,

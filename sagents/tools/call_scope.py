@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sagents.events import EventBase
+    from sagents.observability.run_telemetry import RunTelemetry
     from sagents.tools.proxy import ToolProxy
 
 
@@ -33,6 +34,8 @@ class CallScope:
     """Publishes an event in the run's stream at once."""
     agent: str | None = None
     """The agent that made the call; its events are attributed to it."""
+    telemetry: RunTelemetry | None = None
+    """The run's telemetry, for spans of what the tool does (a skill script)."""
 
 
 _CURRENT: ContextVar[CallScope | None] = ContextVar("sage_tool_call", default=None)
