@@ -18,6 +18,7 @@ from app.routes import memory as memory_routes
 from app.routes import tools as tools_routes
 from sagents.data_dir_lock import DataDirLock
 from sagents.flow.catalog import FlowCatalog
+from sagents.observability.logs import use_redactor
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
@@ -53,6 +54,7 @@ def create_app(
         )
         app.state.runtime = rt
         app.state.sagent = SAgent(rt)
+        use_redactor(rt.redactor)
         if not settings.llm_configured:
             log.warning(NOT_CONFIGURED_MESSAGE)
         try:

@@ -24,6 +24,7 @@ from sagents.flow.default import default_catalog
 from sagents.llm.types import ChatModel
 from sagents.memory.extractor import MemoryExtractor
 from sagents.memory.manager import UserMemoryManager
+from sagents.observability.redact import Redactor
 from sagents.observability.setup import Observability
 from sagents.runs.local import LocalRunRegistry
 from sagents.runs.registry import RunRegistry
@@ -55,6 +56,8 @@ class Runtime:
     """Held while the Runtime owns ``settings.data_dir``; released by :meth:`aclose`."""
     observability: Observability = field(default_factory=Observability.disabled)
     """Traces and metrics (``OTEL_*`` variables, ``SAGE_METRICS_ENABLED``); off by default."""
+    redactor: Redactor = field(default_factory=Redactor)
+    """Takes secrets out of log lines, exports and error texts."""
 
     @classmethod
     async def create(
@@ -167,6 +170,7 @@ class Runtime:
             # Without one given, what the OTEL_* variables configure (nothing
             # by default); the Runtime owns and closes it either way.
             observability=observability or Observability.from_environment(settings),
+            redactor=Redactor.from_settings(settings, mcp.secret_values),
         )
 
     async def aclose(self) -> None:

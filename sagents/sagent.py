@@ -176,7 +176,14 @@ class SAgent:
 
         obs = rt.observability
         telemetry = (
-            RunTelemetry(obs, flow=flow.name, session_id=session.id, run_id=run.id, user_id=user_id)
+            RunTelemetry(
+                obs,
+                flow=flow.name,
+                session_id=session.id,
+                run_id=run.id,
+                user_id=user_id,
+                redact=rt.redactor.text,
+            )
             if obs.enabled
             else None
         )
@@ -315,6 +322,7 @@ class SAgent:
                 telemetry.finish("cancelled", asyncio.CancelledError(reason))
         except Exception as exc:
             error_type, message = _describe(exc, run.id)
+            message = rt.redactor.text(message)  # a provider's error may echo a key
             await self._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, message)
             emit(RunFailed(error_type=error_type, message=message))
             if telemetry is not None:

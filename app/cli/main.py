@@ -70,6 +70,11 @@ def serve(
     # same data directory ends with one clear line instead of uvicorn's
     # lifespan traceback; the Runtime built at start-up owns it from then on.
     lock = _lock_data_dir(settings)
+    from sagents.observability.logs import configure_logging
+    from sagents.observability.redact import Redactor
+
+    # Run ids on every line, secrets out; the Runtime adds the MCP servers'.
+    configure_logging(settings.log_format, Redactor.from_settings(settings))
     config = uvicorn_config(
         create_app(settings, data_dir_lock=lock), settings, bind, port or settings.port
     )

@@ -71,6 +71,7 @@ async def agui_run(
         headers={
             "X-Session-Id": info.session_id,
             "X-Run-Id": info.run_id,
+            "X-Trace-Id": info.trace_id,
             "Cache-Control": "no-cache",
         },
     )

@@ -64,5 +64,9 @@ async def chat(
     return EventStream(
         frames(rt.runs.subscribe_batches(info.run_id), on_close),
         rt.settings,
-        headers={"X-Session-Id": info.session_id, "X-Run-Id": info.run_id},
+        headers={
+            "X-Session-Id": info.session_id,
+            "X-Run-Id": info.run_id,
+            "X-Trace-Id": info.trace_id,
+        },
     )

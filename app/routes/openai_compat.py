@@ -118,7 +118,11 @@ async def chat_completions(request: Request, rt: Rt, agent: Agent) -> Response:
         if ephemeral is not None:
             await rt.store.delete_session(user, ephemeral)
         return exc.response()
-    headers = {"X-Sage-Session-Id": info.session_id, "X-Sage-Run-Id": info.run_id}
+    headers = {
+        "X-Sage-Session-Id": info.session_id,
+        "X-Sage-Run-Id": info.run_id,
+        "X-Sage-Trace-Id": info.trace_id,
+    }
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         stream = CompletionStream(info.run_id, body.model, include_usage)

@@ -41,19 +41,19 @@ class RunFields(logging.Filter):
 
     def __init__(self, redactor: Redactor | None = None) -> None:
         super().__init__()
-        self._redactor = redactor
+        self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
         ids = _RUN.get() or ("", "", "")
         for name, value in zip(FIELDS, ids, strict=True):
             if not hasattr(record, name):
                 setattr(record, name, value)
-        if self._redactor is not None:
+        if self.redactor is not None:
             message = record.getMessage()
-            cleaned = self._redactor.text(message)
+            cleaned = self.redactor.text(message)
             if record.exc_info:
                 # The formatted traceback goes through the same redaction.
-                record.exc_text = self._redactor.text(
+                record.exc_text = self.redactor.text(
                     logging.Formatter().formatException(record.exc_info)
                 )
                 record.exc_info = None
@@ -112,3 +112,12 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def use_redactor(redactor: Redactor) -> None:
+    """Hand the Runtime's redactor (which knows the MCP servers' secrets) to
+    the handlers ``configure_logging`` installed; no-op without them."""
+    for handler in logging.getLogger().handlers:
+        for item in handler.filters:
+            if isinstance(item, RunFields):
+                item.redactor = redactor

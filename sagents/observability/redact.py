@@ -13,7 +13,7 @@ Sage was never told about (one a model or a tool echoed).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 MARK = "[REDACTED]"
@@ -23,7 +23,7 @@ MIN_SECRET_CHARS = 6
 
 _PATTERNS = (
     # Authorization values: "Bearer <token>", "Basic <b64>"
-    r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}",
+    r"(?i:\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,})",
     # Provider-style keys: sk-..., sk-proj-..., rk-..., pk-lf-...
     r"\b(?:sk|rk|pk|sk-proj|sk-ant)-[A-Za-z0-9_-]{16,}",
     # GitHub, Slack, Google, AWS access key ids, Hugging Face
@@ -49,32 +49,49 @@ the name is kept, so the line still says what was there."""
 class Redactor:
     """Replaces secrets in text; built once per Runtime (``from_settings``)."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        values = sorted(
-            {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS},
-            key=len,
-            reverse=True,  # longest first, so a key containing another goes whole
-        )
-        parts = [re.escape(v) for v in values] + list(_PATTERNS)
-        self._any = re.compile("|".join(f"(?:{p})" for p in parts))
-        self._cheap = tuple(values)
+    def __init__(
+        self, secrets: Iterable[str] = (), more: Callable[[], Iterable[str]] | None = None
+    ) -> None:
+        """``secrets`` are fixed; ``more`` is asked on each use (the MCP
+        servers' values: servers are registered while Sage runs), and the
+        pattern rebuilt when its answer changes."""
+        self._fixed = _usable(secrets)
+        self._more = more
+        self._seen: frozenset[str] | None = None
+        self._any = self._compile(self._fixed)
 
     @classmethod
-    def from_settings(cls, settings: Any, extra: Iterable[str] = ()) -> Redactor:
+    def from_settings(
+        cls, settings: Any, more: Callable[[], Iterable[str]] | None = None
+    ) -> Redactor:
         """The settings' secrets (``Settings``; ``Any`` to keep this module
-        free of imports) plus ``extra`` (MCP header and env values)."""
-        secrets: list[str] = list(extra)
+        free of imports), plus what ``more`` gives (MCP header and env values)."""
+        secrets: list[str] = []
         key = settings.llm_api_key
         if key is not None:
             secrets.append(key.get_secret_value())
         secrets.extend(settings.api_keys)
         secrets.extend(settings.llm_default_headers.values())
-        return cls(secrets)
+        return cls(secrets, more)
+
+    def _pattern(self) -> re.Pattern[str]:
+        if self._more is not None:
+            current = _usable(self._more())
+            if current != self._seen:
+                self._seen = current
+                self._any = self._compile(self._fixed | current)
+        return self._any
+
+    @staticmethod
+    def _compile(values: frozenset[str]) -> re.Pattern[str]:
+        # Longest first, so a secret containing another is replaced whole.
+        literal = [re.escape(v) for v in sorted(values, key=len, reverse=True)]
+        return re.compile("|".join(f"(?:{p})" for p in [*literal, *_PATTERNS]))
 
     def text(self, text: str) -> str:
         if not text:
             return text
-        text = self._any.sub(MARK, text)
+        text = self._pattern().sub(MARK, text)
         return _PAIR.sub(lambda m: m.group("key") + MARK, text)
 
     def value(self, value: Any) -> Any:
@@ -86,3 +103,7 @@ class Redactor:
         if isinstance(value, list):
             return [self.value(v) for v in value]
         return value
+
+
+def _usable(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_CHARS)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,6 +49,7 @@ class RunTelemetry:
         "_started",
         "obs",
         "parent",
+        "redact",
         "root",
         "session_id",
         "span",
@@ -64,8 +65,11 @@ class RunTelemetry:
         session_id: str,
         run_id: str,
         user_id: str,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.obs = obs
+        self.redact = redact
+        """Applied to recorded content and error descriptions (``Redactor.text``)."""
         self.tracer: Tracer = obs.tracer or _NO_TRACER
         self.session_id = session_id
         self.span = self.tracer.start_span(
@@ -127,7 +131,7 @@ class RunTelemetry:
             return
         span, self.parent = self._agents.pop()
         if error is not None:
-            _fail(span, error)
+            _fail(span, error, self.redact)
         span.end()
 
     def close_agents(self, error: BaseException) -> None:
@@ -145,7 +149,7 @@ class RunTelemetry:
         try:
             yield span
         except BaseException as error:
-            _fail(span, error)
+            _fail(span, error, self.redact)
             raise
         finally:
             span.end()
@@ -158,7 +162,7 @@ class RunTelemetry:
         try:
             yield span
         except BaseException as error:
-            _fail(span, error)
+            _fail(span, error, self.redact)
             raise
         finally:
             span.end()
@@ -179,7 +183,7 @@ class RunTelemetry:
         if origin:
             attributes[sc.TOOL_ORIGIN] = origin
         if self.obs.capture_content:
-            attributes[sc.TOOL_ARGUMENTS] = arguments
+            attributes[sc.TOOL_ARGUMENTS] = self.redact(arguments)
         span = self.tracer.start_span(
             f"{sc.OP_EXECUTE_TOOL} {name}",
             context=self.parent,
@@ -191,7 +195,7 @@ class RunTelemetry:
         try:
             yield span
         except BaseException as error:
-            _fail(span, error)
+            _fail(span, error, self.redact)
             raise
         finally:
             otel_context.detach(token)
@@ -204,9 +208,9 @@ class RunTelemetry:
     def tool_outcome(self, span: Span, name: str, ok: bool, content: str) -> None:
         """Record how a call ended: a tool error is a result, not an exception."""
         if self.obs.capture_content:
-            span.set_attribute(sc.TOOL_RESULT, content)
+            span.set_attribute(sc.TOOL_RESULT, self.redact(content))
         if not ok:
-            span.set_status(Status(StatusCode.ERROR, content[:200]))
+            span.set_status(Status(StatusCode.ERROR, self.redact(content)[:200]))
             span.set_attribute(sc.ERROR_TYPE, "tool_error")
             self.obs.metrics.tool_errors.add(1, {sc.TOOL_NAME: name})
 
@@ -221,7 +225,7 @@ class RunTelemetry:
             self.close_agents(error)
         self.span.set_attribute(sc.RUN_STATUS, status)
         if status == "failed" and error is not None:
-            _fail(self.span, error)
+            _fail(self.span, error, self.redact)
         elif status == "cancelled":
             self.span.set_attribute(sc.ERROR_TYPE, "cancelled")
         self.span.end()
@@ -243,7 +247,7 @@ def new_trace_id(span: Span | None = None) -> str:
     return os.urandom(16).hex()
 
 
-def _fail(span: Span, error: BaseException) -> None:
+def _fail(span: Span, error: BaseException, redact: Callable[[str], str] = str) -> None:
     name = type(error).__name__
     span.set_attribute(sc.ERROR_TYPE, "cancelled" if name == "CancelledError" else name)
-    span.set_status(Status(StatusCode.ERROR, str(error)[:200] or name))
+    span.set_status(Status(StatusCode.ERROR, redact(str(error))[:200] or name))

@@ -63,8 +63,8 @@ class TracedChatModel:
             attributes[sc.REQUEST_TEMPERATURE] = request.temperature
         capture = obs.capture_content
         if capture:
-            attributes[sc.INPUT_MESSAGES] = json.dumps(
-                input_messages(request.messages), ensure_ascii=False
+            attributes[sc.INPUT_MESSAGES] = telemetry.redact(
+                json.dumps(input_messages(request.messages), ensure_ascii=False)
             )
         span = telemetry.tracer.start_span(
             f"{sc.OP_CHAT} {model}",
@@ -118,19 +118,18 @@ class TracedChatModel:
                 for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens)):
                     obs.metrics.token_usage.record(count, labels | {sc.TOKEN_TYPE: kind})
             if capture and (text or calls):
+                answer = output_messages("".join(text), calls, end.finish_reason if end else None)
                 span.set_attribute(
                     sc.OUTPUT_MESSAGES,
-                    json.dumps(
-                        output_messages("".join(text), calls, end.finish_reason if end else None),
-                        ensure_ascii=False,
-                    ),
+                    telemetry.redact(json.dumps(answer, ensure_ascii=False)),
                 )
             if error is not None:
                 kind_name = type(error).__name__
                 if kind_name == "GeneratorExit":
                     kind_name = "closed"  # the caller stopped reading (a cap was hit)
                 else:
-                    span.set_status(Status(StatusCode.ERROR, str(error)[:200] or kind_name))
+                    description = telemetry.redact(str(error))[:200] or kind_name
+                    span.set_status(Status(StatusCode.ERROR, description))
                 span.set_attribute(sc.ERROR_TYPE, _error_type(kind_name))
                 labels[sc.ERROR_TYPE] = _error_type(kind_name)
             span.end()
