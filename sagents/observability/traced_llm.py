@@ -98,6 +98,12 @@ class TracedChatModel:
                     call["name"] = chunk.name or call["name"]
                     call["arguments"] += chunk.arguments
                 yield chunk
+        except GeneratorExit:
+            # The reader closed the stream: after StreamEnd that is the normal
+            # end (it stops reading there); before it, a cap was hit.
+            if end is None:
+                error = GeneratorExit()
+            raise
         except BaseException as exc:
             error = exc
             raise
