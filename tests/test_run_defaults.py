@@ -79,8 +79,9 @@ async def test_suggestion_and_summary_defaults(
             Turn(role="suggest", json={"questions": ["And Italy?"]}),
         ]
     )
+    rt = await make_runtime(llm, settings=settings)
     events = await run(
-        await make_runtime(llm, settings=settings),
+        rt,
         message="capital of France?",
         deep_thinking=False,
         multi_agent=False,
@@ -90,7 +91,7 @@ async def test_suggestion_and_summary_defaults(
 
     llm.set_script([Turn(role="simple", text="Rome.")])
     quiet = await run(
-        await make_runtime(llm, settings=settings),
+        rt,
         message="and Italy?",
         deep_thinking=False,
         multi_agent=False,

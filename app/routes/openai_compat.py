@@ -16,9 +16,9 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
@@ -26,7 +26,7 @@ from sse_starlette import EventSourceResponse
 from app.deps import runtime, sagent
 from app.ephemeral import end_request
 from app.errors import ApiError
-from app.identity import resolve_user
+from app.identity import BEARER, resolve_user
 from app.openai_facade.completion import CompletionCollector, CompletionStream
 from app.openai_facade.conversation import (
     SESSION_HEADER,
@@ -36,6 +36,7 @@ from app.openai_facade.conversation import (
 )
 from app.openai_facade.profiles import PROFILES
 from app.openai_facade.wire import ChatCompletionRequest, FacadeError
+from app.openapi_errors import error_responses
 from sagents.flow.catalog import FlowError
 from sagents.request import RunRequest
 from sagents.runs.registry import RunInfo, SessionBusy
@@ -44,7 +45,9 @@ from sagents.sagent import SAgent, SessionNotFound, UnknownNames
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+# The bearer scheme only marks the operations in the OpenAPI document (it
+# never refuses): ``_user`` reads the key itself, to answer in OpenAI's shape.
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Security(BEARER)])
 
 Rt = Annotated[Runtime, Depends(runtime)]
 Agent = Annotated[SAgent, Depends(sagent)]
@@ -102,7 +105,43 @@ async def _parse(request: Request) -> ChatCompletionRequest:
     return body
 
 
-@router.post("/chat/completions", response_model=None)
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """The request model's JSON schema with its ``$defs`` written in place,
+    so it stands alone inside the OpenAPI document (the body is parsed by
+    hand, not by FastAPI, which would otherwise register the models)."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _inline(ChatCompletionRequest.model_json_schema())}
+        },
+    }
+}
+
+
+@router.post(
+    "/chat/completions",
+    response_model=None,
+    openapi_extra=_BODY,
+    # OpenAI's error body has ErrorBody's two required fields (type, message)
+    responses=error_responses(400, 404, 409),
+)
 async def chat_completions(request: Request, rt: Rt, agent: Agent) -> Response:
     """One turn of a conversation, streamed (``stream: true``) or whole."""
     ephemeral: str | None = None

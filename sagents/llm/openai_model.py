@@ -59,7 +59,7 @@ from sagents.llm.types import (
     ToolCallDelta,
     UsageReport,
 )
-from sagents.llm.usage import estimate_usage
+from sagents.llm.usage import OutputSample, estimate_usage
 from sagents.llm.wire import DecodedBatch, decode_batch, sse_batches
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
 
@@ -137,7 +137,7 @@ class OpenAIChatModel:
         deadline = asyncio.get_running_loop().time() + self._settings.llm_timeout_s
         response, batches, decoded, size = await self._open(self._sdk, request, model, deadline)
         think = ThinkSplitter()
-        output: list[str] = []
+        output = OutputSample()
         usage_reported = False
         chunks = 0
         text_chars = 0
@@ -149,11 +149,11 @@ class OpenAIChatModel:
                 for part in parts:
                     if type(part) is TextDelta:
                         text_chars += len(part.text)
-                        output.append(part.text)
+                        output.add(part.text)
                     elif type(part) is ReasoningDelta:
-                        output.append(part.text)
+                        output.add(part.text)
                     elif type(part) is ToolCallDelta:
-                        output.append(part.arguments)
+                        output.add(part.arguments)
                     elif type(part) is UsageReport:
                         usage_reported = True
                     yield part
@@ -176,7 +176,7 @@ class OpenAIChatModel:
             await response.aclose()
         for part in think.flush():
             if type(part) is TextDelta or type(part) is ReasoningDelta:
-                output.append(part.text)
+                output.add(part.text)
             yield part
         received = f"{chunks} chunks ({text_chars} characters of text)"
         if finish is None:

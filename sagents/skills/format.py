@@ -28,6 +28,7 @@ checks guard uploads and ``sage skills validate``. Warnings never block.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,11 +129,19 @@ class Skill:
         return f"its requirements could not be installed: {environment.error}"
 
     def files(self) -> list[str]:
-        """Every regular file under the folder, relative, sorted (no symlinks)."""
+        """Every regular file under the folder, relative, sorted (no symlinks).
+
+        An upload of the same name may replace the folder while it is being
+        listed (installs swap whole folders); ``os.walk`` skips a folder that
+        vanished instead of raising, so a listing never fails for that.
+        """
         out: list[str] = []
-        for item in self.path.rglob("*"):
-            if item.is_file() and not item.is_symlink():
-                out.append(item.relative_to(self.path).as_posix())
+        for folder, _, names in os.walk(self.path):
+            base = Path(folder)
+            for name in names:
+                item = base / name
+                if item.is_file() and not item.is_symlink():
+                    out.append(item.relative_to(self.path).as_posix())
         return sorted(out)
 
     def scripts(self) -> list[str]:

@@ -128,6 +128,7 @@ class SkillManager:
         await self.environments.aclose()
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
+        await self.sandbox.aclose()
 
     def user_dir(self, user_id: str) -> Path:
         return self.settings.data_dir / "users" / user_key(user_id) / "skills"

@@ -353,6 +353,25 @@ class Sandbox:
                 self._uids.add(uid)
                 return uid
 
+    async def aclose(self, timeout_s: float = 10.0) -> None:
+        """Remove the run cgroups that were still busy when their run ended.
+
+        Their processes were killed, but on a loaded machine the last ones
+        can take longer to exit than a run waits; the start-up sweep only
+        takes cgroups of a server that is gone, so a shutdown that left them
+        would leave them until the next start.
+        """
+        cgroups = self.cgroups
+        if cgroups is None or not cgroups.leftovers:
+            return
+        pending, cgroups.leftovers = cgroups.leftovers, []
+        left = await asyncio.to_thread(
+            lambda: [c for c in pending if not c.remove(timeout_s=timeout_s)]
+        )
+        if left:
+            log.warning("%d run cgroup(s) could not be removed at shutdown", len(left))
+        cgroups.leftovers.extend(left)
+
     async def _release(self, res: _RunResources) -> None:
         cgroups, cgroup = self.cgroups, res.cgroup
         if cgroups is not None and cgroup is not None:

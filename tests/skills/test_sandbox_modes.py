@@ -55,17 +55,24 @@ async def call(manager: SkillManager, session: str, script: str, *args: str) -> 
     return payload
 
 
-def my_run_cgroups(manager: SkillManager) -> list[str]:
+def run_cgroups(manager: SkillManager) -> set[str]:
+    """This process's run cgroups (other tests in it may have made some)."""
     found = manager.sandbox.cgroups
     if found is None:
-        return []
+        return set()
     mine = f"{RUN_PREFIX}{os.getpid()}-"
-    return [
+    return {
         entry
         for parent in set(found.parents.values())
         for entry in os.listdir(parent)
         if entry.startswith(mine)
-    ]
+    }
+
+
+async def new_run_cgroups(manager: SkillManager, before: set[str]) -> set[str]:
+    """Run cgroups made since ``before`` and left after the manager closed."""
+    await manager.aclose()
+    return run_cgroups(manager) - before
 
 
 def processes_with(token: str) -> list[int]:
@@ -83,16 +90,19 @@ def processes_with(token: str) -> list[int]:
 
 async def test_a_call_stopped_at_the_wall_time_keeps_what_it_wrote(tmp_path: Path) -> None:
     manager = manager_with(tmp_path, skill_wall_s=2.0)
+    await manager.sandbox.probe()
+    before = run_cgroups(manager)
     payload = await call(manager, "ses_wall", "slow.py", "60")
     assert not payload["ok"] and payload["limit"] == "wall"
     root = manager.workspace("ses_wall").root
     assert (root / "before.txt").read_text() == "written before the limit"
-    assert my_run_cgroups(manager) == []
+    assert await new_run_cgroups(manager, before) == set()
 
 
 async def test_a_cancelled_call_leaves_no_process_and_no_cgroup(tmp_path: Path) -> None:
     manager = manager_with(tmp_path)
     assert (await manager.sandbox.probe()).available
+    before = run_cgroups(manager)
     token = uuid.uuid4().hex
     task = asyncio.create_task(call(manager, "ses_cancel", "slow.py", "60", token))
     async with asyncio.timeout(20):
@@ -102,7 +112,7 @@ async def test_a_cancelled_call_leaves_no_process_and_no_cgroup(tmp_path: Path) 
     with pytest.raises(asyncio.CancelledError):
         await task
     assert processes_with(token) == []
-    assert my_run_cgroups(manager) == []
+    assert await new_run_cgroups(manager, before) == set()
     # A cancelled call keeps nothing: its workspace was never saved.
     assert not (manager.workspace("ses_cancel").root / "before.txt").exists()
 
@@ -124,6 +134,8 @@ async def test_unsandboxed_mode_runs_with_limits_and_kills_the_whole_group(
     limits = SandboxLimits(cpu_s=2, wall_s=10.0, memory_bytes=256 * 1024 * 1024, max_procs=16)
     sandbox = Sandbox(limits, allow_unsandboxed=True, bwrap="", cgroups=cgroups)  # type: ignore[arg-type]
     manager = manager_with(tmp_path, sandbox=sandbox)
+    await sandbox.probe()
+    before = run_cgroups(manager)
     token = uuid.uuid4().hex
     payload = await call(manager, "ses_unsafe", "orphan.py", token)
     assert payload["ok"] and payload["stdout"] == "parent done\n"
@@ -131,7 +143,7 @@ async def test_unsandboxed_mode_runs_with_limits_and_kills_the_whole_group(
     assert processes_with(token) == []  # the orphan went with its group
     await asyncio.sleep(0.5)
     assert not (manager.workspace("ses_unsafe").root / "late.txt").exists()
-    assert my_run_cgroups(manager) == []
+    assert await new_run_cgroups(manager, before) == set()
 
 
 SERVER = """
