@@ -1,14 +1,17 @@
-"""``sage sessions list | show | cancel``."""
+"""``sage sessions list | show | cancel | export``."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, call, console
+from app.client import SageClient
 
 sessions_app = typer.Typer(help="List, inspect and cancel your sessions.", no_args_is_help=True)
 
@@ -47,3 +50,28 @@ def show(session_id: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> 
 def cancel(session_id: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     result: Any = call(url, api_key, lambda c: c.cancel(session_id))
     console.print(f"cancel requested for run {result['run_id']}")
+
+
+@sessions_app.command()
+def export(
+    session_id: str,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
+) -> None:
+    """Write the session as JSON lines (runs, events, messages, tasks; secrets redacted)."""
+
+    async def go(client: SageClient) -> None:
+        sink = output.open("wb") if output is not None else sys.stdout.buffer
+        try:
+            async for chunk in client.export(session_id):
+                sink.write(chunk)
+        finally:
+            if output is not None:
+                sink.close()
+            else:
+                sink.flush()
+
+    call(url, api_key, go)

@@ -3,10 +3,22 @@ export."""
 
 from __future__ import annotations
 
-import httpx2
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
 
+import httpx2
+import pytest
+from typer.testing import CliRunner
+
+from app.cli.main import app as cli_app
 from sagents.events import parse_event
-from sagents.testing import Turn
+from sagents.observability.logs import JsonFormatter, RunFields
+from sagents.testing import ScriptedToolCall, Turn
+from sagents.tools import ToolManager, tool
 from tests.app.conftest import SIMPLE, StartServer, chat
 
 
@@ -56,3 +68,97 @@ async def test_metrics_need_a_key_when_keys_are_configured(start_server: StartSe
         allowed = await http.get("/metrics", headers={"Authorization": "Bearer scrape-key-123"})
     assert refused.status_code == 401
     assert allowed.status_code == 200
+
+
+LLM_KEY = "sk-planted-llm-key-0123456789abcdef"
+USER_KEY = "user-planted-key-9876"
+MCP_HEADER = "mcp-planted-header-5555"
+PLANTED = (LLM_KEY, USER_KEY, MCP_HEADER)
+
+
+@tool
+def remember(text: str) -> str:
+    """Logs the text and gives it back."""
+    logging.getLogger("tests.remember").warning("remembering %s", text)
+    return f"remembered {text}"
+
+
+@pytest.fixture
+def root_log() -> Iterator[io.StringIO]:
+    """What ``sage serve``'s handler would print (the app hands it its redactor)."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.addFilter(RunFields())
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield buffer
+    root.removeHandler(handler)
+
+
+async def test_export_has_the_run_and_no_planted_secret(
+    start_server: StartServer, tmp_path: Path, root_log: io.StringIO
+) -> None:
+    tools = ToolManager()
+    tools.add(remember)
+    mcp_file = tmp_path / "mcp_setting.json"
+    entry = {"url": "http://127.0.0.1:9/mcp", "headers": {"X-Api-Key": MCP_HEADER}}
+    mcp_file.write_text(json.dumps({"mcpServers": {"vault": entry}}))
+    secrets = " ".join(PLANTED)
+    url = start_server(
+        [
+            Turn(tool_calls=[ScriptedToolCall(name="remember", arguments={"text": secrets})]),
+            Turn(text=f"Noted: {LLM_KEY}"),
+        ],
+        tools=tools,
+        llm_api_key=LLM_KEY,
+        api_keys={USER_KEY: "alice"},
+        mcp_settings_path=mcp_file,
+        mcp_startup_wait_s=0.2,
+    )
+    auth = {"Authorization": f"Bearer {USER_KEY}"}
+    async with httpx2.AsyncClient(base_url=url, timeout=10, headers=auth) as http:
+        events = await chat(http, message=f"keep these: {secrets}")
+        session_id, trace_id = events[0].session_id, events[0].trace_id
+        response = await http.get(f"/api/v1/sessions/{session_id}/export")
+        missing = await http.get("/api/v1/sessions/ses_nope/export")
+    assert events[-1].type == "run.finished"
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert missing.status_code == 404
+
+    text = response.text
+    lines = [json.loads(line) for line in text.splitlines()]
+    kinds = [line["record"] for line in lines]
+    assert kinds[0] == "session" and lines[0]["session_id"] == session_id
+    assert kinds[1] == "run"
+    run = lines[1]
+    assert (run["run_id"], run["trace_id"], run["status"]) == (
+        events[0].run_id,
+        trace_id,
+        "finished",
+    )
+    assert run["usage"]["input_tokens"] > 0
+    exported = [line for line in lines if line["record"] == "event"]
+    assert [e["seq"] for e in exported] == [e.seq for e in events]
+    assert [e["type"] for e in exported] == [e.type for e in events]
+    assert {e["trace_id"] for e in exported} == {trace_id}
+    assert any(e["type"] == "route.decided" for e in exported)
+    assert any(e["type"] == "usage" for e in exported)
+    assert kinds.count("message") == 4  # user, assistant (call), tool, assistant
+    for secret in PLANTED:
+        assert secret not in text
+    assert "[REDACTED]" in text
+
+    logged = root_log.getvalue()
+    lines_logged = [json.loads(line) for line in logged.splitlines()]
+    (remembered,) = [r for r in lines_logged if r["logger"] == "tests.remember"]
+    assert remembered["trace_id"] == trace_id and remembered["run_id"] == events[0].run_id
+    for secret in PLANTED:
+        assert secret not in logged
+
+    # The CLI writes the same lines.
+    command = ["sessions", "export", session_id, "--url", url, "--api-key", USER_KEY]
+    cli = await asyncio.to_thread(CliRunner().invoke, cli_app, command)
+    assert cli.exit_code == 0, cli.output
+    assert [json.loads(line)["record"] for line in cli.stdout.splitlines()] == kinds

@@ -182,3 +182,27 @@ async def test_a_failing_tool_and_a_failing_llm_call_are_errors(traced: TracedFa
     assert (root.attributes or {})["sage.run.status"] == "failed"
     (simple,) = t.named("invoke_agent simple")
     assert simple.status.status_code is StatusCode.ERROR
+
+
+async def test_recorded_content_has_no_planted_secret(traced: TracedFactory) -> None:
+    key = "sk-planted-llm-key-0123456789abcdef"
+    user_key = "user-planted-key-9876"
+    said = f"use {key} and {user_key} and Bearer abcdefghijklmnop"
+    script = [
+        Turn(role="simple", tool_calls=[ScriptedToolCall(name="explode", arguments={"x": said})]),
+        Turn(role="simple", text=f"I will not repeat {key}."),
+    ]
+    t = await traced(
+        ScriptedLLM(script),
+        tools(),
+        otel_capture_content=True,
+        llm_api_key=key,
+        api_keys={user_key: "alice"},
+    )
+    await run(t, message=said, deep_thinking=False, multi_agent=False)
+    dumped = " ".join(
+        f"{s.name} {dict(s.attributes or {})} {s.status.description}" for s in t.spans()
+    )
+    assert "[REDACTED]" in dumped
+    for secret in (key, user_key, "abcdefghijklmnop"):
+        assert secret not in dumped
