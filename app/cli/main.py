@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from app.cli.evals import eval_app
 from app.cli.mcp import mcp_app
 from app.cli.memory import memory_app
 from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt
@@ -29,6 +30,7 @@ app.add_typer(sessions_app, name="sessions")
 app.add_typer(memory_app, name="memory")
 app.add_typer(skills_app, name="skills")
 app.add_typer(mcp_app, name="mcp")
+app.add_typer(eval_app, name="eval")
 console = Console()
 err = Console(stderr=True)
 
