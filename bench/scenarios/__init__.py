@@ -19,12 +19,14 @@ from bench.scenarios import (
     streaming_http,
     tool_turn,
     tool_turn_http,
+    tool_turn_traced,
 )
 
 SCENARIOS: list[Scenario] = [
     llm_call.SCENARIO,
     tool_turn.SCENARIO,
     tool_turn_http.SCENARIO,
+    tool_turn_traced.SCENARIO,
     concurrency.SCENARIO,
     streaming_http.SCENARIO,
     cancel.SCENARIO,

@@ -30,10 +30,11 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import Tracer
 
 from sagents.observability.metrics import Metrics
+from sagents.observability.processor import RunBatchProcessor
 from sagents.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class Observability:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             exporter: SpanExporter = OTLPSpanExporter(endpoint=traces_url)
-            processors.append(BatchSpanProcessor(exporter))
+            processors.append(RunBatchProcessor(exporter))
         readers: list[MetricReader] = []
         metrics_url = _endpoint(env, "METRICS", "v1/metrics")
         if metrics_url is not None:
