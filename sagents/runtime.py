@@ -145,6 +145,10 @@ class Runtime:
             await extractor.start()
         skills = SkillManager(settings)
         skills.start()
+        # Without one given, what the OTEL_* variables configure (nothing by
+        # default); the Runtime owns and closes it either way.
+        obs = observability or Observability.from_environment(settings)
+        obs.metrics.watch_mcp(lambda: [(i.name, str(i.status)) for i in mcp.list()])
         history = HistoryPreparer(settings)
         # Load the tokenizer now (~0.3 s, off the loop) rather than in the
         # first chat, which would otherwise pay for it.
@@ -167,9 +171,7 @@ class Runtime:
             mcp=mcp,
             skills=skills,
             data_dir_lock=lock,
-            # Without one given, what the OTEL_* variables configure (nothing
-            # by default); the Runtime owns and closes it either way.
-            observability=observability or Observability.from_environment(settings),
+            observability=obs,
             redactor=Redactor.from_settings(settings, mcp.secret_values),
         )
 

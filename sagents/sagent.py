@@ -169,11 +169,6 @@ class SAgent:
             options=request.options().model_dump(exclude_none=True),
         )
         holder: list[SessionContext] = []
-
-        def on_cancel() -> None:
-            if holder:
-                holder[0].cancel_requested = True
-
         obs = rt.observability
         telemetry = (
             RunTelemetry(
@@ -187,6 +182,13 @@ class SAgent:
             if obs.enabled
             else None
         )
+
+        def on_cancel() -> None:
+            if telemetry is not None:
+                telemetry.cancel_requested()
+            if holder:
+                holder[0].cancel_requested = True
+
         trace_id = telemetry.trace_id if telemetry is not None else new_trace_id()
 
         async def body(publish: Callable[[EventBase], None]) -> None:

@@ -45,6 +45,7 @@ class RunTelemetry:
 
     __slots__ = (
         "_agents",
+        "_cancel_at",
         "_ended",
         "_started",
         "obs",
@@ -91,6 +92,12 @@ class RunTelemetry:
         self._agents: list[tuple[Span, Context]] = []
         self._started = time.perf_counter()
         self._ended = False
+        self._cancel_at: float | None = None
+
+    def cancel_requested(self) -> None:
+        """A cancel was asked for (the time ``sage.run.cancel.duration`` starts)."""
+        if self._cancel_at is None:
+            self._cancel_at = time.perf_counter()
 
     def started(self) -> None:
         """The run's body began (counted here, not for a refused request)."""
@@ -233,7 +240,10 @@ class RunTelemetry:
         labels = {sc.RUN_STATUS: status}
         metrics.runs_active.add(-1)
         metrics.runs_ended.add(1, labels)
-        metrics.run_duration.record(time.perf_counter() - self._started, labels)
+        ended = time.perf_counter()
+        metrics.run_duration.record(ended - self._started, labels)
+        if status == "cancelled" and self._cancel_at is not None:
+            metrics.cancel_latency.record(ended - self._cancel_at)
 
 
 def new_trace_id(span: Span | None = None) -> str:

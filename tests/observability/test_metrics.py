@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, NumberDataPoint
@@ -84,6 +86,7 @@ async def test_runs_tools_and_tokens_are_counted(traced: TracedFactory) -> None:
     assert value(found["sage.runs.ended"], **{"sage.run.status": "cancelled"}) == 1
     assert value(found["sage.runs.active"]) == 0
     assert value(found["sage.run.duration"], **{"sage.run.status": "finished"}) == 1
+    assert value(found["sage.run.cancel.duration"]) == 1  # the one cancelled run
     assert value(found["sage.tool.calls"], **{"gen_ai.tool.name": "add"}) == 1
     assert value(found["sage.tool.calls"], **{"gen_ai.tool.name": "explode"}) == 1
     assert value(found["sage.tool.errors"], **{"gen_ai.tool.name": "explode"}) == 1
@@ -111,3 +114,15 @@ async def test_runs_tools_and_tokens_are_counted(traced: TracedFactory) -> None:
     assert "# TYPE gen_ai_client_operation_duration_seconds histogram" in text
     assert "gen_ai_client_token_usage_bucket{" in text and 'le="+Inf"} 2' in text
     assert 'sage_tool_errors_total{gen_ai_tool_name="explode"} 1' in text
+
+
+async def test_mcp_server_status_is_a_gauge(traced: TracedFactory, tmp_path: Path) -> None:
+    mcp_file = tmp_path / "mcp_setting.json"
+    mcp_file.write_text(json.dumps({"mcpServers": {"gone": {"url": "http://127.0.0.1:9/mcp"}}}))
+    t: Traced = await traced(ScriptedLLM(), mcp_settings_path=mcp_file, mcp_startup_wait_s=5.0)
+    assert t.rt.mcp is not None
+    status = str(t.rt.mcp.info("gone").status)
+    found = points(t)["sage.mcp.server.status"]
+    gone = {p.attributes["sage.mcp.status"]: p.value for p in found}
+    assert gone[status] == 1 and sum(gone.values()) == 1
+    assert set(gone) == {"idle", "connecting", "connected", "error", "disabled"}
