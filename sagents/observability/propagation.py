@@ -1,12 +1,13 @@
-"""W3C trace context for MCP servers: ``traceparent`` in the request's
-``params._meta`` (where the MCP conventions carry it, so stdio servers get
-it too) and, over HTTP transports, as the ``traceparent`` header.
+"""W3C trace context for MCP servers over HTTP: the ``traceparent`` header.
 
-The SDK sends requests from its own writer task, which does not share the
-caller's context, so the header cannot be set from the current span at send
-time. Instead the caller puts the context in ``_meta`` and ``TraceHeaders``,
-an httpx transport under the SDK, lifts it into the HTTP header of that
-same request.
+The MCP SDK puts the current span's context in each request's
+``params._meta`` itself (``traceparent``, ``tracestate``; SEP-414), from the
+caller's task, where Sage's ``execute_tool`` span is current, so every
+server, stdio included, gets it in-band. The HTTP header is what tracing
+proxies and HTTP middleware read, and the SDK does not set it: it sends
+from its own writer task, which does not share the caller's context. So
+``TraceHeaders``, an httpx transport under the SDK's client, copies the
+request's ``_meta`` entries into the headers of that same request.
 """
 
 from __future__ import annotations
@@ -14,17 +15,8 @@ from __future__ import annotations
 import json
 
 import httpx2
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _FIELDS = ("traceparent", "tracestate")
-
-
-def trace_meta() -> dict[str, str] | None:
-    """The current span's context as ``_meta`` entries; None with no span."""
-    carrier: dict[str, str] = {}
-    # Stateless; built per call rather than kept in a module global.
-    TraceContextTextMapPropagator().inject(carrier)
-    return carrier or None
 
 
 class TraceHeaders(httpx2.AsyncBaseTransport):

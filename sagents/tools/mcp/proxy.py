@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TextIO, TypeVar, cast
+from typing import Any, Literal, TextIO, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -35,7 +35,6 @@ from mcp.client.session import IncomingMessage
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
-from sagents.observability.propagation import trace_meta
 from sagents.tools.mcp.catalog import (
     Catalog,
     list_extras,
@@ -176,16 +175,12 @@ class McpProxy:
         request.
         """
 
-        # The caller's span (execute_tool), for the server to join the trace.
-        meta = trace_meta()
-
         def send(client: Client) -> Awaitable[mcp_types.CallToolResult]:
             return client.call_tool(
                 tool,
                 arguments,
                 read_timeout_seconds=self._call_timeout_s,
                 progress_callback=progress,
-                meta=cast(mcp_types.RequestParamsMeta, meta) if meta else None,
             )
 
         return await self._request(f"tool {tool!r}", send)
