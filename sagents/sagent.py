@@ -39,7 +39,7 @@ from sagents.flow.nodes import Flow
 from sagents.llm.errors import LLMError
 from sagents.memory.recall import prepare_context
 from sagents.observability.logs import bind_run
-from sagents.observability.run_telemetry import RunTelemetry, new_trace_id
+from sagents.observability.run_telemetry import RunTelemetry, caller_context, new_trace_id
 from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
 from sagents.runs.channel import EventsDropped
@@ -129,9 +129,17 @@ class SAgent:
         runtime.catalog.validate(self.flow)
 
     async def start(
-        self, request: RunRequest, user_id: str, *, flow: Flow | None = None
+        self,
+        request: RunRequest,
+        user_id: str,
+        *,
+        flow: Flow | None = None,
+        traceparent: str | None = None,
     ) -> RunInfo:
         """Validate, load or create the session, and start the run in the background.
+
+        ``traceparent`` is the client's W3C trace context: the run's trace
+        continues it (a malformed one is ignored).
 
         Raises ``SessionNotFound``, ``UnknownTools`` / ``UnknownSkills``,
         ``FlowError`` or ``SessionBusy`` before anything is written, so a
@@ -170,6 +178,7 @@ class SAgent:
         )
         holder: list[SessionContext] = []
         obs = rt.observability
+        caller = caller_context(traceparent)
         telemetry = (
             RunTelemetry(
                 obs,
@@ -178,6 +187,7 @@ class SAgent:
                 run_id=run.id,
                 user_id=user_id,
                 redact=rt.redactor.text,
+                caller=caller,
             )
             if obs.enabled
             else None
@@ -189,7 +199,7 @@ class SAgent:
             if holder:
                 holder[0].cancel_requested = True
 
-        trace_id = telemetry.trace_id if telemetry is not None else new_trace_id()
+        trace_id = telemetry.trace_id if telemetry is not None else new_trace_id(caller=caller)
 
         async def body(publish: Callable[[EventBase], None]) -> None:
             await self._execute(

@@ -31,8 +31,10 @@ from opentelemetry.trace import (
     StatusCode,
     Tracer,
     format_trace_id,
+    get_current_span,
     set_span_in_context,
 )
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from sagents.observability import semconv as sc
 from sagents.observability.setup import Observability
@@ -67,7 +69,10 @@ class RunTelemetry:
         run_id: str,
         user_id: str,
         redact: Callable[[str], str] = str,
+        caller: Context | None = None,
     ) -> None:
+        """``caller``: the client's trace context (its ``traceparent``), whose
+        child the run's span becomes."""
         self.obs = obs
         self.redact = redact
         """Applied to recorded content and error descriptions (``Redactor.text``)."""
@@ -75,6 +80,7 @@ class RunTelemetry:
         self.session_id = session_id
         self.span = self.tracer.start_span(
             f"{sc.OP_INVOKE_WORKFLOW} {flow}",
+            context=caller,
             kind=SpanKind.INTERNAL,
             attributes={
                 sc.OPERATION: sc.OP_INVOKE_WORKFLOW,
@@ -246,15 +252,28 @@ class RunTelemetry:
             metrics.cancel_latency.record(ended - self._cancel_at)
 
 
-def new_trace_id(span: Span | None = None) -> str:
-    """The span's trace id as 32 hex digits; a fresh random one when the
-    span is not recorded, so events and logs carry a correlation id even
-    with tracing off."""
-    if span is not None:
-        span_context = span.get_span_context()
-        if span_context.is_valid:
-            return format_trace_id(span_context.trace_id)
+def new_trace_id(span: Span | None = None, caller: Context | None = None) -> str:
+    """The span's trace id as 32 hex digits; with no recorded span, the
+    caller's trace id, else a fresh random one, so events and logs carry a
+    correlation id even with tracing off."""
+    for candidate in (span, get_current_span(caller) if caller is not None else None):
+        if candidate is not None:
+            span_context = candidate.get_span_context()
+            if span_context.is_valid:
+                return format_trace_id(span_context.trace_id)
     return os.urandom(16).hex()
+
+
+def caller_context(traceparent: str | None, tracestate: str | None = None) -> Context | None:
+    """The client's W3C trace context, or None when absent or malformed
+    (a bad header never fails a request; the run starts its own trace)."""
+    if not traceparent:
+        return None
+    carrier = {"traceparent": traceparent}
+    if tracestate:
+        carrier["tracestate"] = tracestate
+    context = TraceContextTextMapPropagator().extract(carrier)
+    return context if get_current_span(context).get_span_context().is_valid else None
 
 
 def _fail(span: Span, error: BaseException, redact: Callable[[str], str] = str) -> None:

@@ -23,7 +23,7 @@ from tests.app.conftest import SIMPLE, StartServer, chat
 
 
 async def test_chat_answers_with_the_runs_trace_id(start_server: StartServer) -> None:
-    url = start_server([Turn(text="Hi.")])
+    url = start_server([Turn(text="Hi."), Turn(text="Again.")])
     async with (
         httpx2.AsyncClient(base_url=url, timeout=10) as http,
         http.stream("POST", "/api/v1/chat", json={"message": "hi", **SIMPLE}) as response,
@@ -38,6 +38,14 @@ async def test_chat_answers_with_the_runs_trace_id(start_server: StartServer) ->
     assert len(trace_id) == 32 and int(trace_id, 16)
     assert events[0].type == "run.started" and events[0].trace_id == trace_id
     assert {e.trace_id for e in events} == {trace_id}
+
+    # Tracing is off here, and the client's trace id is still the run's.
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
+        response = await http.post(
+            "/api/v1/chat", json={"message": "again", **SIMPLE}, headers={"traceparent": caller}
+        )
+    assert response.headers["x-trace-id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 async def test_metrics_in_prometheus_text_when_enabled(start_server: StartServer) -> None:

@@ -206,3 +206,20 @@ async def test_recorded_content_has_no_planted_secret(traced: TracedFactory) -> 
     assert "[REDACTED]" in dumped
     for secret in (key, user_key, "abcdefghijklmnop"):
         assert secret not in dumped
+
+
+async def test_the_clients_traceparent_parents_the_run(traced: TracedFactory) -> None:
+    t = await traced(ScriptedLLM([Turn(role="simple", text="a"), Turn(role="simple", text="b")]))
+    agent = SAgent(t.rt)
+    request = RunRequest(message="hi", deep_thinking=False, multi_agent=False)
+    caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    info = await agent.start(request, "u1", traceparent=caller)
+    assert info.trace_id == "0af7651916cd43dd8448eb211c80319c"
+    _ = [e async for e in t.rt.runs.subscribe(info.run_id)]
+    (root,) = t.named("invoke_workflow default")
+    assert root.parent is not None and root.parent.span_id == 0xB7AD6B7169203331
+    assert root.parent.is_remote
+    # A malformed one is ignored: the run starts its own trace.
+    info = await agent.start(request, "u1", traceparent="00-zz-not-a-trace-01")
+    assert len(info.trace_id) == 32 and info.trace_id != "0af7651916cd43dd8448eb211c80319c"
+    _ = [e async for e in t.rt.runs.subscribe(info.run_id)]
