@@ -39,7 +39,7 @@ from sagents.flow.nodes import Flow
 from sagents.llm.errors import LLMError
 from sagents.memory.recall import prepare_context
 from sagents.observability.logs import bind_run
-from sagents.observability.run_telemetry import RunTelemetry, caller_context, new_trace_id
+from sagents.observability.run_telemetry import RunTelemetry, start_run_telemetry, step
 from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
 from sagents.runs.channel import EventsDropped
@@ -177,20 +177,14 @@ class SAgent:
             options=request.options().model_dump(exclude_none=True),
         )
         holder: list[SessionContext] = []
-        obs = rt.observability
-        caller = caller_context(traceparent)
-        telemetry = (
-            RunTelemetry(
-                obs,
-                flow=flow.name,
-                session_id=session.id,
-                run_id=run.id,
-                user_id=user_id,
-                redact=rt.redactor.text,
-                caller=caller,
-            )
-            if obs.enabled
-            else None
+        telemetry, trace_id = start_run_telemetry(
+            rt.observability,
+            rt.redactor.text,
+            flow=flow.name,
+            session_id=session.id,
+            run_id=run.id,
+            user_id=user_id,
+            traceparent=traceparent,
         )
 
         def on_cancel() -> None:
@@ -198,8 +192,6 @@ class SAgent:
                 telemetry.cancel_requested()
             if holder:
                 holder[0].cancel_requested = True
-
-        trace_id = telemetry.trace_id if telemetry is not None else new_trace_id(caller=caller)
 
         async def body(publish: Callable[[EventBase], None]) -> None:
             await self._execute(
@@ -302,20 +294,24 @@ class SAgent:
             )
             holder.append(ctx)
             user_message = ctx.messages.add_user(request.message, run_id=run.id)
-            await rt.store.begin_run(run, user_message, new_session=session if created else None)
+            with step(telemetry, "store.begin_run"):
+                await rt.store.begin_run(
+                    run, user_message, new_session=session if created else None
+                )
             await prepare_context(ctx, emit, rt)  # history budget + recalled memories
             async for event in self.executor.run(flow, ctx):
                 emit(event)
             answer = ctx.answer or ""
-            await rt.store.end_run(
-                run.id,
-                RunStatus.FINISHED,
-                session_id=session.id,
-                session_status=SessionStatus.COMPLETED,
-                answer=answer,
-                input_tokens=ctx.usage.input_tokens,
-                output_tokens=ctx.usage.output_tokens,
-            )
+            with step(telemetry, "store.end_run"):
+                await rt.store.end_run(
+                    run.id,
+                    RunStatus.FINISHED,
+                    session_id=session.id,
+                    session_status=SessionStatus.COMPLETED,
+                    answer=answer,
+                    input_tokens=ctx.usage.input_tokens,
+                    output_tokens=ctx.usage.output_tokens,
+                )
             emit(RunFinished(answer=answer, usage=ctx.usage))
             if telemetry is not None:
                 telemetry.finish("finished")

@@ -123,4 +123,8 @@ class SessionContext:
 
     async def commit(self, *messages: MessageRecord) -> None:
         """Persist completed messages now, so they survive a crash."""
-        await self.store.add_messages(list(messages))
+        if self.telemetry is None:
+            await self.store.add_messages(list(messages))
+            return
+        with self.telemetry.step("store.add_messages", **{"sage.store.messages": len(messages)}):
+            await self.store.add_messages(list(messages))

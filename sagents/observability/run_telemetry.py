@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -280,3 +280,36 @@ def _fail(span: Span, error: BaseException, redact: Callable[[str], str] = str) 
     name = type(error).__name__
     span.set_attribute(sc.ERROR_TYPE, "cancelled" if name == "CancelledError" else name)
     span.set_status(Status(StatusCode.ERROR, redact(str(error))[:200] or name))
+
+
+def start_run_telemetry(
+    obs: Observability,
+    redact: Callable[[str], str],
+    *,
+    flow: str,
+    session_id: str,
+    run_id: str,
+    user_id: str,
+    traceparent: str | None,
+) -> tuple[RunTelemetry | None, str]:
+    """A new run's telemetry (None when telemetry is off) and its trace id."""
+    caller = caller_context(traceparent)
+    if not obs.enabled:
+        return None, new_trace_id(caller=caller)
+    telemetry = RunTelemetry(
+        obs,
+        flow=flow,
+        session_id=session_id,
+        run_id=run_id,
+        user_id=user_id,
+        redact=redact,
+        caller=caller,
+    )
+    return telemetry, telemetry.trace_id
+
+
+def step(
+    telemetry: RunTelemetry | None, name: str, **attributes: Any
+) -> AbstractContextManager[Any]:
+    """``telemetry.step(...)``, or nothing when telemetry is off."""
+    return nullcontext() if telemetry is None else telemetry.step(name, **attributes)

@@ -161,6 +161,13 @@ async def test_content_is_recorded_when_the_operator_opts_in(traced: TracedFacto
     spans = t.spans()
     history = [s for s in spans if s.name == "prepare_history"]
     assert [parent_name(s, spans) for s in history] == ["invoke_agent simple"] * 2
+    # Store writes: the run's begin and end under the run, each message
+    # (call, result, answer) under the agent that wrote it.
+    (begin,) = [s for s in spans if s.name == "store.begin_run"]
+    (end,) = [s for s in spans if s.name == "store.end_run"]
+    assert parent_name(begin, spans) == parent_name(end, spans) == "invoke_workflow default"
+    writes = [s for s in spans if s.name == "store.add_messages"]
+    assert [parent_name(s, spans) for s in writes] == ["invoke_agent simple"] * 3
 
 
 async def test_a_failing_tool_and_a_failing_llm_call_are_errors(traced: TracedFactory) -> None:
