@@ -149,6 +149,8 @@ class Runtime:
         # default); the Runtime owns and closes it either way.
         obs = observability or Observability.from_environment(settings)
         obs.metrics.watch_mcp(lambda: [(i.name, str(i.status)) for i in mcp.list()])
+        if extractor is not None:
+            extractor.tracer = obs.tracer
         history = HistoryPreparer(settings)
         # Load the tokenizer now (~0.3 s, off the loop) rather than in the
         # first chat, which would otherwise pay for it.

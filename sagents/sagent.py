@@ -316,7 +316,7 @@ class SAgent:
             if telemetry is not None:
                 telemetry.finish("finished")
             if rt.memory_extractor is not None:  # after the terminal event: never delays it
-                rt.memory_extractor.schedule(user_id, session.id, run.id)
+                rt.memory_extractor.schedule(user_id, session.id, run.id, trace_id)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
