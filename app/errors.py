@@ -86,14 +86,31 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def _name_the_content_type(request: Request, details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A JSON body sent without ``Content-Type: application/json`` (curl's
+    ``-d`` says form-urlencoded) is not parsed, so the whole body fails as
+    "not an object": say which header is wrong instead of leaving the
+    client to guess."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return details
+    for detail in details:
+        if detail["field"] == "body" and detail["type"] in ("model_attributes_type", "dict_type"):
+            detail["problem"] = (
+                "the body must be a JSON object sent with the header "
+                f"'Content-Type: application/json' (this request's Content-Type: {media or 'none'})"
+            )
+    return details
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
         return JSONResponse(error_body(exc.type, exc.message, exc.details), status_code=exc.status)
 
-    async def validation(_: Request, exc: Exception) -> JSONResponse:
+    async def validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        details = _validation_details(exc)
+        details = _name_the_content_type(request, _validation_details(exc))
         summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
         return JSONResponse(
             error_body("validation_error", f"invalid request: {summary}", details), status_code=422

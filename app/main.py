@@ -16,6 +16,7 @@ from app.openapi_errors import install_error_documentation
 from app.routes import agui, chat, flow, health, mcp, openai_compat, sessions, skills, web
 from app.routes import memory as memory_routes
 from app.routes import metrics as metrics_routes
+from app.routes import status as status_routes
 from app.routes import tools as tools_routes
 from sagents.data_dir_lock import DataDirLock
 from sagents.flow.catalog import FlowCatalog
@@ -90,6 +91,7 @@ def create_app(
         app.add_middleware(HostGuardMiddleware, policy=HostPolicy(settings.trusted_hosts))
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
+    app.include_router(status_routes.router)
     app.include_router(chat.router)
     app.include_router(sessions.router)
     app.include_router(flow.router)

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import cast, get_args
 
 from sagents.context.messages import MessageManager
+from sagents.context.parts import PromptParts
 from sagents.context.session_context import SessionContext
 from sagents.context.tasks import TaskManager
 from sagents.events import (
@@ -191,7 +192,7 @@ class SAgent:
             if telemetry is not None:
                 telemetry.cancel_requested()
             if holder:
-                holder[0].cancel_requested = True
+                holder[0].control.cancel_requested = True
 
         async def body(publish: Callable[[EventBase], None]) -> None:
             await self._execute(
@@ -289,7 +290,9 @@ class SAgent:
                 messages=MessageManager(session.id, history),
                 tasks=TaskManager(session.id, run.id, rt.store),
                 skills=rt.skills,
-                skill_view=await self._skill_view(user_id, request.available_skills),
+                prompt=PromptParts(
+                    skill_view=await self._skill_view(user_id, request.available_skills)
+                ),
                 telemetry=telemetry,
             )
             holder.append(ctx)
@@ -366,8 +369,8 @@ class SAgent:
                             interrupted=True,
                         )
                     )
-            while ctx.open_agents:
-                agent, node, started = ctx.open_agents.pop()
+            while ctx.control.open_agents:
+                agent, node, started = ctx.control.open_agents.pop()
                 emit(
                     AgentFinished(
                         agent=agent,

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -214,6 +215,13 @@ class Settings(BaseSettings):
         default=None, description="A Chroma server (http://host:port); empty = embedded."
     )
 
+    # the one address setting (app/cli/address.py): `sage serve` binds it,
+    # the CLI talks to it; SAGE_HOST/SAGE_PORT are used when it is unset
+    url: str | None = Field(
+        default=None,
+        description="The server's address, e.g. http://127.0.0.1:19080: `sage serve` binds its "
+        "host and port (its --host/--port flags win) and the CLI connects to it.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
 
@@ -393,6 +401,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parsed = urlsplit(value)
+        try:
+            parsed.port  # noqa: B018 - raises on a port that is not a number in range
+        except ValueError as exc:
+            raise ValueError(f"SAGE_URL {value!r}: {exc}") from None
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"SAGE_URL {value!r} is not like http://127.0.0.1:8080")
+        return value.rstrip("/")
 
     @field_validator("trusted_hosts", mode="before")
     @classmethod

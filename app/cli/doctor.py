@@ -1,4 +1,8 @@
-"""``sage doctor``: the resolved configuration, and a probe of the LLM endpoint."""
+"""``sage doctor``: a short verdict per part Sage needs — the LLM (reachable,
+model listed, streaming, tool calling, structured output), MCP servers, the
+skill sandbox, the data directory, the memory model — each failure with its
+fix on the next line; exit 1 when any part fails. ``--verbose`` adds the
+resolved configuration (secrets masked)."""
 
 from __future__ import annotations
 
@@ -8,43 +12,58 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
-from sagents.llm.openai_model import OpenAIChatModel
-from sagents.llm.probe import Check, probe_endpoint
-from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
+from app.cli.remote import short
+from app.cli.verdicts import (
+    Verdict,
+    data_dir_verdicts,
+    llm_verdicts,
+    mcp_verdicts,
+    memory_verdict,
+    sandbox_verdict,
+)
+from sagents.settings import Settings
 
-MARKS = {"ok": "[green]ok[/]", "warn": "[yellow]note[/]", "fail": "[red]FAIL[/]"}
+MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
 
 
-def run_doctor(console: Console, err: Console) -> None:
+def run_doctor(console: Console, verbose: bool) -> None:
     settings = Settings()
-    console.print_json(json.dumps(settings.masked(), default=str))
-    console.print(f"store: {settings.db_path} ({'exists' if settings.db_path.exists() else 'new'})")
-    if not settings.llm_configured:
-        err.print(f"[red]LLM: not configured.[/] {NOT_CONFIGURED_MESSAGE}")
-        raise typer.Exit(1)
-    checks, learned = asyncio.run(_probe(settings))
-    table = Table(title=f"LLM at {settings.llm_base_url or 'https://api.openai.com/v1'}")
-    table.add_column("check")
-    table.add_column("")
-    table.add_column("detail", overflow="fold")
-    for check in checks:
-        table.add_row(check.name, MARKS[check.status], check.detail)
-    console.print(table)
-    if learned:
+    if verbose:
+        console.print_json(json.dumps(settings.masked(), default=str))
+    verdicts, learned = asyncio.run(_gather(settings))
+    width = max(len(v.name) for v in verdicts)
+    room = max(20, console.width - width - 4)
+    for verdict in verdicts:
+        # one line each: details are cut to the terminal (--verbose: whole)
+        detail = verdict.detail if verbose else short(verdict.detail, room)
+        console.print(
+            f"{MARKS[verdict.status]} {verdict.name.ljust(width)}  {escape(detail)}",
+            highlight=False,
+        )
+        if verdict.fix and verdict.status != "ok":
+            console.print(f"  [bold]fix:[/] {escape(verdict.fix)}", highlight=False)
+    if learned and verbose:
         console.print("What Sage learned about this endpoint (kept while the process runs):")
         console.print_json(json.dumps(learned))
-    if any(check.status == "fail" for check in checks):
-        err.print("[red]LLM: not usable as configured.[/]")
+    failed = [v.name for v in verdicts if v.status == "fail"]
+    if failed:
+        console.print(f"[red]{len(failed)} problem(s): {', '.join(failed)}[/]")
         raise typer.Exit(1)
-    console.print(f"[green]LLM: reachable at {settings.llm_base_url or 'api.openai.com'}[/]")
+    where = settings.llm_base_url or "https://api.openai.com/v1"
+    console.print(f"[green]all good: LLM reachable at {where}[/]")
 
 
-async def _probe(settings: Settings) -> tuple[list[Check], dict[str, Any]]:
-    model = OpenAIChatModel(settings)
-    try:
-        checks = await probe_endpoint(model)
-        return checks, model.capabilities.report()
-    finally:
-        await model.aclose()
+async def _gather(settings: Settings) -> tuple[list[Verdict], dict[str, Any]]:
+    """Everything at once: the LLM probes, MCP starts and the sandbox probe
+    each wait on something else; the data-directory and memory checks are
+    quick, blocking ones run in threads."""
+    llm, mcp, sandbox, data, memory = await asyncio.gather(
+        llm_verdicts(settings),
+        mcp_verdicts(settings),
+        sandbox_verdict(settings),
+        asyncio.to_thread(data_dir_verdicts, settings),
+        asyncio.to_thread(memory_verdict, settings),
+    )
+    return [*llm[0], *mcp, sandbox, *data, memory], llm[1]

@@ -12,12 +12,25 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, call, console, err
+from app.cli.remote import (
+    DEFAULT_URL,
+    JsonOpt,
+    KeyOpt,
+    UrlOpt,
+    call,
+    console,
+    err,
+    print_json,
+    short,
+)
 
 mcp_app = typer.Typer(
     help="List, register, enable, disable, refresh and remove MCP servers.",
     no_args_is_help=True,
 )
+
+
+NameArg = Annotated[str, typer.Argument(help="The server's name (as in sage mcp list).")]
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -31,9 +44,12 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
 
 
 @mcp_app.command("list")
-def list_(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def list_(as_json: JsonOpt = False, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Servers with their status, tool count, prefix, name clashes and last error."""
     data: Any = call(url, api_key, lambda c: c.mcp_servers())
+    if as_json:
+        print_json(data)
+        return
     if data.get("config_error"):
         err.print(f"[red]mcp_setting.json: {data['config_error']}[/]")
     table = Table("name", "origin", "transport", "status", "tools", "prefix", "last error")
@@ -48,9 +64,11 @@ def list_(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
             s["status"],
             count,
             s.get("prefix") or "",
-            s["last_error"] or "",
+            short(s["last_error"]),
         )
     console.print(table)
+    if any(len(s["last_error"] or "") > len(short(s["last_error"])) for s in data["servers"]):
+        console.print("[dim]errors are shortened: sage mcp list --json has them whole[/]")
     for s in data["servers"]:
         _print_clashes(s)
 
@@ -76,7 +94,7 @@ def _print_clashes(server: dict[str, Any]) -> None:
 
 @mcp_app.command()
 def add(
-    name: str,
+    name: Annotated[str, typer.Argument(help="A name for the server (its tools' source).")],
     command: Annotated[
         list[str] | None, typer.Argument(help="Command and arguments of a stdio server.")
     ] = None,
@@ -132,41 +150,44 @@ def _report(server: dict[str, Any], done: str) -> None:
 
 
 @mcp_app.command()
-def remove(name: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def remove(name: NameArg, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Unregister a server added with ``sage mcp add``."""
     call(url, api_key, lambda c: c.remove_mcp_server(name))
     console.print(f"removed {name}")
 
 
 @mcp_app.command()
-def enable(name: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def enable(name: NameArg, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Enable a server (also one from mcp_setting.json) and connect it."""
     server: Any = call(url, api_key, lambda c: c.set_mcp_disabled(name, False))
     _report(server, "enabled")
 
 
 @mcp_app.command()
-def disable(name: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def disable(name: NameArg, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Disable a server: it is disconnected and its tools withdrawn (kept across restarts)."""
     server: Any = call(url, api_key, lambda c: c.set_mcp_disabled(name, True))
     _report(server, "disabled")
 
 
 @mcp_app.command()
-def refresh(name: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def refresh(name: NameArg, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Reconnect a server if needed and list its tools again."""
     server: Any = call(url, api_key, lambda c: c.refresh_mcp_server(name))
     _report(server, "refreshed")
 
 
 @mcp_app.command()
-def tools(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def tools(as_json: JsonOpt = False, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Every tool, its source, and what it shadows."""
     data: Any = call(url, api_key, lambda c: c.tools())
+    if as_json:
+        print_json(data)
+        return
     table = Table("name", "source", "server", "shadows", "description")
     for t in data:
         shadows = ", ".join(
             s["source"] + (f" ({s['server']})" if s.get("server") else "") for s in t["shadows"]
         )
-        table.add_row(t["name"], t["source"], t["server"] or "", shadows, t["description"][:60])
+        table.add_row(t["name"], t["source"], t["server"] or "", shadows, short(t["description"]))
     console.print(table)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, console, request
+from app.cli.remote import DEFAULT_URL, JsonOpt, KeyOpt, UrlOpt, console, print_json, request
 
 memory_app = typer.Typer(help="See and edit what Sage remembers about you.", no_args_is_help=True)
 
@@ -26,22 +26,38 @@ def _table(items: list[dict[str, Any]], *, distance: bool = False) -> Table:
 
 
 @memory_app.command("list")
-def list_(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def list_(as_json: JsonOpt = False, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Everything Sage remembers about you."""
     items = request(url, api_key, "GET", "/api/v1/memory")
+    if as_json:
+        print_json(items)
+        return
     console.print(_table(items))
     console.print(f"[dim]{len(items)} memories[/]")
 
 
 @memory_app.command()
-def search(query: str, k: int = 5, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in your words.")],
+    k: Annotated[int, typer.Option(help="How many memories.")] = 5,
+    as_json: JsonOpt = False,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
+) -> None:
     """The memories nearest to QUERY."""
     items = request(url, api_key, "POST", "/api/v1/memory/search", json={"query": query, "k": k})
+    if as_json:
+        print_json(items)
+        return
     console.print(_table(items, distance=True))
 
 
 @memory_app.command()
-def forget(memory_id: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def forget(
+    memory_id: Annotated[str, typer.Argument(help="A memory id (mem_…) from sage memory list.")],
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
+) -> None:
     """Delete one memory by id."""
     request(url, api_key, "DELETE", f"/api/v1/memory/{memory_id}")
     console.print(f"forgot {memory_id}")

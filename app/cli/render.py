@@ -47,7 +47,9 @@ class EventPrinter:
             if event.interrupted:
                 c.print("[yellow](interrupted)[/]")
         elif isinstance(event, RunStarted):
-            c.print(f"[dim]session {event.session_id} · run {event.run_id}[/]")
+            # soft_wrap: a narrow terminal wraps the line itself; Rich would
+            # break it between the words, splitting "run" from its id
+            c.print(f"[dim]session {event.session_id} · run {event.run_id}[/]", soft_wrap=True)
         elif isinstance(event, AgentStarted) and self.verbose:
             self._break()
             c.print(f"[dim]▸ {event.agent} ({event.model})[/]")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, console, err, request
+from app.cli.remote import DEFAULT_URL, JsonOpt, KeyOpt, UrlOpt, console, err, print_json, request
 from sagents.skills.format import SkillInvalid, SkillProblem, validate_skill_dir
 from sagents.skills.layout import find_skill_dirs
 from sagents.skills.scaffold import scaffold_skill
@@ -20,7 +20,7 @@ skills_app = typer.Typer(help="Create, check, list and install skills.", no_args
 
 @skills_app.command()
 def new(
-    name: str,
+    name: Annotated[str, typer.Argument(help="The skill's name: lower-case letters, digits, '-'.")],
     directory: Annotated[Path, typer.Option("--dir", help="Where to create it.")] = Path("."),
 ) -> None:
     """Scaffold a new skill folder NAME with SKILL.md and scripts/main.py."""
@@ -36,7 +36,9 @@ def new(
 
 
 @skills_app.command()
-def validate(path: Path) -> None:
+def validate(
+    path: Annotated[Path, typer.Argument(help="A skill folder, or a folder of skills.")],
+) -> None:
     """Check a skill folder (or every skill under a folder) and list every
     problem with its file and field; warnings alone do not fail."""
     folders = find_skill_dirs(path) if path.is_dir() else [path]
@@ -58,9 +60,14 @@ def _report(folder: Path, problems: list[SkillProblem]) -> bool:
 
 
 @skills_app.command("list")
-def list_skills(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def list_skills(
+    as_json: JsonOpt = False, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None
+) -> None:
     """The skills the server shows you (bundled, installation and your own)."""
     body = request(url, api_key, "GET", "/api/v1/skills")
+    if as_json:
+        print_json(body)
+        return
     table = Table("name", "origin", "description", "usable")
     for item in body["items"]:
         usable = "yes" if item.get("usable", True) else f"no: {item.get('unusable_reason')}"
@@ -81,7 +88,13 @@ def _pack(base: Path, folders: list[Path]) -> bytes:
 
 
 @skills_app.command()
-def install(path: Path, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def install(
+    path: Annotated[
+        Path, typer.Argument(help="A skill folder, a folder of skills, .zip or .tar.gz.")
+    ],
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
+) -> None:
     """Install a skill folder, a folder of skills, a .zip or a .tar.gz as your skills.
 
     An archive or folder holding several skills installs each one that is

@@ -36,4 +36,4 @@ class TaskAnalysisAgent:
             out=out,
         ):
             yield event
-        ctx.analysis = out.text
+        ctx.notes.analysis = out.text

@@ -3,7 +3,7 @@
 It runs the same answer-or-call-tools loop as SimpleAgent (tool calls of one
 round run concurrently), but its conversation is the step: the task, the
 plan, and its own tool calls and results. What it found is left in
-``ctx.execution`` for the observer and the judge.
+``ctx.notes.execution`` for the observer and the judge.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ class TaskExecutorAgent:
             return
         start = len(ctx.messages.messages)
         instruction = PROMPT.format(
-            task=f"{task.id}: {task.title}\n{task.description}".strip(), plan=ctx.plan or "(none)"
+            task=f"{task.id}: {task.title}\n{task.description}".strip(),
+            plan=ctx.notes.plan or "(none)",
         )
         notes = working_notes(ctx)
 
@@ -62,6 +63,8 @@ class TaskExecutorAgent:
             for m in ctx.messages.messages[start:]
             if m.role == "tool"
         ]
-        ctx.execution = out.text + ("\n\nTool results:\n" + "\n".join(results) if results else "")
+        ctx.notes.execution = out.text + (
+            "\n\nTool results:\n" + "\n".join(results) if results else ""
+        )
         if not out.finished:
-            ctx.execution += f"\n\n(Stopped after {MAX_TOOL_ROUNDS} tool rounds.)"
+            ctx.notes.execution += f"\n\n(Stopped after {MAX_TOOL_ROUNDS} tool rounds.)"

@@ -56,7 +56,9 @@ class TaskCompletionJudgeAgent:
         if current is None:
             return
         fallback = Judgement(
-            tasks=[TaskVerdict(task_id=current.id, status="done", result=ctx.execution[:4000])]
+            tasks=[
+                TaskVerdict(task_id=current.id, status="done", result=ctx.notes.execution[:4000])
+            ]
         )
         out: Decision[Judgement] = Decision()
         async for event in decide(
@@ -66,8 +68,8 @@ class TaskCompletionJudgeAgent:
                 ctx,
                 PROMPT.format(
                     task=f"{current.id} ({current.title})",
-                    execution=ctx.execution or "(nothing)",
-                    observation=ctx.observation or "(none)",
+                    execution=ctx.notes.execution or "(nothing)",
+                    observation=ctx.notes.observation or "(none)",
                 ),
             ),
             schema=Judgement,

@@ -28,8 +28,8 @@ class TaskObservationAgent:
             return
         instruction = PROMPT.format(
             task=f"{task.id} ({task.title})",
-            plan=ctx.plan or "(none)",
-            execution=ctx.execution or "(nothing)",
+            plan=ctx.notes.plan or "(none)",
+            execution=ctx.notes.execution or "(nothing)",
         )
         out = Outcome()
         async for event in stream_message(
@@ -41,4 +41,4 @@ class TaskObservationAgent:
             out=out,
         ):
             yield event
-        ctx.observation = out.text
+        ctx.notes.observation = out.text

@@ -32,7 +32,7 @@ class TaskPlanningAgent:
                 task.id, "skipped", "skipped: a dependency did not succeed"
             )
         ready = ctx.tasks.ready()
-        ctx.plan = ctx.execution = ctx.observation = ""
+        ctx.notes.plan = ctx.notes.execution = ctx.notes.observation = ""
         if not ready:
             ctx.tasks.current = None
             return
@@ -54,4 +54,4 @@ class TaskPlanningAgent:
             out=out,
         ):
             yield event
-        ctx.plan = out.text
+        ctx.notes.plan = out.text

@@ -33,10 +33,10 @@ def system_prompt(ctx: SessionContext, extra: str = "") -> dict[str, Any]:
     """The system message: the operator's ``SAGE_SYSTEM_PROMPT`` or Sage's
     own opening, the agent's instruction, memories, skills, client context."""
     text = (ctx.settings.system_prompt or BASE_PROMPT) + (f"\n\n{extra}" if extra else "")
-    if ctx.memory_section:
-        text += f"\n\n{ctx.memory_section}"
-    if ctx.skill_prompt:
-        text += f"\n\n{ctx.skill_prompt}"
+    if ctx.prompt.memory_section:
+        text += f"\n\n{ctx.prompt.memory_section}"
+    if ctx.prompt.skill_prompt:
+        text += f"\n\n{ctx.prompt.skill_prompt}"
     text += render_system_context(ctx.options.system_context)
     return {"role": "system", "content": text}
 
@@ -63,14 +63,14 @@ def conversation(ctx: SessionContext, *, limit: int = 20) -> str:
 def working_notes(ctx: SessionContext) -> str:
     """What earlier agents of this run found, for the ones after them."""
     parts = []
-    if ctx.analysis:
-        parts.append(f"Analysis of the request:\n{ctx.analysis}")
+    if ctx.notes.analysis:
+        parts.append(f"Analysis of the request:\n{ctx.notes.analysis}")
     if ctx.tasks.tasks:
         parts.append(f"Tasks:\n{ctx.tasks.describe()}")
     if ctx.workflows.guidance():
         parts.append(f"Workflows to follow where they fit:\n{ctx.workflows.render()}")
-    if ctx.stage_summaries:
-        parts.append(f"Progress so far:\n{ctx.stage_summaries[-1]}")
+    if ctx.notes.stage_summaries:
+        parts.append(f"Progress so far:\n{ctx.notes.stage_summaries[-1]}")
     return "\n\n".join(parts)
 
 

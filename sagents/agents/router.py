@@ -44,7 +44,7 @@ class TaskRouterAgent:
     async def run(self, ctx: SessionContext) -> AsyncIterator[EventBase]:
         given_deep, given_multi = ctx.options.deep_thinking, ctx.options.multi_agent
         if given_deep is not None and given_multi is not None:
-            ctx.deep_thinking, ctx.multi_agent = given_deep, given_multi
+            ctx.notes.deep_thinking, ctx.notes.multi_agent = given_deep, given_multi
             yield RouteDecided(
                 deep_thinking=given_deep,
                 multi_agent=given_multi,
@@ -64,11 +64,11 @@ class TaskRouterAgent:
         ):
             yield event
         decision = out.value or FALLBACK
-        ctx.deep_thinking = given_deep if given_deep is not None else decision.deep_thinking
-        ctx.multi_agent = given_multi if given_multi is not None else decision.multi_agent
+        ctx.notes.deep_thinking = given_deep if given_deep is not None else decision.deep_thinking
+        ctx.notes.multi_agent = given_multi if given_multi is not None else decision.multi_agent
         yield RouteDecided(
-            deep_thinking=ctx.deep_thinking,
-            multi_agent=ctx.multi_agent,
+            deep_thinking=ctx.notes.deep_thinking,
+            multi_agent=ctx.notes.multi_agent,
             source="router",
             reason=decision.reason,
         )

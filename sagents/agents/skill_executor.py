@@ -34,7 +34,7 @@ class SkillExecutorAgent:
     role = "skill_select"
 
     async def run(self, ctx: SessionContext) -> AsyncIterator[EventBase]:
-        view, manager = ctx.skill_view, ctx.skills
+        view, manager = ctx.prompt.skill_view, ctx.skills
         if view is None or manager is None or not len(view):
             return
         listing = level1_prompt(view, ctx.user_input, ctx.settings.skills_prompt_tokens)
@@ -61,4 +61,4 @@ class SkillExecutorAgent:
                 "Its files and scripts are reachable with read_skill_file and run_skill_script."
             )
             yield SkillSelected(skill=skill.name, level=2)
-        ctx.skill_prompt = prompt
+        ctx.prompt.skill_prompt = prompt

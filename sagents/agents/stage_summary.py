@@ -27,8 +27,8 @@ class TaskStageSummaryAgent:
             agent=self.name,
             role=self.role,
             kind="stage_summary",
-            messages=user_turn(ctx, PROMPT.format(observation=ctx.observation or "(none)")),
+            messages=user_turn(ctx, PROMPT.format(observation=ctx.notes.observation or "(none)")),
             out=out,
         ):
             yield event
-        ctx.stage_summaries.append(out.text)
+        ctx.notes.stage_summaries.append(out.text)

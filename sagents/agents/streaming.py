@@ -283,7 +283,7 @@ async def run_tool_calls(
         fn = call["function"]
         name = fn["name"]
         telemetry = ctx.telemetry
-        scope = CallScope(call["id"], name, ctx.tools, ctx.emit, agent, telemetry)
+        scope = CallScope(call["id"], name, ctx.tools, ctx.control.emit, agent, telemetry)
         with in_call(scope):
             if telemetry is None:
                 return call, await ctx.tools.call(name, fn["arguments"], timeout_s=timeout)
@@ -337,7 +337,7 @@ async def _record_results(
             # seam for session files: when the session's file store exists,
             # each part is saved there (and a file.created event emitted);
             # until then ``outcome.content`` describes them.
-            ctx.tool_media[call["id"]] = (name, outcome.media)
+            ctx.prompt.tool_media[call["id"]] = (name, outcome.media)
         record = ctx.messages.add_tool_result(
             call["id"], name, outcome.content, run_id=ctx.run_id, agent=agent
         )

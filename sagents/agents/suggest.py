@@ -41,6 +41,6 @@ class QuerySuggestAgent:
         ):
             yield event
         questions = [q.strip() for q in (out.value.questions if out.value else []) if q.strip()]
-        ctx.suggestions = questions[:3]
-        if ctx.suggestions:
-            yield Suggestions(questions=ctx.suggestions)
+        ctx.notes.suggestions = questions[:3]
+        if ctx.notes.suggestions:
+            yield Suggestions(questions=ctx.notes.suggestions)

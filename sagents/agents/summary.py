@@ -38,7 +38,7 @@ class TaskSummaryAgent:
         if ctx.tasks.tasks:
             open_tasks = ctx.tasks.open()
             if open_tasks:
-                ctx.loop_cut_short = True
+                ctx.notes.loop_cut_short = True
                 for task in open_tasks:
                     yield await ctx.tasks.update(
                         task.id, "skipped", "not reached: the step limit (max_loop_count) was hit"
@@ -47,7 +47,9 @@ class TaskSummaryAgent:
                     code="cut_short",
                     message=f"{len(open_tasks)} task(s) were not finished within max_loop_count.",
                 )
-            instruction = TASKS_PROMPT.format(cut_short=CUT_SHORT if ctx.loop_cut_short else "")
+            instruction = TASKS_PROMPT.format(
+                cut_short=CUT_SHORT if ctx.notes.loop_cut_short else ""
+            )
         else:
             instruction = ANSWER_PROMPT.format(answer=ctx.answer or "(no answer yet)")
         out = Outcome()

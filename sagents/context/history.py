@@ -342,14 +342,14 @@ def llm_messages(ctx: SessionContext, system: Message, role: str | None = None) 
     carries the recalled memories), then the history fitted into the model's
     window.
 
-    Emits ``context.clamped`` (through ``ctx.emit``) when something was
+    Emits ``context.clamped`` (through ``ctx.control.emit``) when something was
     dropped or shortened and the outcome differs from the last one reported
     in this run, so a tool loop does not repeat the same event every round.
     """
     model = ctx.llm.model_for(role or "simple")
     messages = _prepared(ctx, system, model)
-    if ctx.tool_media and accepts_images(model, ctx.settings.llm_image_models):
-        return with_media_parts(messages, ctx.tool_media)
+    if ctx.prompt.tool_media and accepts_images(model, ctx.settings.llm_image_models):
+        return with_media_parts(messages, ctx.prompt.tool_media)
     return messages
 
 
@@ -365,10 +365,10 @@ def _prepared(ctx: SessionContext, system: Message, model: str) -> list[Message]
         tools=ctx.tools.openai_tools() or None,
     )
     outcome = (prepared.dropped, prepared.truncated)
-    if prepared.clamped and outcome != ctx.clamp_reported and ctx.emit is not None:
-        ctx.clamp_reported = outcome
-        agent = ctx.open_agents[-1][0] if ctx.open_agents else None
-        ctx.emit(
+    if prepared.clamped and outcome != ctx.control.clamp_reported and ctx.control.emit is not None:
+        ctx.control.clamp_reported = outcome
+        agent = ctx.control.open_agents[-1][0] if ctx.control.open_agents else None
+        ctx.control.emit(
             ContextClamped(
                 agent=agent,
                 kept=prepared.kept,

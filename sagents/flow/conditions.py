@@ -15,10 +15,12 @@ def tasks_finished(ctx: SessionContext) -> bool:
 
 DEFAULT_CONDITIONS: dict[str, Condition] = {
     "many_workflows": lambda ctx: ctx.workflows.needs_selection,
-    "deep_thinking": lambda ctx: bool(ctx.deep_thinking),
-    "multi_agent": lambda ctx: bool(ctx.multi_agent),
+    "deep_thinking": lambda ctx: bool(ctx.notes.deep_thinking),
+    "multi_agent": lambda ctx: bool(ctx.notes.multi_agent),
     "tasks_finished": tasks_finished,
-    "skills_available": lambda ctx: ctx.skill_view is not None and len(ctx.skill_view) > 0,
+    "skills_available": lambda ctx: (
+        ctx.prompt.skill_view is not None and len(ctx.prompt.skill_view) > 0
+    ),
     "force_summary": lambda ctx: bool(ctx.options.force_summary),
     "more_suggest": lambda ctx: bool(ctx.options.more_suggest),
 }

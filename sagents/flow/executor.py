@@ -69,7 +69,7 @@ class FlowExecutor:
                         ),
                     )
                     continue
-                if ctx.cancel_requested:
+                if ctx.control.cancel_requested:
                     raise asyncio.CancelledError
                 ctx.state[f"{node.id}.iteration"] = frame.iteration
                 frame.iteration += 1
@@ -79,14 +79,14 @@ class FlowExecutor:
                 if step is None:
                     stack.pop()
                     continue
-            if ctx.cancel_requested:
+            if ctx.control.cancel_requested:
                 raise asyncio.CancelledError
             if isinstance(step, AgentNode):
                 # Inline rather than a helper generator, for the same reason.
                 agent = self.catalog.agents[step.agent]
                 name, node_id = agent.name, step.node_id
                 started = time.perf_counter()
-                ctx.open_agents.append((name, node_id, started))
+                ctx.control.open_agents.append((name, node_id, started))
                 model = ctx.llm.model_for(agent.role)
                 telemetry = ctx.telemetry
                 if telemetry is not None:
@@ -97,7 +97,7 @@ class FlowExecutor:
                     if event.agent is None:
                         event.__dict__["agent"] = name  # see _Emitter in sagents.sagent
                     yield event
-                ctx.open_agents.pop()
+                ctx.control.open_agents.pop()
                 if telemetry is not None:
                     telemetry.agent_finished()
                 yield AgentFinished(

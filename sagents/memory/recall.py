@@ -34,7 +34,7 @@ async def prepare_context(
     runtime: Runtime,
 ) -> None:
     ctx.history = runtime.history
-    ctx.emit = emit
+    ctx.control.emit = emit
     if ctx.history is not None and len(ctx.messages) > WARM_AT:
         model = ctx.llm.model_for("simple")
         await asyncio.to_thread(ctx.history.warm, ctx.session_id, ctx.messages.messages, model)
@@ -53,5 +53,5 @@ async def prepare_context(
         log.warning("memory recall failed for run %s", ctx.run_id, exc_info=True)
         return
     if hits:
-        ctx.memory_section = render_memories(hits)
+        ctx.prompt.memory_section = render_memories(hits)
         emit(MemoryRecalled(count=len(hits)))

@@ -4,10 +4,13 @@ Without a script, ``sage mock-llm`` answers every request with the same
 greeting. Sage's deciding agents ask for JSON, so a greeting would only make
 them fall back; instead the mock answers such requests with the plainest value
 that validates: ``false`` for booleans (so the router picks the simple path
-and no skill is preloaded), the shortest lists allowed, the first enum value,
-``null`` where allowed. The schema comes from the ``json_schema`` response
-format or, when the client fell back to JSON mode or plain prompting, from
-the ``Schema: {…}`` line Sage puts in its instruction.
+and no skill is preloaded), except those whose name says the work is
+finished (``all_done``, ``complete``…), which are ``true`` so that a
+multi-agent demo ends after one round instead of looping to its limit; the
+shortest lists allowed, the first enum value, ``null`` where allowed. The
+schema comes from the ``json_schema`` response format or, when the client
+fell back to JSON mode or plain prompting, from the ``Schema: {…}`` line
+Sage puts in its instruction.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Any
 
 MAX_DEPTH = 8
 """Guards against self-referencing schemas: deeper values are ``null``."""
+
+_FINISHED = re.compile(r"(^|_)(done|complete|completed|finished|success)$")
+"""Boolean field names answered ``true``: "is the work finished?"."""
 
 _SCHEMA_LINE = re.compile(r"^Schema: (\{.*\})\s*$", re.MULTILINE)
 
@@ -51,13 +57,13 @@ def instance_for(schema: dict[str, Any]) -> Any:
     return _value(schema, schema.get("$defs", {}), 0)
 
 
-def _value(schema: dict[str, Any], defs: dict[str, Any], depth: int) -> Any:
+def _value(schema: dict[str, Any], defs: dict[str, Any], depth: int, name: str = "") -> Any:
     if depth > MAX_DEPTH:
         return None
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
         target = defs.get(ref.removeprefix("#/$defs/"))
-        return _value(target, defs, depth + 1) if isinstance(target, dict) else None
+        return _value(target, defs, depth + 1, name) if isinstance(target, dict) else None
     if "const" in schema:
         return schema["const"]
     if isinstance(schema.get("enum"), list) and schema["enum"]:
@@ -67,19 +73,19 @@ def _value(schema: dict[str, Any], defs: dict[str, Any], depth: int) -> Any:
         if isinstance(options, list) and options:
             if any(isinstance(o, dict) and o.get("type") == "null" for o in options):
                 return None
-            return _value(options[0], defs, depth + 1)
+            return _value(options[0], defs, depth + 1, name)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = "null" if "null" in kind else (kind[0] if kind else None)
     if kind == "object" or "properties" in schema:
         properties = schema.get("properties", {})
-        return {name: _value(sub, defs, depth + 1) for name, sub in properties.items()}
+        return {key: _value(sub, defs, depth + 1, key) for key, sub in properties.items()}
     if kind == "array":
         items = schema.get("items", {})
         count = int(schema.get("minItems", 0) or 0)
         return [_value(items, defs, depth + 1) for _ in range(count)]
     if kind == "boolean":
-        return False
+        return bool(_FINISHED.search(name))
     if kind in ("integer", "number"):
         return schema.get("minimum", 1 if kind == "integer" else 0.0)
     if kind == "string":

@@ -104,3 +104,50 @@ async def test_cancel_with_several_tools_running_interrupts_each_and_pairs_every
     assert answered == set(call_ids)
     await asyncio.sleep(0)
     assert completed == []
+
+
+CLEANUP_S = 0.5
+"""How long each cancelled tool takes to clean up (a subprocess to reap, an
+MCP request to withdraw): long enough that a run which did not wait for the
+clean-up would have ended first."""
+
+
+async def test_the_run_ends_only_after_every_cancelled_tool_has_cleaned_up(
+    make_runtime: RuntimeFactory,
+) -> None:
+    started: list[int] = []
+    cleaned: list[int] = []
+    all_started = asyncio.Event()
+
+    @tool
+    async def holds_a_resource(n: int) -> str:
+        """Hold something that must be released."""
+        started.append(n)
+        if len(started) == SLOW:
+            all_started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(CLEANUP_S)  # releasing it takes a while
+            cleaned.append(n)
+            raise
+        return "done"
+
+    tools = ToolManager()
+    tools.add(holds_a_resource)
+    calls = [ScriptedToolCall(name="holds_a_resource", arguments={"n": n}) for n in range(SLOW)]
+    rt = await make_runtime(ScriptedLLM([Turn(tool_calls=calls)]), tools)
+    agent = SAgent(rt)
+    info = await agent.start(RunRequest(message="go", deep_thinking=False, multi_agent=False), "u1")
+
+    cleaned_at_end: list[int] = []
+    async for event in rt.runs.subscribe(info.run_id):
+        if event.type == "tool.called" and not all_started.is_set():
+            await asyncio.wait_for(all_started.wait(), 5)
+            assert agent.cancel(info.run_id, "stop")
+        if is_terminal(event):
+            cleaned_at_end = list(cleaned)
+            assert isinstance(event, RunCancelled)
+    # Every tool saw the cancellation and had finished releasing what it held
+    # when the run said it was over.
+    assert sorted(cleaned_at_end) == list(range(SLOW))

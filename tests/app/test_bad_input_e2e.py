@@ -75,3 +75,25 @@ async def test_second_chat_on_a_running_session_is_409(start_server: StartServer
             assert busy.status_code == 409 and busy.json()["error"]["type"] == "session_busy"
             deleting = await http.delete(f"/api/v1/sessions/{sid}")
             assert deleting.status_code == 409
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+async def test_json_sent_as_another_type_names_the_header(
+    start_server: StartServer, content_type: str
+) -> None:
+    # what `curl -d '{…}'` sends without -H 'Content-Type: application/json'
+    url = start_server([Turn(text="ok")], allow_mcp_commands=True)
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
+        for path, body in [
+            ("/api/v1/mcp/servers", b'{"name": "t", "url": "http://127.0.0.1:9/mcp"}'),
+            ("/api/v1/chat", b'{"message": "hi"}'),
+        ]:
+            response = await http.post(
+                path,
+                content=body,
+                headers={"Content-Type": content_type, "X-Sage-Client": "curl"},
+            )
+            assert response.status_code == 422, response.text
+            message = response.json()["error"]["message"]
+            assert "Content-Type: application/json" in message, message
+            assert content_type in message

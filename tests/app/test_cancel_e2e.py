@@ -131,3 +131,36 @@ async def test_cancel_without_a_running_run_is_409(start_server: StartServer) ->
         response = await http.post(f"/api/v1/sessions/{events[0].session_id}/cancel")
     assert response.status_code == 409
     assert response.json()["error"]["type"] == "not_running"
+
+
+async def _read_to_the_end(http: httpx2.AsyncClient, url: str) -> list[EventBase]:
+    """The events of one SSE response: returns only when the server ends it."""
+    return [e async for e in sse_events(http, "GET", url)]
+
+
+async def test_every_open_stream_of_a_cancelled_run_ends_after_its_terminal_event(
+    start_server: StartServer,
+) -> None:
+    """The chat's own stream and a second reader of the same run both get
+    ``run.cancelled`` last and then the end of the response, not a
+    connection kept open (with keep-alive pings) for a run that is over."""
+    url = start_server([Turn(text="tick " * 1000, faults={"token_delay_s": 0.01})])
+    async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
+        payload = {**SIMPLE, "message": "go", "on_disconnect": "continue"}
+        events: list[EventBase] = []
+        follower: asyncio.Task[list[EventBase]] | None = None
+        async with asyncio.timeout(10 * CANCEL_BOUND_S):  # not the 10 s of streaming
+            async for event in sse_events(http, "POST", "/api/v1/chat", json=payload):
+                events.append(event)
+                if event.type == "message.delta" and follower is None:
+                    sid, rid = event.session_id, event.run_id
+                    events_url = f"/api/v1/sessions/{sid}/runs/{rid}/events"
+                    follower = asyncio.create_task(_read_to_the_end(http, events_url))
+                    response = await http.post(f"/api/v1/sessions/{sid}/cancel")
+                    assert response.status_code == 202
+            assert follower is not None
+            followed = await follower
+    for seen in (events, followed):
+        assert seen[-1].type == "run.cancelled"
+        assert [e.type for e in seen].count("run.cancelled") == 1
+    assert [e.seq for e in followed] == [e.seq for e in events]

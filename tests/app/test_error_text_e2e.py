@@ -5,12 +5,14 @@ log, for whoever runs the service."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+from pydantic import TypeAdapter
 
 from app.errors import not_found
 from app.main import create_app
@@ -25,22 +27,53 @@ SECRET = "password=hunter2 at /srv/private/sage.db"
 JSON = {"Content-Type": "application/json"}
 
 
-def leaky_condition(ctx: SessionContext) -> bool:
-    """Stands for any unexpected failure in code a run calls (a store, an
-    extension's agent or condition): its message holds what must stay inside."""
-    raise RuntimeError(SECRET)
+def _invalid() -> Exception:
+    """A pydantic error: its text quotes the value that failed, whole."""
+    try:
+        TypeAdapter(int).validate_python(SECRET)
+    except Exception as exc:
+        return exc
+    raise AssertionError("the value validated")
+
+
+FAILURES: dict[str, Callable[[], BaseException]] = {
+    "RuntimeError": lambda: RuntimeError(SECRET),
+    "OSError": lambda: FileNotFoundError(2, "No such file", SECRET),
+    "sqlite3": lambda: sqlite3.OperationalError(SECRET),
+    "KeyError": lambda: KeyError(SECRET),
+    "ValidationError": _invalid,
+    # Kinds an LLM call fails with, raised here by code that is not one:
+    # only Sage's own LLMError (which names the endpoint) is shown as is.
+    "TimeoutError": lambda: TimeoutError(SECRET),
+    "httpx2": lambda: httpx2.ConnectError(SECRET),
+    "group": lambda: ExceptionGroup("tools", [RuntimeError(SECRET)]),
+}
+"""Unexpected failures of every common kind; none of their text may leave."""
+
+
+@pytest.fixture(params=sorted(FAILURES))
+def failure(request: pytest.FixtureRequest) -> Callable[[], BaseException]:
+    return FAILURES[request.param]
 
 
 @pytest.fixture
-def server(tmp_path: Path, mock_llm: MockLLMServer) -> Iterator[ServerThread]:
+def server(
+    tmp_path: Path, mock_llm: MockLLMServer, failure: Callable[[], BaseException]
+) -> Iterator[ServerThread]:
     mock_llm.set_script(Script(turns=[Turn(text="an answer")]))
     catalog = default_catalog()
+
+    def leaky_condition(ctx: SessionContext) -> bool:
+        """Stands for any unexpected failure in code a run calls (a store, an
+        extension's agent or condition): its message holds what must stay inside."""
+        raise failure()
+
     catalog.add_condition("more_suggest", leaky_condition)
     settings = make_settings(tmp_path, llm_base_url=mock_llm.base_url)
     app = create_app(settings, catalog=catalog)
 
     async def boom() -> None:
-        raise RuntimeError(SECRET)
+        raise failure()
 
     async def echo(body: dict[str, Any]) -> None:
         # A route whose model forgot Utf8Str, echoing client text in its error.
@@ -61,7 +94,7 @@ async def test_run_failed_carries_no_internal_text(
         failed = events[-1]
         assert isinstance(failed, RunFailed), events[-1]
         assert failed.error_type == "InternalError"
-        assert "RuntimeError" in failed.message and failed.run_id in failed.message
+        assert failed.run_id in failed.message
         assert "server log" in failed.message
         session = (await http.get(f"/api/v1/sessions/{failed.session_id}")).json()
         messages = (await http.get(f"/api/v1/sessions/{failed.session_id}/messages")).text

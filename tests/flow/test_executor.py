@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from sagents.agents.base import Agent
-from sagents.events import AgentNotice, EventBase
+from sagents.context.session_context import SessionContext
+from sagents.events import AgentNotice, EventBase, RunCancelled, is_terminal
 from sagents.flow import (
     AgentNode,
     Flow,
@@ -123,6 +124,60 @@ async def test_cancel_closes_open_agents_once(make_runtime: RuntimeFactory) -> N
         "run.cancelled",
     ]
     assert events[3].status == "cancelled"  # type: ignore[attr-defined]
+
+
+class Canceller:
+    """An agent during whose turn the user asks to cancel; it ends its turn
+    without awaiting anything, so only the executor's check can see it."""
+
+    name = "canceller"
+    role = "simple"
+
+    def __init__(self, cancel: Callable[[SessionContext], object]) -> None:
+        self.cancel = cancel
+
+    async def run(self, ctx: SessionContext) -> AsyncIterator[EventBase]:
+        self.cancel(ctx)
+        yield AgentNotice(code="ran", message="canceller #1")
+
+
+CHECKPOINT_FLOWS = {
+    "between steps": SequenceNode(
+        steps=[AgentNode(agent="a"), IfNode(condition="cancel", then=AgentNode(agent="b"))]
+    ),
+    "between loop iterations": LoopNode(body=AgentNode(agent="a"), until="cancel_and_go_on"),
+    "after an agent": SequenceNode(steps=[AgentNode(agent="canceller"), AgentNode(agent="b")]),
+}
+
+
+@pytest.mark.parametrize("where", sorted(CHECKPOINT_FLOWS))
+async def test_a_cancel_asked_between_nodes_stops_before_the_next_node(
+    make_runtime: RuntimeFactory, where: str
+) -> None:
+    """The cancel arrives while the run is not awaiting anything (a condition,
+    the end of an agent's turn), so no ``CancelledError`` can interrupt the
+    run there: only the checkpoints between nodes stop the next one."""
+    runs: list[SAgent] = []
+
+    def cancel(ctx: SessionContext) -> bool:
+        assert runs[0].cancel(ctx.run_id, "stop between nodes")
+        return False
+
+    cat = catalog(Counter("a"), Counter("b"), Canceller(cancel))
+    cat.add_condition("cancel", lambda ctx: not cancel(ctx))
+    cat.add_condition("cancel_and_go_on", cancel)
+    rt = await make_runtime(ScriptedLLM([]), catalog=cat)
+    agent = SAgent(rt, Flow(name="t", root=CHECKPOINT_FLOWS[where]))
+    runs.append(agent)
+    info = await agent.start(RunRequest(message="x"), "u")
+    events = [e async for e in rt.runs.subscribe(info.run_id)]
+
+    started = [e.agent for e in events if e.type == "agent.started"]
+    assert started == ["canceller" if where == "after an agent" else "a"], started
+    assert len(notices(events)) == 1, notices(events)
+    terminal = [e for e in events if is_terminal(e)]
+    assert terminal == [events[-1]] and isinstance(events[-1], RunCancelled)
+    assert events[-1].reason == "stop between nodes"
 
 
 def test_flow_round_trips_as_json_and_renders() -> None:

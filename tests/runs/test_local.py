@@ -105,6 +105,35 @@ async def test_a_body_that_raises_before_its_terminal_event_ends_in_run_failed()
     assert [e.type for e in await _events(reg, "r1")] == ["agent.notice", "run.failed"]
 
 
+@pytest.mark.parametrize("reader", ["events", "batches"])
+async def test_live_readers_of_a_body_that_fails_at_once_get_its_end_and_stop(
+    reader: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A body that raises before publishing anything: every reader already
+    waiting (one event at a time, or in batches like the SSE stream) gets
+    one ``run.failed`` and then the end of the run, instead of waiting on."""
+    reg = LocalRunRegistry()
+    go = asyncio.Event()
+
+    async def body(publish: Callable[[EventBase], None]) -> None:
+        await go.wait()
+        raise RuntimeError("a bug before the first event")
+
+    start(reg, "r1", "s1", body)
+    readers = [asyncio.create_task(_read(reg, "r1", reader)) for _ in range(3)]
+    await asyncio.sleep(0)
+    go.set()
+    for events in await asyncio.wait_for(asyncio.gather(*readers), 5):
+        assert [(e.seq, e.type) for e in events] == [(1, "run.failed")]
+    assert "a bug before the first event" in caplog.text  # logged for the operator
+
+
+async def _read(reg: LocalRunRegistry, run_id: str, how: str) -> list[EventBase]:
+    if how == "events":
+        return [e async for e in reg.subscribe(run_id)]
+    return [e async for batch in reg.subscribe_batches(run_id) for e in batch]
+
+
 async def test_a_body_that_returns_without_a_terminal_event_ends_in_run_failed() -> None:
     reg = LocalRunRegistry()
 

@@ -339,3 +339,23 @@ def test_schema_instances_respect_refs_enums_and_min_items() -> None:
     assert (
         requested_schema({"messages": [{"role": "system", "content": "Schema: {broken"}]}) is None
     )
+
+
+def test_schema_instances_call_finished_work_finished() -> None:
+    # the judge's all_done: true ends a multi-agent demo after one round;
+    # the router's flags stay false (a greeting takes the simple path)
+    schema = {
+        "type": "object",
+        "properties": {
+            "all_done": {"type": "boolean"},
+            "complete": {"type": "boolean"},
+            "multi_agent": {"type": "boolean"},
+            "deep_thinking": {"type": "boolean"},
+        },
+    }
+    assert instance_for(schema) == {
+        "all_done": True,
+        "complete": True,
+        "multi_agent": False,
+        "deep_thinking": False,
+    }

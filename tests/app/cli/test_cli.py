@@ -45,12 +45,13 @@ def test_doctor_masks_the_key_and_reaches_the_llm(
     clean_env: Path, mock_llm: MockLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SAGE_LLM_BASE_URL", mock_llm.base_url)
-    monkeypatch.setenv("SAGE_LLM_MODEL", "mock")
+    monkeypatch.setenv("SAGE_LLM_MODEL", "sage-mock")  # the name the mock lists
     monkeypatch.setenv("SAGE_LLM_API_KEY", "sk-verysecretvalue")
     mock_llm.set_script(Script(turns=[Turn(text="ready")], cycle=True))
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor", "--verbose"])
     assert result.exit_code == 0, result.output
     assert "sk-verysecretvalue" not in result.output
+    assert "llm_api_key" in result.output  # the configuration, masked
     assert "reachable" in result.output
 
 
@@ -65,7 +66,7 @@ def test_chat_and_sessions_against_a_server(clean_env: Path, start_server: Start
     assert result.exit_code == 0, result.output
     assert "Paris is the capital of France." in result.output
     listing = runner.invoke(app, ["sessions", "list", "--url", url])
-    assert listing.exit_code == 0 and "Capital of France?" in listing.output
+    assert listing.exit_code == 0 and "Capital of" in listing.output  # cut to fit 80 columns
 
 
 def test_chat_against_nothing_says_how_to_start(clean_env: Path) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -67,8 +68,8 @@ def test_doctor_on_an_openai_like_endpoint(env: Path, serve: object) -> None:
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     found = rows(result.output)
-    assert "ok" in found["model listed"] and "sage-mock is served" in found["model listed"]
-    assert "ok" in found["streaming"]
+    assert "✓" in found["model listed"] and "sage-mock is served" in found["model listed"]
+    assert "✓" in found["streaming"]
     assert "called get_time" in found["tool calling"]
     assert "strict json_schema" in found["structured output"]
     assert "reports token usage" in found["usage"]
@@ -77,7 +78,7 @@ def test_doctor_on_an_openai_like_endpoint(env: Path, serve: object) -> None:
 
 def test_doctor_shows_what_it_learned_from_llamacpp(env: Path, serve: object) -> None:
     server = serve("llamacpp", Script(turns=PROBE_TURNS))  # type: ignore[operator]
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor", "--verbose"])
     assert result.exit_code == 0, result.output
     found = rows(result.output)
     assert "JSON mode" in found["structured output"]
@@ -94,7 +95,7 @@ def test_doctor_fails_when_the_endpoint_cannot_stream(env: Path, serve: object) 
     serve("openai", Script(turns=[]))  # type: ignore[operator]
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 1
-    assert "FAIL" in result.output and "not usable" in result.output
+    assert "✗ streaming" in result.output and "fix: check SAGE_LLM_BASE_URL" in result.output
 
 
 def test_mock_llm_offers_every_dialect() -> None:
@@ -131,3 +132,47 @@ def test_mock_llm_command_serves_the_chosen_dialect(env: Path) -> None:
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert "llamacpp" in output.decode()
+
+
+def test_doctor_names_a_missing_bubblewrap_and_a_wrong_model_with_fixes(
+    env: Path, serve: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve("openai", Script(turns=PROBE_TURNS))  # type: ignore[operator]
+    monkeypatch.setenv("SAGE_LLM_MODEL", "gpt-typo")
+    monkeypatch.setenv("PATH", str(env / "empty-bin"))  # no bwrap on it
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    sandbox = next(i for i, line in enumerate(lines) if "sandbox" in line)
+    assert lines[sandbox].startswith("✗") and "bwrap" in lines[sandbox]
+    assert "fix: sudo apt-get install bubblewrap" in lines[sandbox + 1]
+    model = next(i for i, line in enumerate(lines) if "model listed" in line)
+    assert lines[model].startswith("✗") and "gpt-typo" in lines[model]
+    assert "fix: set SAGE_LLM_MODEL to a model the server lists: sage-mock" in lines[model + 1]
+    assert "problem(s): model listed, sandbox" in result.output
+
+
+def test_doctor_checks_mcp_servers_the_data_dir_and_memory(
+    env: Path, serve: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve("openai", Script(turns=PROBE_TURNS))  # type: ignore[operator]
+    (env / "mcp.json").write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "broken": {"command": sys.executable, "args": ["-c", "raise SystemExit(3)"]}
+                }
+            }
+        )
+    )
+    monkeypatch.setenv("SAGE_MCP_SETTINGS_PATH", str(env / "mcp.json"))
+    monkeypatch.setenv("SAGE_MCP_CONNECT_TIMEOUT_S", "10")
+    (env / "data").write_text("a file where the folder should be")
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    broken = next(i for i, line in enumerate(lines) if "MCP broken" in line)
+    assert lines[broken].startswith("✗") and "fix:" in lines[broken + 1]
+    data = next(i for i, line in enumerate(lines) if "data directory" in line)
+    assert lines[data].startswith("✗") and "fix: set SAGE_DATA_DIR" in lines[data + 1]
+    assert any(line.startswith("✓ memory model") for line in lines)
