@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,18 +38,30 @@ class BodyLimitMiddleware:
         max_bytes: int,
         timeout_s: float,
         path_limits: Mapping[str, int] | None = None,
+        pattern_limits: Sequence[tuple[str, int]] = (),
     ) -> None:
-        """``path_limits`` gives some paths (an upload) their own cap."""
+        """``path_limits`` gives some paths (an upload) their own cap;
+        ``pattern_limits`` does so for paths matching a regular expression
+        (an upload under a session's id)."""
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
         self.path_limits = dict(path_limits or {})
+        self.pattern_limits = [(re.compile(p), limit) for p, limit in pattern_limits]
+
+    def limit_for(self, path: str) -> int:
+        if path in self.path_limits:
+            return self.path_limits[path]
+        for pattern, limit in self.pattern_limits:
+            if pattern.match(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        limit = self.path_limits.get(scope["path"], self.max_bytes)
+        limit = self.limit_for(scope["path"])
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 await _too_large(limit, receive, send)

@@ -7,7 +7,7 @@ Events arrive as SSE; httpx2's ``EventSource`` parses the frames and
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx2
 
@@ -56,6 +56,18 @@ class SageClient:
         if response.status_code >= 400:
             raise SageAPIError(response.status_code, _body(response))
         return response.json() if response.content else None
+
+    async def download(self, url: str, out: BinaryIO) -> int:
+        """Stream a file's bytes into ``out``; how many. An error status raises."""
+        async with self._http.stream("GET", url) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise SageAPIError(response.status_code, _body(response))
+            size = 0
+            async for chunk in response.aiter_bytes():
+                out.write(chunk)
+                size += len(chunk)
+            return size
 
     async def chat(self, payload: dict[str, Any]) -> AsyncIterator[Event]:
         """Start a run and yield its events."""

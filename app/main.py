@@ -13,7 +13,18 @@ from app.cross_site import CrossSiteGuardMiddleware
 from app.errors import install_error_handlers
 from app.host_guard import HostGuardMiddleware, HostPolicy
 from app.openapi_errors import install_error_documentation
-from app.routes import agui, chat, flow, health, mcp, openai_compat, sessions, skills, web
+from app.routes import (
+    agui,
+    chat,
+    files,
+    flow,
+    health,
+    mcp,
+    openai_compat,
+    sessions,
+    skills,
+    web,
+)
 from app.routes import memory as memory_routes
 from app.routes import metrics as metrics_routes
 from app.routes import status as status_routes
@@ -83,6 +94,9 @@ def create_app(
         max_bytes=settings.max_message_bytes + BODY_SLACK_BYTES,
         timeout_s=settings.http_body_timeout_s,
         path_limits={skills.router.prefix: settings.skill_archive_max_bytes + BODY_SLACK_BYTES},
+        pattern_limits=[
+            (files.UPLOAD_PATH, settings.session_upload_max_bytes + BODY_SLACK_BYTES),
+        ],
     )
     app.add_middleware(CrossSiteGuardMiddleware, keys=bool(settings.api_keys))
     if not settings.api_keys or settings.trusted_hosts:
@@ -94,6 +108,7 @@ def create_app(
     app.include_router(status_routes.router)
     app.include_router(chat.router)
     app.include_router(sessions.router)
+    app.include_router(files.router)
     app.include_router(flow.router)
     app.include_router(skills.router)
     app.include_router(mcp.router)

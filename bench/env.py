@@ -18,11 +18,16 @@ from sagents.runtime import Runtime
 from sagents.settings import Settings
 from sagents.tools import ToolManager
 
-ORCHESTRATION_ONLY: dict[str, Any] = {"memory_enabled": False, "mcp_settings_path": None}
+ORCHESTRATION_ONLY: dict[str, Any] = {
+    "memory_enabled": False,
+    "mcp_settings_path": None,
+    "builtin_tools": [],
+}
 """These scenarios measure orchestration: no long-term memory (its recall
-embeds every input, its extraction makes LLM calls after each run) and no
-MCP servers from a stray mcp_setting.json. Memory and MCP get scenarios of
-their own."""
+embeds every input, its extraction makes LLM calls after each run), no
+MCP servers from a stray mcp_setting.json, and no built-in tools (the
+baselines send the scenario's own tools only). Memory and MCP get scenarios
+of their own."""
 
 
 @dataclass
@@ -83,6 +88,7 @@ class BenchEnv:
             "SAGE_DATA_DIR": str(self.data_dir(label)),
             "SAGE_MEMORY_ENABLED": "false",
             "SAGE_MCP_SETTINGS_PATH": "",
+            "SAGE_BUILTIN_TOOLS": "",
         }
         with Child("bench.server", "URL", env) as child:
             await child.start("/healthz")

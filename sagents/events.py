@@ -38,6 +38,9 @@ class EventBase(BaseModel):
     """The run's trace id (32 hex digits): the same in logs, spans and exports."""
     ts: float = 0.0
     agent: str | None = None
+    parent_call_id: str | None = None
+    """Set on the events of an agent run as a tool (``AgentToolSpec``): the
+    call id of the tool call it answers, so clients can nest them under it."""
 
 
 class RunStarted(EventBase):
@@ -141,6 +144,18 @@ class ToolProgress(EventBase):
     progress: float
     total: float | None = None
     message: str | None = None
+
+
+class FileCreated(EventBase):
+    """A tool call left a new or changed file in the session's workspace
+    (``GET /api/v1/sessions/{id}/files/{path}`` downloads it)."""
+
+    type: Literal["file.created"] = "file.created"
+    path: str
+    size: int
+    media_type: str
+    call_id: str | None = None
+    """The tool call that made it."""
 
 
 class TaskCreated(EventBase):
@@ -258,6 +273,7 @@ Event = Annotated[
     | ToolCalled
     | ToolResult
     | ToolProgress
+    | FileCreated
     | TaskCreated
     | TaskUpdated
     | SkillSelected

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from sagents.settings import BuiltinToolName
 from sagents.wire_types import JSON_INTEGER, JsonBool, Utf8Str
 
 if TYPE_CHECKING:
@@ -74,6 +75,11 @@ class RunOptions(BaseModel):
     )
     available_tools: list[Utf8Str] | None = Field(
         default=None, description="Allow-list of tool names for this run; null means every tool."
+    )
+    builtin_tools: list[BuiltinToolName] | None = Field(
+        default=None,
+        description="Which of the server's built-in tools (SAGE_BUILTIN_TOOLS) this run "
+        "offers; null: all of them, []: none.",
     )
     available_workflows: list[Workflow] | None = Field(
         default=None, max_length=200, description="Workflows the planner may follow."

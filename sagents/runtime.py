@@ -32,8 +32,10 @@ from sagents.settings import Settings
 from sagents.skills.manager import SkillManager
 from sagents.store.protocol import Store
 from sagents.store.sqlite import SQLiteStore
+from sagents.tools.builtin import builtin_tools, register_builtins
 from sagents.tools.manager import ToolManager
 from sagents.tools.mcp.manager import McpManager
+from sagents.tools.modules import load_tools
 
 
 @dataclass
@@ -74,6 +76,10 @@ class Runtime:
         observability: Observability | None = None,
     ) -> Runtime:
         """Build and open every service; the store recovers crashed runs here.
+
+        Without ``tools``, a ToolManager is made holding the tools of the
+        modules in ``settings.tools`` and of the ``sage.tools`` entry points
+        (``ToolModuleError`` if one cannot be loaded).
 
         Without a ``store``, the data directory is locked first (raising
         ``DataDirInUse`` if another process has it), unless the caller took
@@ -123,7 +129,12 @@ class Runtime:
         if store is None:
             store = SQLiteStore(settings.db_path)
         await store.open()
-        tools = tools if tools is not None else ToolManager()
+        if tools is None:
+            tools = ToolManager()
+            # The user's own @tool modules (SAGE_TOOLS) and the sage.tools
+            # entry points; a module that fails to import fails the build.
+            for spec in load_tools(settings.tools):
+                tools.add(spec)
         if tools.max_result_chars is None:
             tools.max_result_chars = settings.tool_max_result_chars
         # Connects every configured MCP server concurrently, waiting at most
@@ -145,6 +156,7 @@ class Runtime:
             await extractor.start()
         skills = SkillManager(settings)
         skills.start()
+        register_builtins(tools, builtin_tools(settings, skills, memory))
         # Without one given, what the OTEL_* variables configure (nothing by
         # default); the Runtime owns and closes it either way.
         obs = observability or Observability.from_environment(settings)

@@ -55,6 +55,7 @@ from sagents.store.records import (
     SessionStatus,
     new_id,
 )
+from sagents.tools.builtin import hidden_builtins
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +286,9 @@ class SAgent:
                 options=request.options(rt.settings),
                 settings=rt.settings,
                 llm=rt.llm if telemetry is None else TracedChatModel(rt.llm, telemetry),
-                tools=rt.tools.proxy(request.available_tools),
+                tools=rt.tools.proxy(
+                    request.available_tools, hidden_builtins(rt.tools, request.builtin_tools)
+                ),
                 store=rt.store,
                 messages=MessageManager(session.id, history),
                 tasks=TaskManager(session.id, run.id, rt.store),

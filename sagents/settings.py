@@ -28,6 +28,29 @@ def default_data_dir() -> Path:
     return Path(base) / "sage"
 
 
+BuiltinToolName = Literal[
+    "execute_python",
+    "list_files",
+    "read_file",
+    "write_file",
+    "remember",
+    "recall",
+    "forget",
+    "fetch_url",
+]
+"""Sage's built-in tools (``sagents/tools/builtin/``)."""
+DEFAULT_BUILTIN_TOOLS: tuple[BuiltinToolName, ...] = (
+    "execute_python",
+    "list_files",
+    "read_file",
+    "write_file",
+    "remember",
+    "recall",
+    "forget",
+)
+"""On unless the operator says otherwise; ``fetch_url`` reaches the network and is off."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SAGE_",
@@ -140,6 +163,28 @@ class Settings(BaseSettings):
     tool_timeout_s: float = Field(default=60.0, gt=0)
     tool_max_result_chars: int = Field(
         default=20_000, ge=1, description="Cap on a tool result's text (a note says it was cut)."
+    )
+    builtin_tools: Annotated[list[BuiltinToolName], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_BUILTIN_TOOLS),
+        description="Built-in tools offered to runs, comma-separated or a JSON list "
+        "(execute_python, list_files, read_file, write_file, remember, recall, forget, "
+        "fetch_url); default: all but fetch_url. A request narrows them with builtin_tools.",
+    )
+    fetch_url_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts fetch_url may reach ('example.org', or '*.example.org' for its "
+        "subdomains); none without this, even when fetch_url is on.",
+    )
+    fetch_url_max_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Largest response body fetch_url reads."
+    )
+    fetch_url_timeout_s: float = Field(
+        default=15.0, gt=0, description="Longest one fetch_url call may take."
+    )
+    tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Python modules whose @tool functions are registered at start-up "
+        "(SAGE_TOOLS=my_pkg.tools,other), besides the 'sage.tools' entry points.",
     )
 
     # MCP servers. A relative mcp_settings_path is resolved against the working
@@ -332,6 +377,16 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest a skill's installed requirements may be (downloads included).",
     )
+    # session files (app/routes/files.py): uploads into a session's workspace
+    session_upload_max_bytes: int = Field(
+        default=25_000_000,
+        ge=1024,
+        description="Largest upload request (all its files together) to a session's files; "
+        "the workspace as a whole stays within SAGE_SKILL_WORKSPACE_MB.",
+    )
+    session_upload_max_files: int = Field(
+        default=20, ge=1, le=1000, description="Files one upload request may carry."
+    )
     skill_archive_max_bytes: int = Field(
         default=20_000_000,
         ge=1024,
@@ -392,7 +447,14 @@ class Settings(BaseSettings):
             return {user.strip() for user in value.split(",") if user.strip()}
         return value
 
-    @field_validator("skill_deps_find_links", "llm_image_models", mode="before")
+    @field_validator(
+        "skill_deps_find_links",
+        "llm_image_models",
+        "tools",
+        "builtin_tools",
+        "fetch_url_hosts",
+        mode="before",
+    )
     @classmethod
     def _parse_find_links(cls, value: Any) -> Any:
         """Accept ``a,b`` as well as a JSON list."""

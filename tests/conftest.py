@@ -39,6 +39,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         # No test reaches a package index: a skill's requirements come from
         # the wheels a test builds and names in skill_deps_find_links.
         "skill_deps_no_index": True,
+        # Built-in tools would be in every LLM request; tests of them opt in.
+        "builtin_tools": [],
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -70,6 +70,7 @@ CUSTOM_TYPES = frozenset(
         "context.clamped",
         "memory.recalled",
         "tool.progress",
+        "file.created",
         "agent.notice",
         "usage",
         "suggestions",

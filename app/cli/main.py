@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,7 @@ from rich.console import Console
 from app.cli.address import bind_address
 from app.cli.chat import chat
 from app.cli.evals import eval_app
+from app.cli.files import files_app
 from app.cli.mcp import mcp_app
 from app.cli.memory import memory_app
 from app.cli.sessions import sessions_app
@@ -21,6 +24,7 @@ from app.cli.status import status
 from app.cli.verify import verify
 from sagents.data_dir_lock import DataDirInUse, DataDirLock
 from sagents.settings import Settings
+from sagents.tools.manager import ToolManager
 
 app = typer.Typer(help="Sage: streaming multi-agent orchestration.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
@@ -28,6 +32,7 @@ app.add_typer(memory_app, name="memory")
 app.add_typer(skills_app, name="skills")
 app.add_typer(mcp_app, name="mcp")
 app.add_typer(eval_app, name="eval")
+app.add_typer(files_app, name="files")
 app.command()(status)
 app.command()(chat)
 app.command()(verify)
@@ -51,6 +56,14 @@ def serve(
     ] = None,
     port: Annotated[
         int | None, typer.Option(help="Port [default: from SAGE_URL, else SAGE_PORT, 8080].")
+    ] = None,
+    tools: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tools",
+            help="A Python module whose @tool functions the service offers (repeatable; "
+            "added to SAGE_TOOLS). Modules in the working directory are found too.",
+        ),
     ] = None,
 ) -> None:
     """Start the HTTP service on SAGE_URL's host and port (else SAGE_HOST/SAGE_PORT,
@@ -77,14 +90,36 @@ def serve(
     # Taken here, not in the app's start-up, so that a second server on the
     # same data directory ends with one clear line instead of uvicorn's
     # lifespan traceback; the Runtime built at start-up owns it from then on.
+    manager = _load_tools([*settings.tools, *(tools or [])])
     lock = _lock_data_dir(settings)
     from sagents.observability.logs import configure_logging
     from sagents.observability.redact import Redactor
 
     # Run ids on every line, secrets out; the Runtime adds the MCP servers'.
     configure_logging(settings.log_format, Redactor.from_settings(settings))
-    config = uvicorn_config(create_app(settings, data_dir_lock=lock), settings, bind, port)
+    config = uvicorn_config(
+        create_app(settings, tools=manager, data_dir_lock=lock), settings, bind, port
+    )
     uvicorn.Server(config).run()
+
+
+def _load_tools(modules: list[str]) -> ToolManager:
+    """The user's tool modules and the ``sage.tools`` entry points, imported
+    before the server starts; a module that cannot be loaded ends the
+    command with one message naming it (exit 1), not a traceback."""
+    from sagents.tools.modules import ToolModuleError, load_tools
+
+    # As ``python -m`` and uvicorn do: a module beside the user is importable.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    manager = ToolManager()
+    try:
+        for spec in load_tools(modules):
+            manager.add(spec)
+    except ToolModuleError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    return manager
 
 
 def _lock_data_dir(settings: Settings) -> DataDirLock:

@@ -10,6 +10,7 @@ from sagents.events import (
     AgentNotice,
     AgentStarted,
     EventBase,
+    FileCreated,
     MessageCompleted,
     MessageDelta,
     ReasoningDelta,
@@ -62,6 +63,12 @@ class EventPrinter:
             colour = "green" if event.ok else "red"
             preview = event.content if len(event.content) < 200 else event.content[:200] + "…"
             c.print(f"[{colour}]  → {escape(preview)}[/] [dim]{event.duration_ms:.0f} ms[/]")
+        elif isinstance(event, FileCreated):
+            self._break()
+            c.print(
+                f"[cyan]📄 {escape(event.path)}[/] [dim]{event.size} bytes · GET "
+                f"/api/v1/sessions/{event.session_id}/files/{escape(event.path)}[/]"
+            )
         elif isinstance(event, AgentNotice):
             self._break()
             c.print(f"[yellow]! {escape(event.message)}[/]")

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import runtime
 from app.errors import ApiError, not_found
@@ -30,7 +31,8 @@ from app.schemas import (
 from app.sse import EventStream, frames
 from sagents.observability.export import export_session
 from sagents.runtime import Runtime
-from sagents.store.records import SessionRecord
+from sagents.store.records import SessionRecord, new_id
+from sagents.wire_types import Utf8Str
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -67,6 +69,21 @@ async def list_sessions(
         limit=limit,
         offset=offset,
     )
+
+
+class NewSession(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Utf8Str = Field(default="", max_length=200)
+
+
+@router.post("", status_code=201)
+async def create_session(user: User, rt: Rt, body: NewSession | None = None) -> SessionOut:
+    """An empty session of the caller's, to upload files to before the first
+    message (``POST /api/v1/chat`` with its ``session_id`` continues it)."""
+    session = SessionRecord(id=new_id("ses"), user_id=user, title=(body.title if body else ""))
+    await rt.store.create_session(session)
+    return SessionOut.of(session)
 
 
 @router.get("/{session_id}", responses=NOT_FOUND)

@@ -31,6 +31,7 @@ from sagents.events import (
     ToolStarted,
     UsageReported,
 )
+from sagents.files.tool_media import save_tool_media
 from sagents.llm.types import LLMRequest, StreamEnd, TextDelta, ToolCallDelta, UsageReport
 from sagents.llm.types import ReasoningDelta as ReasoningChunk
 from sagents.skills.tools import SKILL_TOOL_NAMES
@@ -283,7 +284,16 @@ async def run_tool_calls(
         fn = call["function"]
         name = fn["name"]
         telemetry = ctx.telemetry
-        scope = CallScope(call["id"], name, ctx.tools, ctx.control.emit, agent, telemetry)
+        scope = CallScope(
+            call["id"],
+            fn["name"],
+            ctx.tools,
+            ctx.control.emit,
+            agent,
+            session_id=ctx.session_id,
+            user_id=ctx.user_id,
+            context=ctx,
+        )
         with in_call(scope):
             if telemetry is None:
                 return call, await ctx.tools.call(name, fn["arguments"], timeout_s=timeout)
@@ -333,11 +343,14 @@ async def _record_results(
     for call, outcome in results:
         name = call["function"]["name"]
         if outcome.media:
-            # Images for the run's next requests (context/media_parts.py). The
-            # seam for session files: when the session's file store exists,
-            # each part is saved there (and a file.created event emitted);
-            # until then ``outcome.content`` describes them.
+            # Images for the run's next requests (context/media_parts.py),
+            # and every part kept as a session file for later (file.created).
             ctx.prompt.tool_media[call["id"]] = (name, outcome.media)
+            if ctx.skills is not None:
+                for event in await save_tool_media(
+                    ctx.skills, ctx.session_id, call["id"], outcome.media
+                ):
+                    yield event
         record = ctx.messages.add_tool_result(
             call["id"], name, outcome.content, run_id=ctx.run_id, agent=agent
         )

@@ -4,7 +4,7 @@ It walks agent, sequence, if and loop nodes, wraps every agent in
 ``agent.started`` / ``agent.finished``, and stops between nodes and loop
 iterations as soon as a cancel is requested. Errors and cancellation are not
 turned into events here: they propagate to the run (``sagents.sagent``),
-which closes the agents still open (``SessionContext.open_agents``) and emits
+which closes the agents still open (``RunControl.open_agents``) and emits
 the one terminal event. Keeping that in one place is what guarantees exactly
 one terminal event per run.
 """

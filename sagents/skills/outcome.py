@@ -35,6 +35,8 @@ class ScriptResult:
     """Whether the call's file changes were kept in the session's workspace."""
     notes: tuple[str, ...] = ()
     stats: CgroupStats | None = None
+    files: tuple[tuple[str, int], ...] = ()
+    """(path, size) of the files the call created or changed in the workspace (when saved)."""
 
 
 def refused(message: str) -> ScriptResult:
@@ -79,6 +81,7 @@ def compose(
         workspace_saved=saved,
         notes=tuple(notes),
         stats=stats,
+        files=save.written if save is not None and saved else (),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from sagents.files.announce import announce_files
 from sagents.skills.format import Skill
 from sagents.skills.view import SkillView
 from sagents.skills.workspace import SkillWorkspace
@@ -92,6 +93,7 @@ def skill_tools(view: SkillView, workspace: SkillWorkspace) -> list[ToolSpec]:
         stdout and stderr."""
         skill = find(name)
         result = await workspace.run_script(skill, script, list(args or []), stdin)
+        announce_files(result.files)
         payload: dict[str, Any] = {
             "ok": result.ok,
             "exit_code": result.exit_code,

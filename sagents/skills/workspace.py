@@ -65,7 +65,8 @@ class SkillWorkspace:
         data = stdin.encode() if stdin is not None else None
         program = [interpreter, f"scripts/{script}", *args]
         scope = current_call()
-        telemetry = scope.telemetry if scope is not None else None
+        context = scope.context if scope is not None else None
+        telemetry = context.telemetry if context is not None else None
         if telemetry is None:
             return await self.sandbox.run(
                 self.root, skill.path, skill.name, program, stdin=data, deps=deps

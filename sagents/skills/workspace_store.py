@@ -57,6 +57,8 @@ class SaveOutcome:
     """The launcher's status record (its ``exit`` is the script's exit code)."""
     empty: bool = False
     """The launcher wrote nothing at all: it (or bubblewrap) failed before the script."""
+    written: tuple[tuple[str, int], ...] = ()
+    """(path, size) of each file the call created or changed, as merged."""
 
 
 class WorkspaceStore:
@@ -169,7 +171,7 @@ class WorkspaceStore:
                 if not entry.is_dir:
                     _remove_if_unchanged(root, entry)
             for path in sorted(new_dirs):
-                os.close(_ensure_dir(root, path))
+                os.close(ensure_dir(root, path))
             for entry in changed:
                 _move_in(source, root, entry.path)
             for entry in sorted(removed, key=lambda e: e.path.count("/"), reverse=True):
@@ -178,18 +180,19 @@ class WorkspaceStore:
         finally:
             os.close(source)
             os.close(root)
-        return SaveOutcome(True, skipped=skipped, status=status)
+        written = tuple((e.path, e.size) for e in changed)
+        return SaveOutcome(True, skipped=skipped, status=status, written=written)
 
     def _over_limits(
         self, root: int, changed: list[Entry], new_dirs: list[str], removed: list[Entry]
     ) -> str | None:
-        usage, entries = _usage(root)
+        usage, entries = workspace_usage(root)
         for entry in changed:
-            usage += wsstream.rounded(entry.size) - _current_size(root, entry.path)
-            entries += _lstat(root, entry.path) is None
+            usage += wsstream.rounded(entry.size) - current_size(root, entry.path)
+            entries += lstat_at(root, entry.path) is None
         for entry in removed:
             if not entry.is_dir:
-                usage -= _current_size(root, entry.path)
+                usage -= current_size(root, entry.path)
         entries += len(new_dirs) - len(removed)
         if usage > self.limits.max_bytes or entries > self.limits.max_entries:
             return (
@@ -259,7 +262,7 @@ def _kept(before: Entry, after: Entry | None) -> bool:
     return after is not None and (after.is_dir == before.is_dir or not after.unchanged)
 
 
-def _lstat(root: int, path: str) -> os.stat_result | None:
+def lstat_at(root: int, path: str) -> os.stat_result | None:
     parent, _, name = path.rpartition("/")
     try:
         fd = open_dir(root, parent)
@@ -273,14 +276,14 @@ def _lstat(root: int, path: str) -> os.stat_result | None:
         os.close(fd)
 
 
-def _current_size(root: int, path: str) -> int:
-    info = _lstat(root, path)
+def current_size(root: int, path: str) -> int:
+    info = lstat_at(root, path)
     if info is None or not stat.S_ISREG(info.st_mode):
         return 0
     return wsstream.rounded(info.st_size)
 
 
-def _usage(root: int) -> tuple[int, int]:
+def workspace_usage(root: int) -> tuple[int, int]:
     """(page-rounded bytes, entries) of the workspace now."""
     usage = entries = 0
     for _, _, fd in wsstream.walk(root):
@@ -292,7 +295,7 @@ def _usage(root: int) -> tuple[int, int]:
 
 
 def _remove_if_unchanged(root: int, entry: Entry) -> None:
-    info = _lstat(root, entry.path)
+    info = lstat_at(root, entry.path)
     if info is None or not stat.S_ISREG(info.st_mode):
         return
     if (info.st_ino, info.st_size, info.st_mtime_ns) != entry.ident:
@@ -310,7 +313,7 @@ def _remove_if_unchanged(root: int, entry: Entry) -> None:
         os.close(fd)
 
 
-def _ensure_dir(root: int, path: str) -> int:
+def ensure_dir(root: int, path: str) -> int:
     """Open folder ``path``, making it (and replacing a file or link in the way)."""
     fd = os.dup(root)
     try:
@@ -338,7 +341,7 @@ def _move_in(source: int, root: int, path: str) -> None:
     parent, _, name = path.rpartition("/")
     src = open_dir(source, parent)
     try:
-        dst = _ensure_dir(root, parent)
+        dst = ensure_dir(root, parent)
         try:
             try:
                 os.replace(name, name, src_dir_fd=src, dst_dir_fd=dst)

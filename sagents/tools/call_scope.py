@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sagents.context.session_context import SessionContext
     from sagents.events import EventBase
-    from sagents.observability.run_telemetry import RunTelemetry
     from sagents.tools.proxy import ToolProxy
 
 
@@ -34,8 +34,12 @@ class CallScope:
     """Publishes an event in the run's stream at once."""
     agent: str | None = None
     """The agent that made the call; its events are attributed to it."""
-    telemetry: RunTelemetry | None = None
-    """The run's telemetry, for spans of what the tool does (a skill script)."""
+    session_id: str | None = None
+    """The run's session (the built-in file tools work in its workspace)."""
+    user_id: str | None = None
+    """Who the run acts for (the built-in memory tools use their memory)."""
+    context: SessionContext | None = None
+    """The calling agent's context (an agent run as a tool starts from it)."""
 
 
 _CURRENT: ContextVar[CallScope | None] = ContextVar("sage_tool_call", default=None)

@@ -100,9 +100,10 @@ class ToolManager:
         ranked = sorted(by_source.values(), key=lambda s: s.source.precedence, reverse=True)
         return ranked[1:]
 
-    def proxy(self, allowed: Iterable[str] | None = None) -> ToolProxy:
-        """A session's view: only ``allowed`` names (None means every tool)."""
-        return ToolProxy(self, allowed)
+    def proxy(self, allowed: Iterable[str] | None = None, hidden: Iterable[str] = ()) -> ToolProxy:
+        """A session's view: only ``allowed`` names (None means every tool),
+        never ``hidden`` ones."""
+        return ToolProxy(self, allowed, hidden)
 
     def unknown(self, names: Iterable[str]) -> builtins.list[str]:
         """The names no source provides, in order and without repeats.

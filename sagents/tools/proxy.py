@@ -30,14 +30,22 @@ class ToolProxy:
     is the caller's job (``ToolManager.unknown``).
     """
 
-    __slots__ = ("_allowed", "_manager", "_seen_version", "_specs", "_tools")
+    __slots__ = ("_allowed", "_hidden", "_manager", "_seen_version", "_specs", "_tools")
 
-    def __init__(self, manager: ToolManager, allowed: Iterable[str] | None = None) -> None:
-        if isinstance(allowed, str):
+    def __init__(
+        self,
+        manager: ToolManager,
+        allowed: Iterable[str] | None = None,
+        hidden: Iterable[str] = (),
+    ) -> None:
+        if isinstance(allowed, str) or isinstance(hidden, str):
             # A lone string is iterable too, and would allow its characters.
-            raise TypeError("allowed must be a collection of tool names, not a string")
+            raise TypeError("tool names must be a collection of names, not a string")
         self._manager = manager
         self._allowed = None if allowed is None else frozenset(allowed)
+        self._hidden = frozenset(hidden)
+        """Names this session may not use even when allowed (built-in tools a
+        request switched off)."""
         self._seen_version = -1
         self._specs: tuple[ToolSpec, ...] = ()
         self._tools: tuple[dict[str, Any], ...] = ()
@@ -68,7 +76,7 @@ class ToolProxy:
 
     def get(self, name: str) -> ToolSpec | None:
         """The spec ``call`` would run for ``name``, if visible."""
-        if self._allowed is not None and name not in self._allowed:
+        if (self._allowed is not None and name not in self._allowed) or name in self._hidden:
             return None
         return self._manager.get(name)
 
@@ -137,9 +145,11 @@ class ToolProxy:
     def _visible(self) -> tuple[ToolSpec, ...]:
         version = self._manager.version
         if version != self._seen_version:
-            allowed = self._allowed
+            allowed, hidden = self._allowed, self._hidden
             self._specs = tuple(
-                spec for spec in self._manager.list() if allowed is None or spec.name in allowed
+                spec
+                for spec in self._manager.list()
+                if (allowed is None or spec.name in allowed) and spec.name not in hidden
             )
             self._tools = tuple(spec.openai_tool() for spec in self._specs)
             self._seen_version = version

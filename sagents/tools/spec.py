@@ -24,24 +24,33 @@ _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 class ToolSource(StrEnum):
     """Where a tool came from; decides which one wins when two share a name."""
 
+    BUILTIN = "builtin"
     LOCAL = "local"
     BUILTIN_MCP = "builtin_mcp"
+    AGENT = "agent"
     MCP = "mcp"
 
     @property
     def precedence(self) -> int:
         """Higher wins a name clash.
 
-        MCP servers the user configured beat the ones Sage ships, which beat
-        in-process functions: the most specific, most deliberate choice wins.
+        MCP servers the user configured beat agents registered as tools
+        (``AgentToolSpec``), which beat the MCP servers Sage ships, which beat
+        in-process functions, which beat Sage's built-in tools
+        (``execute_python``, ``read_file``…): the most specific, most
+        deliberate choice wins.
         """
         match self:
             case ToolSource.MCP:
+                return 3
+            case ToolSource.AGENT:
                 return 2
             case ToolSource.BUILTIN_MCP:
                 return 1
             case ToolSource.LOCAL:
                 return 0
+            case ToolSource.BUILTIN:
+                return -1
 
 
 class ToolArgumentError(ValueError):

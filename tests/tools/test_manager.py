@@ -26,8 +26,10 @@ def make_spec(name: str, source: ToolSource, reply: str = "") -> ToolSpec:
 
 
 def test_precedence_order() -> None:
-    assert ToolSource.MCP.precedence > ToolSource.BUILTIN_MCP.precedence
+    assert ToolSource.MCP.precedence > ToolSource.AGENT.precedence
+    assert ToolSource.AGENT.precedence > ToolSource.BUILTIN_MCP.precedence
     assert ToolSource.BUILTIN_MCP.precedence > ToolSource.LOCAL.precedence
+    assert ToolSource.LOCAL.precedence > ToolSource.BUILTIN.precedence
     assert ToolSource("builtin_mcp") is ToolSource.BUILTIN_MCP
 
 

@@ -86,3 +86,17 @@ export function resumeRun(sessionId, runId, lastSeq, signal) {
     signal,
   });
 }
+
+/** Download a session file (the API key goes in a header, so a plain link cannot). */
+export async function downloadFile(sessionId, path) {
+  const parts = path.split("/").map(encodeURIComponent).join("/");
+  const response = await send("GET", `/api/v1/sessions/${encodeURIComponent(sessionId)}/files/${parts}`, {
+    extraHeaders: { Accept: "*/*" },
+  });
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = path.split("/").pop();
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -2,6 +2,7 @@
 // board, the answer as Markdown, how it ended, usage and suggestions. `apply`
 // takes Sage's events in order; a replayed stream rebuilds the same view.
 
+import { downloadFile } from "./api.js";
 import { h, formatCount } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 import { StepList } from "./steps.js";
@@ -102,6 +103,9 @@ export class RunView {
       case "context.clamped": s.clamp(event); break;
       case "memory.recalled": s.memory(event); break;
       case "agent.notice": s.notice(event); break;
+      case "file.created":
+        s.file(event, (e) => downloadFile(e.session_id, e.path).catch((err) => s.notice({ ...e, code: "download_failed", message: err.message })));
+        break;
       case "usage":
         this.tokens.input += event.input_tokens;
         this.tokens.output += event.output_tokens;

@@ -32,10 +32,12 @@ export class StepList {
     this.stats = { agents: 0, tools: 0 };
   }
 
-  /** Append a row under the agent that produced `event` while it runs, else at the top level. */
+  /** Append a row under the agent that produced `event` while it runs, else under the
+   * tool call it belongs to (an agent called as a tool), else at the top level. */
   add(el, event) {
-    const parent = event && event.agent ? this.openByAgent.get(event.agent) : null;
-    (parent ? parent.sub : this.list).append(el);
+    const agent = event && event.agent ? this.openByAgent.get(event.agent) : null;
+    const call = !agent && event && event.parent_call_id ? this.tools.get(event.parent_call_id) : null;
+    (agent || call ? (agent || call).sub : this.list).append(el);
     return el;
   }
 
@@ -55,6 +57,8 @@ export class StepList {
         h("strong", {}, event.agent || event.node), " ",
         h("span", { class: "muted" }, event.model ? `(${event.model})` : ""), " ",
         state, sub),
+      // An agent called as a tool goes under that call; the flow's agents at the top.
+      event.parent_call_id ? { parent_call_id: event.parent_call_id } : null,
     );
     const open = { row, state, sub };
     this.agents.set(`${event.agent}/${event.node}`, open);
@@ -97,16 +101,18 @@ export class StepList {
     const state = h("span", { class: "state" }, "running…");
     const args = h("pre", { class: "tool-args" });
     const result = h("pre", { class: "tool-result" });
+    const sub = h("ol", { class: "steps-list sub" }); // an agent called as this tool
     const el = this.add(
       h("li", { class: "step tool running", dataset: { callId: event.call_id } },
         h("details", {},
           h("summary", {}, h("span", { class: "icon" }, "⚙"), " ",
             h("strong", { class: "tool-name" }, event.tool), " ", state),
           h("div", { class: "label" }, "Arguments"), args,
-          h("div", { class: "label" }, "Result"), result)),
+          h("div", { class: "label" }, "Result"), result),
+        sub),
       event,
     );
-    this.tools.set(event.call_id, { el, state, args, result });
+    this.tools.set(event.call_id, { el, state, args, result, sub });
   }
 
   toolArgs(event) {
@@ -176,6 +182,13 @@ export class StepList {
 
   workflow(event) {
     this.line("workflow", event, h("span", { class: "icon" }, "☰"), ` Workflow: ${event.workflow}`);
+  }
+
+  /** A file a tool made in the session's workspace, with a download button. */
+  file(event, download) {
+    const button = h("button", { type: "button", class: "link", onclick: () => download(event) }, "Download");
+    this.line("file", event, h("span", { class: "icon" }, "⇩"), " ", h("strong", {}, event.path),
+      h("span", { class: "muted" }, ` (${formatCount(event.size)} bytes, ${event.media_type}) `), button);
   }
 
   notice(event) {

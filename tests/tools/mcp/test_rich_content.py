@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sagents.events import EventBase, ToolCalled, ToolProgress, ToolResult
+from sagents.events import EventBase, FileCreated, ToolCalled, ToolProgress, ToolResult
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.testing import ScriptedLLM, ScriptedToolCall, Turn
@@ -83,6 +83,14 @@ async def test_a_model_without_images_gets_the_description_only(
     rt, llm = await runtime(make_runtime, tmp_path, turns)
     events = await collect(SAgent(rt), simple("show me"))
     assert results(events)["picture"].content == f"[image: image/png, {len(PIXEL)} bytes]"
+    # Kept as a session file, announced before the result.
+    created = [e for e in events if isinstance(e, FileCreated)]
+    call_id = results(events)["picture"].call_id
+    assert [(e.path, e.size, e.media_type, e.call_id) for e in created] == [
+        (f"tool-media/{call_id}-1.png", len(PIXEL), "image/png", call_id)
+    ]
+    workspace = tmp_path / "data" / "workspaces" / events[0].session_id
+    assert (workspace / created[0].path).read_bytes() == PIXEL
     second = llm.requests[1].messages
     assert image_parts(second) == []
     assert [m["role"] for m in second[-2:]] == ["assistant", "tool"]
