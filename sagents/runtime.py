@@ -7,14 +7,16 @@ instead of the local one).
 
 A Runtime that opens the embedded SQLite store owns its data directory and
 holds a lock on it for its whole life (``sagents.data_dir_lock``), so a
-second server on the same directory is refused at start. A Runtime given its
-own store does not take it: that is the seam for the scale-out mode, whose
-server database (PostgreSQL, not built yet) is shared by design.
+second server on the same directory is refused at start. A Runtime on
+PostgreSQL (``SAGE_DATABASE_URL``), or given its own store, does not take
+it: a server database is shared by design, by any number of replicas.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from dataclasses import dataclass, field
 
 from sagents.context.history import HistoryPreparer
@@ -26,16 +28,47 @@ from sagents.memory.extractor import MemoryExtractor
 from sagents.memory.manager import UserMemoryManager
 from sagents.observability.redact import Redactor
 from sagents.observability.setup import Observability
+from sagents.runs.journal import RunJournal
 from sagents.runs.local import LocalRunRegistry
 from sagents.runs.registry import RunRegistry
 from sagents.settings import Settings
 from sagents.skills.manager import SkillManager
+from sagents.store.factory import store_from_settings
 from sagents.store.protocol import Store
-from sagents.store.sqlite import SQLiteStore
+from sagents.store.records import new_id
 from sagents.tools.builtin import builtin_tools, register_builtins
 from sagents.tools.manager import ToolManager
 from sagents.tools.mcp.manager import McpManager
 from sagents.tools.modules import load_tools
+
+
+async def _registry(settings: Settings, journal: RunJournal) -> RunRegistry:
+    """Redis when ``SAGE_REDIS_URL`` is set (replicas share it), else in-process."""
+    if settings.redis_url is None:
+        return LocalRunRegistry(
+            retention_s=settings.run_retention_s,
+            max_run_bytes=settings.run_log_max_bytes,
+            max_total_bytes=settings.run_log_total_bytes,
+            journal=journal,
+        )
+    from sagents.runs.redis_registry import RedisRunRegistry
+
+    registry = RedisRunRegistry(
+        settings.redis_url.get_secret_value(),
+        lease_s=settings.run_lease_s,
+        retention_s=settings.run_retention_s,
+        max_run_bytes=settings.run_log_max_bytes,
+        max_total_bytes=settings.run_log_total_bytes,
+        journal=journal,
+    )
+    await registry.open()
+    return registry
+
+
+def instance_name() -> str:
+    """host:pid:random, unique per Runtime: what ``runs.owner`` shows an
+    operator, and unique even when two Runtimes share a process (tests)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id('rt')[-8:]}"
 
 
 @dataclass
@@ -60,6 +93,10 @@ class Runtime:
     """Traces and metrics (``OTEL_*`` variables, ``SAGE_METRICS_ENABLED``); off by default."""
     redactor: Redactor = field(default_factory=Redactor)
     """Takes secrets out of log lines, exports and error texts."""
+    journal: RunJournal | None = None
+    """The durable event log and the leases of the runs this process executes."""
+    instance_id: str = field(default_factory=lambda: instance_name())
+    """Names this process as the owner of its runs (``runs.owner``)."""
 
     @classmethod
     async def create(
@@ -89,7 +126,7 @@ class Runtime:
         if building fails.
         """
         lock = data_dir_lock
-        if lock is None and store is None:
+        if lock is None and store is None and settings.database_url is None:
             lock = await asyncio.to_thread(DataDirLock.acquire, settings.data_dir)
         try:
             return await cls._build(
@@ -127,8 +164,25 @@ class Runtime:
 
             llm = OpenAIChatModel.from_settings(settings)
         if store is None:
-            store = SQLiteStore(settings.db_path)
+            store = store_from_settings(settings, exclusive=lock is not None)
         await store.open()
+        instance_id = instance_name()
+        journal = RunJournal(
+            store,
+            owner=instance_id,
+            lease_s=settings.run_lease_s,
+            flush_s=settings.event_log_flush_s,
+            batch=settings.event_log_batch,
+        )
+        journal.start()
+        try:
+            # Before anything else is started: Redis not answering fails
+            # here, and only the journal and the store need closing.
+            runs = runs or await _registry(settings, journal)
+        except BaseException:
+            await journal.aclose()
+            await store.close()
+            raise
         if tools is None:
             tools = ToolManager()
             # The user's own @tool modules (SAGE_TOOLS) and the sage.tools
@@ -172,12 +226,7 @@ class Runtime:
             llm=llm,
             store=store,
             tools=tools,
-            runs=runs
-            or LocalRunRegistry(
-                retention_s=settings.run_retention_s,
-                max_run_bytes=settings.run_log_max_bytes,
-                max_total_bytes=settings.run_log_total_bytes,
-            ),
+            runs=runs,
             catalog=catalog or default_catalog(),
             history=history,
             memory=memory,
@@ -187,6 +236,8 @@ class Runtime:
             data_dir_lock=lock,
             observability=obs,
             redactor=Redactor.from_settings(settings, mcp.secret_values),
+            journal=journal,
+            instance_id=instance_id,
         )
 
     async def aclose(self) -> None:
@@ -201,6 +252,8 @@ class Runtime:
             await self.memory_extractor.aclose()
         if self.memory is not None:
             await self.memory.aclose()
+        if self.journal is not None:  # after the runs: their last events
+            await self.journal.aclose()
         try:
             await self.store.close()
             await self.llm.aclose()

@@ -177,6 +177,8 @@ class SAgent:
             session_id=session.id,
             input=request.message,
             options=request.options().model_dump(exclude_none=True),
+            owner=rt.instance_id,
+            lease_until=rt.journal.lease_until() if rt.journal is not None else None,
         )
         holder: list[SessionContext] = []
         telemetry, trace_id = start_run_telemetry(
@@ -200,6 +202,7 @@ class SAgent:
                 request, user_id, session, run, flow, created, holder, publish, telemetry, trace_id
             )
 
+        await rt.runs.reserve(session.id, run.id)
         # Registration is synchronous: no await between the busy check and it.
         try:
             info = rt.runs.start(

@@ -231,6 +231,38 @@ class Settings(BaseSettings):
     )
     sse_ping_s: float = Field(default=15.0, gt=0)
 
+    # scale-out (sagents/store/postgres.py, sagents/runs/)
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://… to keep sessions, runs, messages and the event log in "
+        "PostgreSQL (shared by every replica); unset means SQLite in data_dir.",
+    )
+    database_pool_size: int = Field(
+        default=10, ge=1, le=200, description="Most PostgreSQL connections one process opens."
+    )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="redis://… for the run registry shared by replicas (cancel from any "
+        "replica, live events, the per-session lock); unset means in-process.",
+    )
+    run_lease_s: float = Field(
+        default=30.0,
+        ge=2.0,
+        description="A run's lease: its process renews it every third of this; a run whose "
+        "lease expired (its process died) is marked interrupted by the next recovery.",
+    )
+    event_log_flush_s: float = Field(
+        default=0.2,
+        gt=0,
+        le=10,
+        description="Most time a run's events wait before being written to the event log.",
+    )
+    event_log_batch: int = Field(
+        default=512,
+        ge=1,
+        description="Events that make the event log writer flush at once.",
+    )
+
     # history and memory (sagents/context/history.py, sagents/memory/)
     llm_context_windows: dict[str, int] = Field(
         default_factory=dict,
@@ -486,6 +518,24 @@ class Settings(BaseSettings):
             return json.loads(value)
         if isinstance(value, str):
             return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url must start with postgresql:// (or postgres://)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")
         return value
 
     @field_validator("mcp_settings_path", mode="before")

@@ -67,3 +67,7 @@ async def make_runtime(settings: Settings) -> AsyncIterator[RuntimeFactory]:
     yield factory
     for rt in built:
         await rt.aclose()
+
+
+# A PostgreSQL database per test run, a schema per test (tests/pg.py).
+from tests.pg import pg_database, pg_url  # noqa: E402, F401

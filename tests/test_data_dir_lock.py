@@ -4,6 +4,7 @@ kill -9), and a Runtime given its own store does not take it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -13,10 +14,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import redis.exceptions
 
 from sagents.data_dir_lock import LOCK_FILE, DataDirInUse, DataDirLock
 from sagents.runtime import Runtime
 from sagents.store import SQLiteStore
+from sagents.store.postgres import PostgresStore
 from sagents.testing import ScriptedLLM
 from tests.conftest import make_settings
 
@@ -65,6 +68,25 @@ async def test_a_runtime_with_its_own_store_takes_no_lock(tmp_path: Path) -> Non
         await rt.aclose()
 
 
+async def test_runtimes_on_postgres_share_a_data_dir_without_the_lock(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """SAGE_DATABASE_URL selects the PostgreSQL store, which replicas share by
+    design: two Runtimes on one data directory both start, neither locks."""
+    settings = make_settings(tmp_path, database_url=pg_url)
+    first = await Runtime.create(settings, llm=ScriptedLLM())
+    try:
+        second = await Runtime.create(settings, llm=ScriptedLLM())
+        try:
+            assert isinstance(first.store, PostgresStore)
+            assert first.data_dir_lock is None and second.data_dir_lock is None
+            assert not settings.db_path.exists()
+        finally:
+            await second.aclose()
+    finally:
+        await first.aclose()
+
+
 HOLDER = textwrap.dedent(
     """
     import sys, time
@@ -100,3 +122,13 @@ def test_the_kernel_releases_the_lock_of_a_killed_process(tmp_path: Path) -> Non
     lock.release()
     lock.release()  # twice is fine
     assert not lock.held
+
+
+async def test_a_redis_that_does_not_answer_fails_the_start_cleanly(
+    tmp_path: Path, pg_url: str
+) -> None:
+    settings = make_settings(tmp_path, database_url=pg_url, redis_url="redis://127.0.0.1:9/0")
+    with pytest.raises(redis.exceptions.ConnectionError, match=r"127\.0\.0\.1:9"):
+        await Runtime.create(settings, llm=ScriptedLLM())
+    # Nothing left running: the journal's writer was stopped with the store.
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "sage-run-journal"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from sagents.settings import Settings
+from tests.conftest import make_settings
 
 
 def from_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -81,3 +84,12 @@ def test_route_defaults_are_unset_unless_given(monkeypatch: pytest.MonkeyPatch) 
     s = from_env(monkeypatch)
     assert s.default_deep_thinking is None and s.default_multi_agent is None
     assert s.skill_selection is True and s.system_prompt is None
+
+
+def test_database_and_redis_urls_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="postgresql://"):
+        make_settings(tmp_path, database_url="mysql://db/sage")
+    with pytest.raises(ValueError, match="redis://"):
+        make_settings(tmp_path, redis_url="http://cache")
+    unset = make_settings(tmp_path, database_url="", redis_url="")
+    assert unset.database_url is None and unset.redis_url is None

@@ -1,6 +1,7 @@
 """``sage doctor``: a short verdict per part Sage needs — the LLM (reachable,
-model listed, streaming, tool calling, structured output), MCP servers, the
-skill sandbox, the data directory, the memory model — each failure with its
+model listed, streaming, tool calling, structured output), the store and the
+run registry (and whether PostgreSQL / Redis answer), MCP servers, the skill
+sandbox, the data directory, the memory model — each failure with its
 fix on the next line; exit 1 when any part fails. ``--verbose`` adds the
 resolved configuration (secrets masked)."""
 
@@ -14,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from app.cli.backends import Backend, check_backends
 from app.cli.remote import short
 from app.cli.verdicts import (
     Verdict,
@@ -59,11 +61,27 @@ async def _gather(settings: Settings) -> tuple[list[Verdict], dict[str, Any]]:
     """Everything at once: the LLM probes, MCP starts and the sandbox probe
     each wait on something else; the data-directory and memory checks are
     quick, blocking ones run in threads."""
-    llm, mcp, sandbox, data, memory = await asyncio.gather(
+    llm, backends, mcp, sandbox, data, memory = await asyncio.gather(
         llm_verdicts(settings),
+        check_backends(settings),
         mcp_verdicts(settings),
         sandbox_verdict(settings),
         asyncio.to_thread(data_dir_verdicts, settings),
         asyncio.to_thread(memory_verdict, settings),
     )
-    return [*llm[0], *mcp, sandbox, *data, memory], llm[1]
+    stores = [_backend_verdict(b) for b in backends]
+    return [*llm[0], *stores, *mcp, sandbox, *data, memory], llm[1]
+
+
+BACKEND_FIXES = {
+    "store": "start PostgreSQL, or check SAGE_DATABASE_URL (unset it for the embedded SQLite)",
+    "run registry": "start Redis, or check SAGE_REDIS_URL (unset it for one process)",
+}
+
+
+def _backend_verdict(backend: Backend) -> Verdict:
+    """Where state lives (credentials never shown) and whether it answers."""
+    detail = f"{backend.what}: {backend.detail}" if backend.detail else backend.what
+    if backend.ok:
+        return Verdict(backend.role, "ok", detail)
+    return Verdict(backend.role, "fail", detail, BACKEND_FIXES.get(backend.role))

@@ -9,7 +9,18 @@ from urllib.parse import quote
 import typer
 from rich.table import Table
 
-from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, call, console, request
+from app.cli.remote import (
+    DEFAULT_URL,
+    JsonOpt,
+    KeyOpt,
+    UrlOpt,
+    call,
+    console,
+    err,
+    print_json,
+)
+from app.cli.sessions import SessionArg, resolve
+from app.client import SageClient
 
 files_app = typer.Typer(
     help="A session's files: what you hand the agent and what it made.", no_args_is_help=True
@@ -24,10 +35,34 @@ def _file(session_id: str, path: str) -> str:
     return _base(session_id) + "/" + "/".join(quote(p, safe="") for p in path.split("/"))
 
 
+PathArg = Annotated[str, typer.Argument(help="A file's path in the workspace (a/b.txt).")]
+
+
+def _on_session(
+    url: str | None, api_key: str | None, given: str, method: str, path: str = "", **kw: Any
+) -> Any:
+    """One request about a session given by its id or a unique prefix."""
+
+    async def go(client: SageClient) -> Any:
+        full = await resolve(client, given)
+        target = _file(full, path) if path else _base(full)
+        return await client.request(method, target, **kw)
+
+    return call(url, api_key, go)
+
+
 @files_app.command("list")
-def list_(session_id: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def list_(
+    session_id: SessionArg,
+    as_json: JsonOpt = False,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
+) -> None:
     """The files in SESSION_ID's workspace."""
-    listing: Any = request(url, api_key, "GET", _base(session_id))
+    listing: Any = _on_session(url, api_key, session_id, "GET")
+    if as_json:
+        print_json(listing)
+        return
     table = Table("path", "size", "type")
     for item in listing["items"]:
         table.add_row(item["path"], str(item["size"]), item["media_type"])
@@ -38,20 +73,29 @@ def list_(session_id: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) ->
 
 @files_app.command()
 def upload(
-    session_id: str,
-    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    session_id: SessionArg,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Local files to send."),
+    ],
     folder: Annotated[str, typer.Option(help="Folder of the workspace to put them in.")] = "",
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = None,
 ) -> None:
     """Upload local files into SESSION_ID's workspace."""
+    # Checked here rather than by typer's ``exists=True``, so that the
+    # command line parses (and --help works) before the files are looked at.
+    for path in paths:
+        if not path.is_file():
+            err.print(f"{path}: no such file (give files, not folders)")
+            raise typer.Exit(2)
     handles = [path.open("rb") for path in paths]
     try:
         parts = [
             ("files", (path.name, handle)) for path, handle in zip(paths, handles, strict=True)
         ]
-        stored: Any = request(
-            url, api_key, "POST", _base(session_id), files=parts, data={"folder": folder}
+        stored: Any = _on_session(
+            url, api_key, session_id, "POST", files=parts, data={"folder": folder}
         )
     finally:
         for handle in handles:
@@ -62,8 +106,8 @@ def upload(
 
 @files_app.command()
 def get(
-    session_id: str,
-    path: str,
+    session_id: SessionArg,
+    path: PathArg,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to save it.")] = None,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = None,
@@ -73,7 +117,12 @@ def get(
     partial = target.with_name(target.name + ".part")
     with partial.open("wb") as handle:
         try:
-            size = call(url, api_key, lambda c: c.download(_file(session_id, path), handle))
+
+            async def fetch(client: SageClient) -> int:
+                full = await resolve(client, session_id)
+                return await client.download(_file(full, path), handle)
+
+            size = call(url, api_key, fetch)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -82,7 +131,9 @@ def get(
 
 
 @files_app.command()
-def rm(session_id: str, path: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
+def rm(
+    session_id: SessionArg, path: PathArg, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None
+) -> None:
     """Delete PATH (a file, or a folder with what it holds) from SESSION_ID's workspace."""
-    request(url, api_key, "DELETE", _file(session_id, path))
+    _on_session(url, api_key, session_id, "DELETE", path)
     console.print(f"deleted {path}")

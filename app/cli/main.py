@@ -91,7 +91,9 @@ def serve(
     # same data directory ends with one clear line instead of uvicorn's
     # lifespan traceback; the Runtime built at start-up owns it from then on.
     manager = _load_tools([*settings.tools, *(tools or [])])
-    lock = _lock_data_dir(settings)
+    # On PostgreSQL the data is shared by design: no lock (the run leases
+    # keep replicas off each other's live runs).
+    lock = _lock_data_dir(settings) if settings.database_url is None else None
     from sagents.observability.logs import configure_logging
     from sagents.observability.redact import Redactor
 

@@ -30,8 +30,9 @@ from app.schemas import (
 )
 from app.sse import EventStream, frames
 from sagents.observability.export import export_session
+from sagents.runs.replay import stored_batches
 from sagents.runtime import Runtime
-from sagents.store.records import SessionRecord, new_id
+from sagents.store.records import RunStatus, SessionRecord, SessionStatus, new_id
 from sagents.wire_types import Utf8Str
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -50,9 +51,20 @@ async def _own_session(rt: Runtime, user: str, session_id: str) -> SessionRecord
     return session
 
 
-def _active_run_id(rt: Runtime, session_id: str) -> str | None:
-    info = rt.runs.active_for_session(session_id)
-    return info.run_id if info else None
+async def _active_run_id(rt: Runtime, session_id: str) -> str | None:
+    """The session's running run, on this replica or another."""
+    return await rt.runs.find_active(session_id)
+
+
+async def _listed_active(rt: Runtime, session: SessionRecord) -> str | None:
+    """This replica's run at once; another replica's only for a session the
+    store says is running, so a page costs no lookup per idle session."""
+    local = rt.runs.active_for_session(session.id)
+    if local is not None:
+        return local.run_id
+    if session.status is SessionStatus.RUNNING:
+        return await rt.runs.find_active(session.id)
+    return None
 
 
 @router.get("")
@@ -63,8 +75,9 @@ async def list_sessions(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SessionPage:
     items, total = await rt.store.list_sessions(user, limit=limit, offset=offset)
+    active = [await _listed_active(rt, s) for s in items]
     return SessionPage(
-        items=[SessionOut.of(s, active_run_id=_active_run_id(rt, s.id)) for s in items],
+        items=[SessionOut.of(s, active_run_id=a) for s, a in zip(items, active, strict=True)],
         total=total,
         limit=limit,
         offset=offset,
@@ -91,7 +104,9 @@ async def get_session(session_id: str, user: User, rt: Rt) -> SessionDetail:
     session = await _own_session(rt, user, session_id)
     runs = await rt.store.list_runs(session_id)
     return SessionDetail.of(
-        session, active_run_id=_active_run_id(rt, session_id), runs=[RunOut.of(r) for r in runs]
+        session,
+        active_run_id=await _active_run_id(rt, session_id),
+        runs=[RunOut.of(r) for r in runs],
     )
 
 
@@ -133,7 +148,7 @@ async def export(session_id: str, user: User, rt: Rt) -> StreamingResponse:
 @router.delete("/{session_id}", status_code=204, responses=error_responses(404, 409))
 async def delete_session(session_id: str, user: User, rt: Rt) -> None:
     await _own_session(rt, user, session_id)
-    active = _active_run_id(rt, session_id)
+    active = await _active_run_id(rt, session_id)
     if active is not None:
         raise ApiError(409, "session_busy", f"session '{session_id}' is running; cancel it first")
     await rt.store.delete_session(user, session_id)
@@ -146,10 +161,10 @@ async def delete_session(session_id: str, user: User, rt: Rt) -> None:
 async def cancel_session(session_id: str, user: User, rt: Rt) -> CancelOut:
     """Ask the running run to stop. The stream then ends with ``run.cancelled``."""
     await _own_session(rt, user, session_id)
-    active = _active_run_id(rt, session_id)
+    active = await _active_run_id(rt, session_id)
     if active is None:
         raise ApiError(409, "not_running", f"session '{session_id}' has no running run")
-    cancelled = rt.runs.cancel(active, "cancelled by the user")
+    cancelled = await rt.runs.request_cancel(active, "cancelled by the user")
     return CancelOut(session_id=session_id, run_id=active, cancelled=cancelled)
 
 
@@ -178,19 +193,68 @@ async def run_events(
         ),
     ] = "",
 ) -> EventStream:
-    """Replay the run's events after ``Last-Event-ID``, then follow it live."""
+    """Replay the run's events after ``Last-Event-ID``, then follow it live.
+
+    A run this process does not hold in memory (it ran before a restart, or
+    on another replica) is read from the durable event log."""
     await _own_session(rt, user, session_id)
     if await rt.store.get_run(session_id, run_id) is None:
         raise not_found("run", run_id)
     start = parse_last_event_id(last_event_id or after)
     info = rt.runs.get(run_id)
     if info is None or info.session_id != session_id:
-        raise ApiError(
-            410,
-            "events_expired",
-            f"the events of run '{run_id}' are no longer kept; read the session's messages instead",
-        )
+        # Not in this process's memory (a restart, past run_retention_s, or
+        # another replica runs it): the durable event log has it.
+        return await _stored_events(rt, session_id, run_id, start)
     first_kept = rt.runs.first_kept_seq(run_id)
+    _check_resume(run_id, start, first_kept)
+    last = rt.runs.last_seq(run_id)
+    if info.finished and start > last:
+        raise _past_end(start, last)
+    return EventStream(frames(rt.runs.subscribe_batches(run_id, start)), rt.settings)
+
+
+async def _stored_events(rt: Runtime, session_id: str, run_id: str, start: int) -> EventStream:
+    async def running() -> bool:
+        run = await rt.store.get_run(session_id, run_id)
+        return run is not None and run.status is RunStatus.RUNNING
+
+    bounds = await rt.store.event_bounds(run_id)
+    if bounds is None:
+        # A run that has just started on another replica may have written
+        # nothing yet (its first batch is at most SAGE_EVENT_LOG_FLUSH_S
+        # away): follow it. An ended run with no log has nothing to give.
+        if not await running():
+            raise ApiError(
+                410,
+                "events_expired",
+                f"the events of run '{run_id}' are no longer kept; "
+                "read the session's messages instead",
+            )
+    else:
+        first, last = bounds
+        _check_resume(run_id, start, first)
+        if start > last and not await running():
+            raise _past_end(start, last)
+
+    async def more(at_most_s: float) -> None:
+        await rt.runs.wait_for_events(run_id, at_most_s)
+
+    # Woken by the owner's announcements where there are any (Redis); the
+    # poll interval only bounds the wait when one is lost.
+    batches = stored_batches(
+        rt.store, run_id, start, running=running, wait=more, poll_s=rt.settings.event_log_flush_s
+    )
+    return EventStream(frames(batches), rt.settings)
+
+
+def _past_end(start: int, last: int) -> ApiError:
+    return ApiError(
+        400, "bad_last_event_id", f"Last-Event-ID {start} is past this run's last event ({last})"
+    )
+
+
+def _check_resume(run_id: str, start: int, first_kept: int) -> None:
     if start + 1 < first_kept:
         raise ApiError(
             410,
@@ -206,11 +270,3 @@ async def run_events(
                 }
             ],
         )
-    last = rt.runs.last_seq(run_id)
-    if info.finished and start > last:
-        raise ApiError(
-            400,
-            "bad_last_event_id",
-            f"Last-Event-ID {start} is past this run's last event ({last})",
-        )
-    return EventStream(frames(rt.runs.subscribe_batches(run_id, start)), rt.settings)

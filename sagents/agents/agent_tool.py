@@ -30,6 +30,7 @@ from pydantic import Field
 
 from sagents.agents.streaming import Outcome, tool_loop
 from sagents.context.messages import MessageManager
+from sagents.context.parts import PromptParts, RunControl
 from sagents.context.session_context import SessionContext
 from sagents.events import AgentFinished, AgentStarted, EventBase
 from sagents.store.records import MessageRecord
@@ -90,12 +91,15 @@ class AgentToolSpec:
                 "messages": MessageManager(parent.session_id, []),
                 "tools": self._tools(parent),
                 "state": {_DEPTH: depth},
-                "emit": emit,
-                "open_agents": [],
-                "tool_media": {},
+                "control": RunControl(emit=emit),
+                # the run's skills, but neither the user's memories nor the
+                # parent's tool media: the sub-agent sees only its task
+                "prompt": PromptParts(
+                    skill_view=parent.prompt.skill_view,
+                    skill_prompt=parent.prompt.skill_prompt,
+                ),
                 "history": None,
                 "answer": None,
-                "memory_section": "",
             },
         )
         child.messages.add_user(task, run_id=parent.run_id)

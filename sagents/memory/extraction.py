@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from sagents.framing import framed, inert_text
 from sagents.llm.structured import complete_json
 from sagents.llm.types import ChatModel
 from sagents.memory.records import MAX_MEMORY_CHARS, Memory
@@ -84,7 +85,7 @@ async def extract(llm: ChatModel, transcript: str) -> list[Candidate]:
         ROLE,
         [
             {"role": "system", "content": EXTRACT_PROMPT},
-            {"role": "user", "content": f"<conversation>\n{transcript}\n</conversation>"},
+            {"role": "user", "content": framed("conversation", inert_text(transcript))},
         ],
         Extracted,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sagents.framing import framed, inert_text
 from sagents.memory.driver import MemoryDriver
 from sagents.memory.records import MAX_MEMORY_CHARS, Memory, MemoryHit, MemoryKind
 from sagents.settings import Settings
@@ -67,5 +68,5 @@ def render_memories(hits: list[MemoryHit]) -> str:
     return (
         "What you remember about this user from earlier conversations (stored notes; "
         "use them where relevant, and let what the user says now take precedence):\n"
-        f"<user_memory>\n{lines}\n</user_memory>"
+        + framed("user_memory", inert_text(lines))
     )

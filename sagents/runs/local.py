@@ -26,6 +26,7 @@ from typing import Any
 
 from sagents.events import EventBase, RunCancelled, RunFailed, is_terminal
 from sagents.runs.channel import EventChannel
+from sagents.runs.journal import RunJournal
 from sagents.runs.registry import RunBody, RunInfo, SessionBusy
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,11 @@ class LocalRunRegistry:
         *,
         max_run_bytes: int | None = None,
         max_total_bytes: int | None = None,
+        journal: RunJournal | None = None,
     ) -> None:
         self.retention_s = retention_s
+        self.journal = journal
+        """Writes every event to the store's durable log (None: memory only)."""
         self.max_run_bytes = max_run_bytes
         self.max_total_bytes = max_total_bytes
         self._finished_bytes = 0
@@ -82,48 +86,91 @@ class LocalRunRegistry:
         run = _Run(run_id, session_id, user_id, EventChannel(self.max_run_bytes), on_cancel)
         self._runs[run_id] = run
         self._active_by_session[session_id] = run_id
+        if self.journal is not None:
+            channel = run.channel
+            self.journal.opened(run_id, lambda: channel.first_kept_seq)
         run.task = asyncio.create_task(self._drive(run, body), name=f"sage-run-{run_id}")
         return run.info()
 
+    def _publisher(self, run: _Run) -> Callable[[EventBase], None]:
+        """The run's publish function: to its channel, and to the durable
+        log when there is one. Without a journal it is the channel's own
+        method, adding no layer to the per-token path."""
+        journal = self.journal
+        if journal is None:
+            return run.channel.publish
+        to_channel = run.channel.publish
+        to_log = journal.append
+
+        def publish(event: EventBase) -> None:
+            to_channel(event)
+            to_log(event)
+
+        return publish
+
     async def _drive(self, run: _Run, body: RunBody) -> None:
+        publish = self._publisher(run)
         try:
-            await body(run.channel.publish)
+            await body(publish)
         except BaseException:
             # The body owns error handling and emits the terminal event; if
             # it still raised, log it so it is never lost silently.
             log.exception("run %s body raised", run.run_id)
         finally:
-            self._ensure_terminal(run)
+            self._ensure_terminal(run, publish)
             run.channel.close()
             run.finished_at = time.monotonic()
             self._finished.append(run)
             self._finished_bytes += run.channel.retained_bytes
             if self._active_by_session.get(run.session_id) == run.run_id:
                 del self._active_by_session[run.session_id]
+            if self.journal is not None:
+                await self._log_end(run.run_id)
+            try:
+                await asyncio.shield(self._ended(run))
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("run %s: could not release it", run.run_id)
             run.done.set()
 
-    def _ensure_terminal(self, run: _Run) -> None:
+    async def _log_end(self, run_id: str) -> None:
+        """Make the run's log durable before ``wait`` reports its end. The
+        write is shielded: a cancel of this task (shutdown) stops the wait,
+        never the write, which ``RunJournal.aclose`` then waits for."""
+        assert self.journal is not None
+        try:
+            await asyncio.shield(self.journal.closed(run_id))
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("run %s: could not write its event log", run_id)
+
+    def _ensure_terminal(self, run: _Run, publish: Callable[[EventBase], None]) -> None:
         """Publish the terminal event a body failed to publish, stamped as
         the run's emitter would have stamped it."""
         channel = run.channel
         last = channel.last_event
         if last is not None and is_terminal(last):
             return
+        # Stamped by construction, as the run's emitter would have stamped it.
+        stamps: dict[str, Any] = {
+            "seq": channel.last_seq + 1,
+            "session_id": run.session_id,
+            "run_id": run.run_id,
+            "ts": time.time(),
+        }
         event: EventBase
         if run.cancel_reason is not None:
-            event = RunCancelled(reason=run.cancel_reason)
+            event = RunCancelled(reason=run.cancel_reason, **stamps)
         else:
             event = RunFailed(
                 error_type="InternalError",
                 message=f"the run ended without reporting how; see the server log "
                 f"for run {run.run_id}",
+                **stamps,
             )
-        fields = event.__dict__
-        fields["seq"] = channel.last_seq + 1
-        fields["session_id"] = run.session_id
-        fields["run_id"] = run.run_id
-        fields["ts"] = time.time()
-        channel.publish(event)
+        publish(event)
 
     def _sweep(self) -> None:
         """Forget finished runs past their retention, then the oldest ones
@@ -180,6 +227,24 @@ class LocalRunRegistry:
     def first_kept_seq(self, run_id: str) -> int:
         run = self._runs.get(run_id)
         return run.channel.first_kept_seq if run else 1
+
+    async def reserve(self, session_id: str, run_id: str) -> None:
+        active = self._active_by_session.get(session_id)
+        if active is not None:
+            raise SessionBusy(session_id, active)
+
+    async def find_active(self, session_id: str) -> str | None:
+        return self._active_by_session.get(session_id)
+
+    async def request_cancel(self, run_id: str, reason: str) -> bool:
+        return self.cancel(run_id, reason)
+
+    async def wait_for_events(self, run_id: str, at_most_s: float) -> None:
+        """No other process announces its writes here: wait out ``at_most_s``."""
+        await asyncio.sleep(at_most_s)
+
+    async def _ended(self, run: _Run) -> None:
+        """After a run ended and its log is durable; for subclasses."""
 
     async def wait(self, run_id: str) -> None:
         run = self._runs.get(run_id)

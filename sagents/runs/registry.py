@@ -3,8 +3,11 @@
 This is the one piece of process state a multi-replica deployment has to
 share, so it sits behind a small interface: the HTTP layer and ``SAgent``
 talk to a ``RunRegistry`` and never to asyncio tasks directly. The default
-``LocalRunRegistry`` keeps everything in this process; a Redis-backed one
-can implement the same protocol later without touching the agents.
+``LocalRunRegistry`` keeps everything in this process; ``RedisRunRegistry``
+adds what replicas share: the per-session lock and cancels sent to the
+replica that runs the run. The synchronous methods answer for the runs of
+this process; the ``async`` ones (``reserve``, ``find_active``,
+``request_cancel``) for every replica's.
 """
 
 from __future__ import annotations
@@ -83,6 +86,25 @@ class RunRegistry(Protocol):
     def first_kept_seq(self, run_id: str) -> int:
         """The oldest event of the run still kept for replay (1 unless the
         run's log passed its cap and dropped its oldest events)."""
+        ...
+
+    async def reserve(self, session_id: str, run_id: str) -> None:
+        """Take the session's one-run lock for ``run_id`` before ``start``;
+        raises ``SessionBusy`` if a run of any replica holds it. ``start``
+        right after (no await between) registers the run under it."""
+        ...
+
+    async def find_active(self, session_id: str) -> str | None:
+        """The id of the session's running run, on whichever replica."""
+        ...
+
+    async def request_cancel(self, run_id: str, reason: str) -> bool:
+        """``cancel`` for a run on any replica: delivered to its owner."""
+        ...
+
+    async def wait_for_events(self, run_id: str, at_most_s: float) -> None:
+        """Until more of the run's durable log may have been written (by any
+        replica), or ``at_most_s``: how a reader of the stored log waits."""
         ...
 
     async def wait(self, run_id: str) -> None:

@@ -13,9 +13,10 @@ output size, and the first process the kernel killed for the cgroup's
 memory limit (the run stops as a whole). Hitting one *asks* the launcher
 to stop (a byte on the control pipe): it kills the script's processes and
 saves the workspace. If it has not finished ``limits.grace_s`` later, or
-the call is cancelled, everything is killed at once (the process group,
-then every process of the cgroup; bubblewrap's PID namespace takes the
-rest) and nothing is saved.
+the call is cancelled, everything is killed at once (the process group
+and the groups its children lead, which unsandboxed is the script's own
+session; then every process of the cgroup; bubblewrap's PID namespace
+takes the rest) and nothing is saved.
 """
 
 from __future__ import annotations
@@ -86,9 +87,9 @@ class _Run:
         self.deadline = min(self.deadline, time.monotonic() + self.limits.grace_s)
 
     async def kill(self) -> None:
-        """Kill every process of the run now (process group, then the cgroup)."""
+        """Kill every process of the run now (process groups, then the cgroup)."""
         self.killed = True
-        _kill_group(self.proc.pid)
+        _kill_tree(self.proc.pid)
         if self.cgroup is not None:
             await asyncio.to_thread(self.cgroup.kill)
 
@@ -193,6 +194,48 @@ async def _feed(proc: asyncio.subprocess.Process, data: bytes | None) -> None:
     proc.stdin.close()
 
 
-def _kill_group(pgid: int) -> None:
+def _kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(pgid, sig)
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL the process group of ``pid`` and those its children lead.
+
+    Unsandboxed, the launcher starts the script in a session of its own, so
+    that it can kill the script's group without killing itself; killing only
+    the launcher's group would leave the script (and what it started) running
+    when no cgroup is there to take it. In the sandbox the child is the PID
+    namespace's first process, whose end takes the rest. ``pid`` is stopped
+    first, so the children read here cannot be reaped (and their ids reused)
+    before they are killed.
+    """
+    _kill_group(pid, signal.SIGSTOP)
+    for child in _children(pid):
+        _kill_group(child)
+    _kill_group(pid)
+
+
+def _children(pid: int) -> list[int]:
+    """The children of ``pid`` (``/proc/<pid>/task/*/children``; a scan of
+    ``/proc`` on kernels built without that file)."""
+    found: list[int] = []
+    try:
+        for task in os.scandir(f"/proc/{pid}/task"):
+            with open(f"{task.path}/children") as handle:
+                found += [int(word) for word in handle.read().split()]
+        return found
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return found
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"{entry.path}/stat") as handle:
+                    ppid = handle.read().rsplit(")", 1)[1].split()[1]
+            except (OSError, IndexError):
+                continue
+            if ppid == str(pid):
+                found.append(int(entry.name))
+    return found

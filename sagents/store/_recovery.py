@@ -18,10 +18,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from sagents.store import _rows
-from sagents.store.records import MessageRecord, RunStatus, SessionStatus, new_id, now
+from sagents.events import TERMINAL_TYPES, RunFailed
+from sagents.store import _eventlog, _rows
+from sagents.store._sql import Tx
+from sagents.store.records import (
+    MessageRecord,
+    RunStatus,
+    SessionStatus,
+    StoredEvent,
+    new_id,
+    now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,50 +56,77 @@ class Recovered:
     """Tool calls that got an "interrupted" result."""
 
 
-async def recover(db: aiosqlite.Connection) -> Recovered:
-    """Mark what a dead process left ``running`` as ``interrupted`` and give
-    its unanswered tool calls a result, in one transaction.
+_EXPIRED = "status = 'running' AND (lease_until IS NULL OR lease_until < ?)"
+"""A run left ``running`` whose owner stopped renewing its lease. A run
+without a lease was written before leases existed (migration 2) or by a
+process that does not renew; either way no live process vouches for it."""
 
-    ``updated_at`` is kept: it records the user's last activity, which orders
-    the session list. ``ended_at`` stays NULL because the real end time is
-    unknown.
+
+async def recover(db: Tx, at: float) -> Recovered:
+    """Mark runs whose lease expired before ``at`` as ``interrupted``, with
+    the sessions they leave running, and give their unanswered tool calls a
+    result. The caller wraps this in one transaction.
+
+    Only expired runs: a run another live process executes (a second process
+    on the same SQLite file, another replica on PostgreSQL) renews its lease
+    and is left alone, and so is its session. ``updated_at`` is kept: it
+    records the user's last activity, which orders the session list.
+    ``ended_at`` stays NULL because the real end time is unknown.
     """
-    await db.execute("BEGIN IMMEDIATE")
-    try:
-        running = list(
-            await db.execute_fetchall(
-                "SELECT id, session_id FROM runs WHERE status = ?", (RunStatus.RUNNING.value,)
-            )
+    running = await db.fetch(f"SELECT id, session_id FROM runs WHERE {_EXPIRED}", (at,))
+    results: list[MessageRecord] = []
+    for row in running:
+        results += await _unanswered(db, row["session_id"], row["id"])
+    await db.executemany(_INSERT_MESSAGE, [_rows.message_row(m) for m in results])
+    await _eventlog.append(db, [await _terminal(db, r["session_id"], r["id"]) for r in running], {})
+    runs = 0
+    for row in running:
+        runs += await db.execute(
+            "UPDATE runs SET status = ?, error = COALESCE(error, ?), lease_until = NULL"
+            " WHERE id = ? AND status = 'running'",
+            (RunStatus.INTERRUPTED.value, INTERRUPTED_RUN_ERROR, row["id"]),
         )
-        results: list[MessageRecord] = []
-        for run_id, session_id in running:
-            results += await _unanswered(db, session_id, run_id)
-        if results:
-            await db.executemany(_INSERT_MESSAGE, [_rows.message_row(m) for m in results])
-        runs = await db.execute(
-            "UPDATE runs SET status = ?, error = COALESCE(error, ?) WHERE status = ?",
-            (RunStatus.INTERRUPTED.value, INTERRUPTED_RUN_ERROR, RunStatus.RUNNING.value),
-        )
-        sessions = await db.execute(
-            "UPDATE sessions SET status = ? WHERE status = ?",
-            (SessionStatus.INTERRUPTED.value, SessionStatus.RUNNING.value),
-        )
-    except BaseException:
-        await db.execute("ROLLBACK")
-        raise
-    await db.execute("COMMIT")
-    return Recovered(runs.rowcount, sessions.rowcount, len(results))
+    # Every running session without a running run: a live run's session is
+    # left alone (its owner vouches for it), and begin_run/end_run change a
+    # run and its session in one transaction, so none is caught in between.
+    sessions = await db.execute(
+        "UPDATE sessions SET status = ? WHERE status = 'running' AND NOT EXISTS"
+        " (SELECT 1 FROM runs WHERE runs.session_id = sessions.id AND runs.status = 'running')",
+        (SessionStatus.INTERRUPTED.value,),
+    )
+    return Recovered(runs, sessions, len(results))
 
 
-async def _unanswered(
-    db: aiosqlite.Connection, session_id: str, run_id: str
-) -> list[MessageRecord]:
+async def _terminal(db: Tx, session_id: str, run_id: str) -> StoredEvent:
+    """The terminal event the dead process never logged, one past the last
+    logged event, so a reader following the run's log (from any replica,
+    after a restart) sees it end instead of waiting forever. If the log
+    already ends with a terminal event (the process died just after writing
+    it), that ``seq`` is taken and the append keeps the original."""
+    rows = await db.fetch(
+        "SELECT seq, type FROM run_events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+    )
+    last = int(rows[0]["seq"]) if rows else 0
+    if rows and rows[0]["type"] in TERMINAL_TYPES:
+        last -= 1
+    event = RunFailed(
+        error_type="RunInterrupted",
+        message=INTERRUPTED_RUN_ERROR,
+        seq=last + 1,
+        session_id=session_id,
+        run_id=run_id,
+        ts=now(),  # not ``at``: an exclusive recovery passes infinity
+    )
+    return StoredEvent(run_id, event.seq, event.type, event.model_dump_json())
+
+
+async def _unanswered(db: Tx, session_id: str, run_id: str) -> list[MessageRecord]:
     """An "interrupted" result for every tool call of the run that has none.
 
     Reads through the ``(session_id, seq)`` index: only the crashed run's
     session is scanned, never the whole messages table.
     """
-    rows = await db.execute_fetchall(
+    rows = await db.fetch(
         "SELECT role, tool_calls, tool_call_id, agent FROM messages"
         " WHERE session_id = ? AND run_id = ? ORDER BY seq",
         (session_id, run_id),

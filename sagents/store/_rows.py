@@ -1,4 +1,4 @@
-"""Conversion between records and SQLite rows.
+"""Conversion between records and rows, for both backends.
 
 Kept apart from the store so the SQL and the column order live side by side:
 each ``*_COLUMNS`` tuple is the single source for both the INSERT parameter
@@ -8,15 +8,16 @@ order and the SELECT list, so the two cannot drift apart.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
+from sagents.store._sql import RowLike
 from sagents.store.records import (
     MessageRecord,
     RunRecord,
     RunStatus,
     SessionRecord,
     SessionStatus,
+    StoredEvent,
     TaskRecord,
 )
 
@@ -33,6 +34,8 @@ RUN_COLUMNS = (
     "output_tokens",
     "started_at",
     "ended_at",
+    "owner",
+    "lease_until",
 )
 MESSAGE_COLUMNS = (
     "id",
@@ -83,7 +86,7 @@ def session_row(s: SessionRecord) -> Row:
     return (s.id, s.user_id, s.title, s.status.value, s.created_at, s.updated_at)
 
 
-def session_from(row: sqlite3.Row) -> SessionRecord:
+def session_from(row: RowLike) -> SessionRecord:
     return SessionRecord(
         id=row["id"],
         user_id=row["user_id"],
@@ -107,10 +110,12 @@ def run_row(r: RunRecord) -> Row:
         r.output_tokens,
         r.started_at,
         r.ended_at,
+        r.owner,
+        r.lease_until,
     )
 
 
-def run_from(row: sqlite3.Row) -> RunRecord:
+def run_from(row: RowLike) -> RunRecord:
     return RunRecord(
         id=row["id"],
         session_id=row["session_id"],
@@ -123,6 +128,8 @@ def run_from(row: sqlite3.Row) -> RunRecord:
         output_tokens=row["output_tokens"],
         started_at=row["started_at"],
         ended_at=row["ended_at"],
+        owner=row["owner"],
+        lease_until=row["lease_until"],
     )
 
 
@@ -146,7 +153,7 @@ def message_row(m: MessageRecord) -> Row:
     )
 
 
-def message_from(row: sqlite3.Row) -> MessageRecord:
+def message_from(row: RowLike) -> MessageRecord:
     tool_calls = row["tool_calls"]
     return MessageRecord(
         id=row["id"],
@@ -180,7 +187,7 @@ def task_row(t: TaskRecord) -> Row:
     )
 
 
-def task_from(row: sqlite3.Row) -> TaskRecord:
+def task_from(row: RowLike) -> TaskRecord:
     return TaskRecord(
         id=row["id"],
         session_id=row["session_id"],
@@ -193,3 +200,14 @@ def task_from(row: sqlite3.Row) -> TaskRecord:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+EVENT_COLUMNS = ("run_id", "seq", "type", "data")
+
+
+def event_row(e: StoredEvent) -> Row:
+    return (e.run_id, e.seq, e.type, e.data)
+
+
+def event_from(row: RowLike) -> StoredEvent:
+    return StoredEvent(run_id=row["run_id"], seq=row["seq"], type=row["type"], data=row["data"])

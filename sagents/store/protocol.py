@@ -1,5 +1,5 @@
-"""The persistence contract. SQLite implements it by default; a server
-database can implement it later without any agent noticing.
+"""The persistence contract. SQLite implements it by default, PostgreSQL
+for several replicas (``SAGE_DATABASE_URL``); no agent notices which.
 
 Every read that a client can trigger takes the ``user_id`` and returns
 ``None`` (not an error) for another user's rows, so the HTTP layer can answer
@@ -16,6 +16,7 @@ from sagents.store.records import (
     RunStatus,
     SessionRecord,
     SessionStatus,
+    StoredEvent,
     TaskRecord,
 )
 
@@ -29,6 +30,12 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    async def recover(self) -> int:
+        """Mark runs whose lease has expired as ``interrupted``, as
+        :meth:`open` does; the number marked. Called periodically, so a run
+        whose process died is ended by whichever process notices first."""
+        ...
 
     # sessions
     async def create_session(self, session: SessionRecord) -> None: ...
@@ -100,6 +107,31 @@ class Store(Protocol):
 
     async def list_messages(self, session_id: str) -> list[MessageRecord]:
         """All messages of a session in the order they were added."""
+        ...
+
+    # the durable event log and run leases
+    async def append_events(
+        self, events: list[StoredEvent], floors: dict[str, int] | None = None
+    ) -> None:
+        """Append a batch of events (several runs' at once) in one
+        transaction; a ``seq`` already stored keeps its first row. ``floors``
+        maps a run to the first ``seq`` it keeps: older events are deleted
+        (the run's log passed ``SAGE_RUN_LOG_MAX_BYTES``)."""
+        ...
+
+    async def read_events(
+        self, run_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """The run's stored events with ``seq > after_seq``, in order."""
+        ...
+
+    async def event_bounds(self, run_id: str) -> tuple[int, int] | None:
+        """(first, last) stored ``seq`` of the run; None when none is stored."""
+        ...
+
+    async def renew_leases(self, run_ids: list[str], owner: str, until: float) -> int:
+        """Extend the leases of ``owner``'s running runs to ``until``; how
+        many were still running (and so renewed)."""
         ...
 
     # tasks

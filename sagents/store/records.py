@@ -59,6 +59,11 @@ class RunRecord:
     output_tokens: int = 0
     started_at: float = field(default_factory=now)
     ended_at: float | None = None
+    owner: str | None = None
+    """The process executing the run (``Runtime.instance_id``)."""
+    lease_until: float | None = None
+    """Until when ``owner`` vouches for the run; renewed while it runs, cleared
+    when it ends. Recovery interrupts a running run only once this passed."""
 
 
 @dataclass(slots=True)
@@ -109,3 +114,13 @@ class TaskRecord:
     run_id: str | None = None
     created_at: float = field(default_factory=now)
     updated_at: float = field(default_factory=now)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event of a run's durable log: its ``seq`` and its JSON as sent."""
+
+    run_id: str
+    seq: int
+    type: str
+    data: str

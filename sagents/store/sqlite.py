@@ -5,22 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import aiosqlite
 
-from sagents.store import _rows
-from sagents.store._recovery import recover
+from sagents.store import _eventlog, _rows
+from sagents.store._recovery import Recovered, recover
 from sagents.store._schema import load_migrations, migrate
+from sagents.store._sql import SQLiteTx, Tx
 from sagents.store.records import (
     MessageRecord,
     RunRecord,
     RunStatus,
     SessionRecord,
     SessionStatus,
+    StoredEvent,
     TaskRecord,
     now,
 )
@@ -54,7 +56,7 @@ _SELECT_TASK = _rows.select_sql("tasks", _rows.TASK_COLUMNS)
 
 _FINISH_RUN = (
     "UPDATE runs SET status = ?, error = ?, answer = ?, input_tokens = ?,"
-    " output_tokens = ?, ended_at = ? WHERE id = ?"
+    " output_tokens = ?, ended_at = ?, lease_until = NULL WHERE id = ?"
 )
 _SET_SESSION_STATUS = "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?"
 
@@ -83,15 +85,22 @@ class SQLiteStore:
     those run in a shielded task that finishes (commits or rolls back) even if
     the caller goes away; :meth:`close` waits for them.
 
-    Recovery. :meth:`open` marks runs and sessions left ``running`` as
-    ``interrupted`` and gives their unanswered tool calls an "interrupted"
-    result (see ``_recovery``). This assumes one process owns the file, which
-    is what an embedded store means and what the Runtime's lock on the data
-    directory enforces; a multi-replica deployment uses a server database.
+    Recovery. :meth:`open` marks runs left ``running`` whose lease has
+    expired as ``interrupted``, with their sessions, and gives their
+    unanswered tool calls an "interrupted" result (see ``_recovery``). A run
+    whose owner still renews its lease is left alone, so a second process on
+    the same file never touches the first one's live runs. An ``exclusive``
+    store (its Runtime holds the data directory's lock) knows every running
+    run is orphaned and interrupts them all at once.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, exclusive: bool = False) -> None:
         self.path = path
+        self.exclusive = exclusive
+        """The caller holds the data directory's lock, so no other process
+        uses the file: :meth:`open` then interrupts every run left running,
+        whatever its lease (their process is gone), instead of waiting for
+        the leases to expire."""
         self.recovered_runs = 0
         """Runs found ``running`` (left by a crash) at the last :meth:`open`."""
         self.recovered_sessions = 0
@@ -135,7 +144,7 @@ class SQLiteStore:
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
             await migrate(db, migrations)
-            recovered = await recover(db)
+            recovered = await _recover(db, float("inf") if self.exclusive else now())
         except BaseException:
             await db.close()
             raise
@@ -217,6 +226,23 @@ class SQLiteStore:
 
         await self._shielded(run())
 
+    async def _in_tx(self, work: Callable[[Tx], Awaitable[_T]]) -> _T:
+        """``work`` inside one write transaction, shielded like ``_atomic``."""
+
+        async def run() -> _T:
+            async with self._lock:
+                db = self._conn
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = await work(SQLiteTx(db))
+                except BaseException:
+                    await db.execute("ROLLBACK")
+                    raise
+                await db.execute("COMMIT")
+                return result
+
+        return await self._shielded(run())
+
     async def _shielded(self, coro: Coroutine[Any, Any, _T]) -> _T:
         task = asyncio.ensure_future(coro)
         self._inflight.add(task)
@@ -275,12 +301,17 @@ class SQLiteStore:
         )
 
     async def delete_session(self, user_id: str, session_id: str) -> bool:
-        """One DELETE; ``ON DELETE CASCADE`` removes runs, messages and tasks
-        in the same statement, so there is no half-deleted state."""
-        deleted = await self._write(
-            "DELETE FROM sessions WHERE id = ? AND user_id = ?", (session_id, user_id)
-        )
-        return deleted > 0
+        """One transaction: the runs' events, then the session, whose
+        ``ON DELETE CASCADE`` removes runs, messages and tasks; there is no
+        half-deleted state."""
+
+        async def delete(tx: Tx) -> int:
+            await tx.execute(_eventlog.DELETE_SESSION_EVENTS, (session_id, user_id))
+            return await tx.execute(
+                "DELETE FROM sessions WHERE id = ? AND user_id = ?", (session_id, user_id)
+            )
+
+        return await self._in_tx(delete) > 0
 
     # runs
 
@@ -373,6 +404,36 @@ class SQLiteStore:
         )
         return [_rows.message_from(r) for r in rows]
 
+    # the durable event log and run leases
+
+    async def append_events(
+        self, events: list[StoredEvent], floors: dict[str, int] | None = None
+    ) -> None:
+        """One transaction for the whole batch (see ``_eventlog.append``)."""
+        if events or floors:
+            await self._in_tx(lambda tx: _eventlog.append(tx, events, floors or {}))
+
+    async def read_events(
+        self, run_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        return await _eventlog.read(SQLiteTx(self._conn), run_id, after_seq, limit)
+
+    async def event_bounds(self, run_id: str) -> tuple[int, int] | None:
+        return await _eventlog.bounds(SQLiteTx(self._conn), run_id)
+
+    async def renew_leases(self, run_ids: list[str], owner: str, until: float) -> int:
+        if not run_ids:
+            return 0
+        return await self._in_tx(lambda tx: _eventlog.renew(tx, run_ids, owner, until))
+
+    async def recover(self) -> int:
+        """Interrupt runs whose lease has expired (see ``_recovery``); the
+        number of runs marked. Safe at any time: a live run's owner renews."""
+        recovered = await self._in_tx(lambda tx: recover(tx, now()))
+        if recovered.runs:
+            log.warning("marked %d run(s) whose lease expired as interrupted", recovered.runs)
+        return recovered.runs
+
     # tasks
 
     async def upsert_task(self, task: TaskRecord) -> None:
@@ -385,3 +446,16 @@ class SQLiteStore:
             f"{_SELECT_TASK} WHERE session_id = ? ORDER BY rowid", (session_id,)
         )
         return [_rows.task_from(r) for r in rows]
+
+
+async def _recover(db: aiosqlite.Connection, at: float) -> Recovered:
+    """Recovery in one ``BEGIN IMMEDIATE`` transaction: a crash during it
+    leaves nothing half done, and the next start does it all again."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        recovered = await recover(SQLiteTx(db), at)
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+    return recovered

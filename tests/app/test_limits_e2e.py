@@ -12,6 +12,7 @@ import time
 from urllib.parse import urlsplit
 
 import httpx2
+import pytest
 
 from sagents.testing import Turn
 from tests.app.conftest import SIMPLE, StartServer
@@ -73,6 +74,39 @@ async def test_a_chunked_body_over_the_cap_is_refused_before_it_ends(
     assert body["error"]["type"] == "payload_too_large" and "bytes" in body["error"]["message"]
 
 
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/v1/chat"), ("PATCH", "/api/v1/mcp/x")])
+async def test_a_chunked_body_in_small_pieces_is_counted_whole(
+    start_server: StartServer, method: str, path: str
+) -> None:
+    """Small chunks, sent apart so the server receives them one by one: the
+    cap is on their sum, whatever size each has, and holds for every method
+    that carries a body. The body never ends, so a server that did not count
+    would wait for it (and hold what it read) instead of answering 413."""
+    url = start_server(max_message_bytes=1000)
+    host, port = address(url)
+
+    def send_chunks() -> bytes:
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(
+                head(
+                    path,
+                    f"{host}:{port}",
+                    "Content-Type: application/json",
+                    "Transfer-Encoding: chunked",
+                    "",
+                ).replace(b"POST ", f"{method} ".encode(), 1)
+            )
+            piece = b"z" * 2000
+            for _ in range(40):  # 80 kB in all, past the 1,000 + 64 kB cap
+                sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                time.sleep(0.01)  # apart, so they arrive apart
+            return read_response(sock)
+
+    answer = await asyncio.to_thread(send_chunks)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:300]
+    assert b"payload_too_large" in answer
+
+
 async def test_a_body_that_dribbles_in_gets_408(start_server: StartServer) -> None:
     url = start_server(http_body_timeout_s=1.0)
     host, port = address(url)
@@ -100,8 +134,10 @@ async def test_a_body_that_dribbles_in_gets_408(start_server: StartServer) -> No
 
 async def test_uploads_have_their_own_cap(start_server: StartServer) -> None:
     """A skill archive may be bigger than a chat message, up to its own cap."""
-    url = start_server(max_message_bytes=1000, skill_upload_max_bytes=300_000)
-    asset = base64.b64encode(os.urandom(112_500)).decode()  # 150 kB of text, ~112 kB zipped
+    url = start_server(max_message_bytes=1000, skill_archive_max_bytes=300_000)
+    # 150 kB of base64 (6 random bits a character: ~114 kB deflated; hex,
+    # 4 bits a character, deflates to ~86 kB, under what this test needs)
+    asset = base64.b64encode(os.urandom(112_500)).decode()
     archive = make_zip({**good("roomy"), "roomy/assets/data.txt": asset})
     assert 100_000 < len(archive) < 300_000
     client = {"X-Sage-Client": "test"}
@@ -110,14 +146,12 @@ async def test_uploads_have_their_own_cap(start_server: StartServer) -> None:
             "/api/v1/skills", files={"file": ("roomy.zip", archive)}, headers=client
         )
         assert upload.status_code == 201, upload.text
-        too_big = make_zip({**good("huge"), "huge/a.txt": "z" * 400_000})
+        noise = base64.b64encode(os.urandom(450_000)).decode()  # ~450 kB deflated
+        too_big = make_zip({**good("huge"), "huge/a.txt": noise})
         refused = await http.post(
             "/api/v1/skills", files={"file": ("huge.zip", too_big)}, headers=client
         )
-        # unpacked past the cap: refused by what the files add up to (the
-        # archive itself is small, so this is not the body limit's 413)
-        assert refused.status_code == 400, refused.text
-        assert "at most 300000" in refused.text
+        assert refused.status_code == 413
         chat = await http.post("/api/v1/chat", json={"message": "x" * 80_000})
         assert chat.status_code == 413
 

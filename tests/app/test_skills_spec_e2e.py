@@ -161,8 +161,6 @@ async def test_archives_larger_than_a_message_are_accepted_up_to_their_own_cap(
         assert response.json()["error"]["type"] == "payload_too_large"
         # the chat body limit is unchanged
         response = await http.post(
-            "/api/v1/chat",
-            content=b"x" * 200_000,
-            headers={"Content-Type": "application/json"},
+            "/api/v1/chat", content=b"x" * 200_000, headers={"Content-Type": "application/json"}
         )
         assert response.status_code == 413

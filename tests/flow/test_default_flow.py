@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagents.agents.judge import MAX_ATTEMPTS
 from sagents.events import (
     AgentNotice,
     EventBase,
@@ -316,6 +317,49 @@ async def test_max_loop_count_reached(make_runtime: RuntimeFactory) -> None:
     assert "max_loop_count" in tasks[0].result
     assert "cut short" in str(llm.requests_for("summary")[0].messages)
     assert isinstance(events[-1], RunFinished)
+
+
+async def test_a_task_the_judge_keeps_sending_back_fails_after_its_attempts(
+    make_runtime: RuntimeFactory,
+) -> None:
+    """ "continue" retries a task with a new plan, at most ``MAX_ATTEMPTS``
+    times per task; then it is failed and the loop goes on with the rest. The
+    count is the task's own: a task retried before does not shorten the next
+    one's budget. The loop's own bound (10) is never reached."""
+    assert MAX_ATTEMPTS == 3
+
+    def verdict(task_id: str, status: str, result: str = "") -> dict[str, Any]:
+        return {"tasks": [{"task_id": task_id, "status": status, "result": result}]}
+
+    def attempt(text: str, judged: dict[str, Any]) -> list[Turn]:
+        return step([Turn(role="executor", text=text)], judged)
+
+    llm = ScriptedLLM(
+        [
+            Turn(
+                role="decompose",
+                json={"tasks": [{"id": "1", "title": "Retried"}, {"id": "2", "title": "Stubborn"}]},
+            ),
+            *attempt("first try", verdict("1", "continue")),
+            *attempt("second try", verdict("1", "continue")),
+            *attempt("third try", verdict("1", "done", "made it")),
+            *attempt("no luck", verdict("2", "continue")),
+            *attempt("still none", verdict("2", "continue")),
+            *attempt("nothing", verdict("2", "continue", "no source answers")),
+            Turn(role="summary", text="One done, one not."),
+        ]
+    )
+    rt = await make_runtime(llm)
+    events = await run(rt, message="x", deep_thinking=False, multi_agent=True, max_loop_count=10)
+    assert trace(events).count("agent.started:planning") == 6
+    assert llm.remaining == 0
+    assert isinstance(events[-1], RunFinished)
+    assert "max_loop_count" not in [e.code for e in events if isinstance(e, AgentNotice)]
+    tasks = await rt.store.list_tasks(events[0].session_id)
+    assert [(t.status, t.result) for t in tasks] == [
+        ("done", "made it"),
+        ("failed", "failed after 3 attempts: no source answers"),
+    ]
 
 
 async def test_decider_answering_garbage_twice_falls_back(make_runtime: RuntimeFactory) -> None:

@@ -4,6 +4,7 @@ delays an answer, and keeps pending jobs across a restart."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -188,3 +189,49 @@ async def test_pending_jobs_are_kept_for_the_next_start(
     assert not pending.exists()
     assert second.completed == 2
     assert await texts(rt) == ["Is called Dana"]
+
+
+async def test_a_replacement_removes_only_memories_shown_for_that_candidate(
+    tmp_path: Path, make_runtime: RuntimeFactory
+) -> None:
+    """The reconciling answer is model output: whatever ids it names, only the
+    stored neighbours it was shown for that candidate can be replaced, never
+    another of the user's memories, another candidate's neighbour, another
+    user's memory or an id it made up."""
+    llm = ScriptedLLM([])
+    rt = await make_runtime(llm, settings=make_settings(tmp_path, memory_extract=True))
+    assert rt.memory_extractor is not None and rt.memory is not None
+    french = await rt.memory.remember("u1", "Prefers answers in French", "preference")
+    nurse = await rt.memory.remember("u1", "Works as a nurse in a hospital", "persona")
+    paris = await rt.memory.remember("u1", "Lives in Paris", "fact")
+    theirs = await rt.memory.remember("u2", "Prefers answers in Spanish", "preference")
+    grab = [french.id, nurse.id, paris.id, theirs.id, "mem_made_up"]
+    llm.set_script(
+        [
+            Turn(role="simple", text="Sure."),
+            memories(("Prefers answers in English", "preference"), ("Lives in Berlin", "fact")),
+            Turn(
+                role="memory",
+                json={
+                    "verdicts": [
+                        {"candidate": 0, "action": "replace", "replaces": grab},
+                        {"candidate": 1, "action": "add"},
+                    ]
+                },
+            ),
+        ]
+    )
+    await run(rt, "Answer in English please; I moved to Berlin.")
+    await rt.memory_extractor.wait_idle()
+    assert llm.remaining == 0
+    shown = json.loads(llm.requests_for("memory")[-1].messages[-1]["content"])
+    assert [m["id"] for m in shown[0]["similar_stored"]] == [french.id]
+    assert [m["id"] for m in shown[1]["similar_stored"]] == [paris.id]
+
+    assert sorted(await texts(rt)) == [
+        "Lives in Berlin",
+        "Lives in Paris",  # shown, but for the other candidate, which only adds
+        "Prefers answers in English",
+        "Works as a nurse in a hospital",  # never shown
+    ]
+    assert await texts(rt, "u2") == ["Prefers answers in Spanish"]

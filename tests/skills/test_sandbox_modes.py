@@ -36,6 +36,14 @@ SCRIPTS = {
     "hello.py": """
         print("hello")
     """,
+    "tree.py": """
+        import os, sys, time
+        # A child in the script's process group, then both wait a long time.
+        if os.fork() == 0:
+            os.execv("/bin/sh", ["/bin/sh", "-c", "sleep 600", sys.argv[1]])
+        print("started", flush=True)
+        time.sleep(600)
+    """,
 }
 
 
@@ -143,6 +151,39 @@ async def test_unsandboxed_mode_runs_with_limits_and_kills_the_whole_group(
     assert processes_with(token) == []  # the orphan went with its group
     await asyncio.sleep(0.5)
     assert not (manager.workspace("ses_unsafe").root / "late.txt").exists()
+    assert await new_run_cgroups(manager, before) == set()
+
+
+STOP_BOUND_S = 30.0
+"""How soon a cancelled or killed call must be over: far below the 600 s
+its script would run if nothing killed it."""
+
+
+@pytest.mark.parametrize("cgroups", ["off", "auto"])
+async def test_unsandboxed_a_cancelled_call_kills_the_script_and_its_children(
+    tmp_path: Path, cgroups: str
+) -> None:
+    """Unsandboxed, the script runs in its own session (the launcher kills it
+    there without killing itself). A call cancelled while it runs kills the
+    launcher outright, and must reach that session too: without cgroups
+    nothing else would, and the script would run on with no one to stop it
+    (and the call would wait for its output pipes to close)."""
+    limits = SandboxLimits(cpu_s=60, wall_s=600.0, max_procs=16)
+    sandbox = Sandbox(limits, allow_unsandboxed=True, bwrap="", cgroups=cgroups)  # type: ignore[arg-type]
+    manager = manager_with(tmp_path, sandbox=sandbox)
+    await sandbox.probe()
+    before = run_cgroups(manager)
+    token = uuid.uuid4().hex
+    task = asyncio.create_task(call(manager, "ses_unsafe_cancel", "tree.py", token))
+    # The launcher's command line names the token too; the script's child
+    # is there once the script runs.
+    async with asyncio.timeout(20):
+        while not processes_with(f"sleep 600\0{token}"):  # noqa: ASYNC110 - another process
+            await asyncio.sleep(0.02)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=STOP_BOUND_S)
+    assert task in done and task.cancelled()
+    assert processes_with(token) == []
     assert await new_run_cgroups(manager, before) == set()
 
 

@@ -19,8 +19,10 @@ from sagents.store import (
     SessionRecord,
     SessionStatus,
     SQLiteStore,
+    Store,
 )
 from sagents.testing.strict import tool_pairing_violation
+from tests.store.conftest import StoreFactory
 
 
 def call(call_id: str, name: str) -> dict[str, Any]:
@@ -31,7 +33,7 @@ def message(mid: str, sid: str, run: str, role: str, **fields: Any) -> MessageRe
     return MessageRecord(id=mid, session_id=sid, run_id=run, role=role, **fields)
 
 
-async def crashed_session(store: SQLiteStore) -> None:
+async def crashed_session(store: Store) -> None:
     """What a kill -9 during the second tool round of a run leaves: an
     earlier finished run, a first round answered, then two concurrent calls
     of which one ("b") returned before the process died."""
@@ -60,13 +62,13 @@ async def crashed_session(store: SQLiteStore) -> None:
     )
 
 
-async def test_each_unanswered_call_gets_one_interrupted_result(db_path: Path) -> None:
-    async with SQLiteStore(db_path) as store:
+async def test_each_unanswered_call_gets_one_interrupted_result(make_store: StoreFactory) -> None:
+    async with make_store() as store:
         await crashed_session(store)
         before = [m.to_openai() for m in await store.list_messages("s1")]
     assert tool_pairing_violation(before) is not None  # what OpenAI would reject
 
-    async with SQLiteStore(db_path) as store:
+    async with make_store() as store:
         assert (store.recovered_runs, store.recovered_tool_results) == (1, 1)
         messages = await store.list_messages("s1")
         run = await store.get_run("s1", "r1")
@@ -81,22 +83,22 @@ async def test_each_unanswered_call_gets_one_interrupted_result(db_path: Path) -
     assert run is not None and run.status is RunStatus.INTERRUPTED
     assert finished is not None and finished.status is RunStatus.FINISHED
 
-    async with SQLiteStore(db_path) as store:  # idempotent: nothing left to do
+    async with make_store() as store:  # idempotent: nothing left to do
         assert (store.recovered_runs, store.recovered_tool_results) == (0, 0)
         assert len(await store.list_messages("s1")) == 8
 
 
-async def test_only_runs_left_running_are_touched(db_path: Path) -> None:
+async def test_only_runs_left_running_are_touched(make_store: StoreFactory) -> None:
     """A run that ended (here: failed) is what its process recorded; recovery
     does not rewrite it. History preparation covers such rows if they exist."""
-    async with SQLiteStore(db_path) as store:
+    async with make_store() as store:
         await store.create_session(SessionRecord(id="s2", user_id="u"))
         await store.create_run(RunRecord(id="r2", session_id="s2", input="x"))
         await store.add_messages(
             [message("n1", "s2", "r2", "assistant", tool_calls=[call("c", "t")])]
         )
         await store.finish_run("r2", RunStatus.FAILED, error="boom")
-    async with SQLiteStore(db_path) as store:
+    async with make_store() as store:
         assert store.recovered_tool_results == 0
         assert [m.id for m in await store.list_messages("s2")] == ["n1"]
 

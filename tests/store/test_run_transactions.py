@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
-from sagents.store import SQLiteStore
 from sagents.store.records import (
     MessageRecord,
     RunRecord,
@@ -14,14 +11,15 @@ from sagents.store.records import (
     SessionRecord,
     SessionStatus,
 )
+from tests.store.conftest import INTEGRITY_ERRORS, StoreFactory
 
 
 def message(mid: str, sid: str, role: str = "user", content: str = "hi") -> MessageRecord:
     return MessageRecord(id=mid, session_id=sid, role=role, content=content, run_id="r1")
 
 
-async def test_begin_and_end_a_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    async with SQLiteStore(tmp_path / "s.db") as store:
+async def test_begin_and_end_a_run(make_store: StoreFactory) -> None:
+    async with make_store() as store:
         session = SessionRecord(id="s1", user_id="u1", title="t")
         await store.begin_run(
             RunRecord(id="r1", session_id="s1", input="hi"),
@@ -50,8 +48,8 @@ async def test_begin_and_end_a_run(tmp_path) -> None:  # type: ignore[no-untyped
         assert [m.id for m in await store.list_messages("s1")] == ["m1", "m2"]
 
 
-async def test_begin_run_is_all_or_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    async with SQLiteStore(tmp_path / "s.db") as store:
+async def test_begin_run_is_all_or_nothing(make_store: StoreFactory) -> None:
+    async with make_store() as store:
         await store.begin_run(
             RunRecord(id="r1", session_id="s1", input="hi"),
             message("dup", "s1"),
@@ -60,7 +58,7 @@ async def test_begin_run_is_all_or_nothing(tmp_path) -> None:  # type: ignore[no
         await store.end_run(
             "r1", RunStatus.FINISHED, session_id="s1", session_status=SessionStatus.COMPLETED
         )
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(INTEGRITY_ERRORS):
             # the message id repeats, so the whole start must roll back
             await store.begin_run(
                 RunRecord(id="r2", session_id="s1", input="again"),

@@ -1,5 +1,6 @@
-"""SQLiteStore under the conditions the design promises to survive: a kill -9
-mid-write, many concurrent writers, and callers cancelled mid-transaction."""
+"""The stores under the conditions the design promises to survive: a kill -9
+mid-write (SQLite), many concurrent writers and callers cancelled
+mid-transaction (both backends)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from sagents.store import (
     SessionRecord,
     SessionStatus,
     SQLiteStore,
+    Store,
     TaskRecord,
 )
+from tests.store.conftest import INTEGRITY_ERRORS
 
 PROJECT_ROOT = Path(sagents.store.__file__).resolve().parents[2]
 
@@ -109,7 +112,7 @@ async def test_kill_9_mid_write_keeps_commits_and_recovers_run(db_path: Path) ->
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-async def test_fifty_concurrent_writers_all_land_atomically(store: SQLiteStore) -> None:
+async def test_fifty_concurrent_writers_all_land_atomically(store: Store) -> None:
     await store.create_session(SessionRecord(id="ses_1", user_id="alice"))
 
     async def writer(i: int) -> None:
@@ -138,7 +141,7 @@ async def test_fifty_concurrent_writers_all_land_atomically(store: SQLiteStore) 
     assert len(await store.list_tasks("ses_1")) == 10
 
 
-async def test_failed_batch_does_not_roll_back_concurrent_writes(store: SQLiteStore) -> None:
+async def test_failed_batch_does_not_roll_back_concurrent_writes(store: Store) -> None:
     """A single-statement write queued while another coroutine's batch is
     open must not join that transaction and vanish with its rollback."""
     await store.create_session(SessionRecord(id="ses_1", user_id="alice"))
@@ -158,15 +161,16 @@ async def test_failed_batch_does_not_roll_back_concurrent_writes(store: SQLiteSt
     results = await asyncio.gather(
         store.add_messages(bad_batch), *(single(i) for i in range(count)), return_exceptions=True
     )
-    assert isinstance(results[0], sqlite3.IntegrityError)
+    assert isinstance(results[0], INTEGRITY_ERRORS)
     assert results[1:] == [None] * count
     ids = {m.id for m in await store.list_messages("ses_1")}
     assert ids == {"dup"} | {f"s{i}" for i in range(count)}
 
 
 async def test_cancelled_batch_still_commits_and_leaves_no_open_transaction(
-    store: SQLiteStore, db_path: Path
+    sqlite_store: SQLiteStore, db_path: Path
 ) -> None:
+    store = sqlite_store
     await store.create_session(SessionRecord(id="ses_1", user_id="alice"))
     batch = [MessageRecord(id=f"m{j}", session_id="ses_1", role="assistant") for j in range(5)]
     pending = asyncio.create_task(store.add_messages(batch))

@@ -176,3 +176,27 @@ def test_doctor_checks_mcp_servers_the_data_dir_and_memory(
     data = next(i for i, line in enumerate(lines) if "data directory" in line)
     assert lines[data].startswith("✗") and "fix: set SAGE_DATA_DIR" in lines[data + 1]
     assert any(line.startswith("✓ memory model") for line in lines)
+
+
+def test_doctor_names_the_store_and_registry_and_whether_they_answer(
+    env: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    monkeypatch.setenv("SAGE_DATABASE_URL", pg_url)
+    monkeypatch.setenv("SAGE_REDIS_URL", "redis://127.0.0.1:6379/0")
+    result = runner.invoke(app, ["doctor"])
+    lines = result.output.splitlines()
+    store = next(line for line in lines if " store " in line)
+    assert store.startswith("✓") and "PostgreSQL postgresql://127.0.0.1:5432/sage_test_" in store
+    registry = next(line for line in lines if " run registry " in line)
+    assert registry.startswith("✓") and "Redis redis://127.0.0.1:6379/0" in registry
+    assert "@" not in store  # credentials are never shown
+    assert result.exit_code == 1  # the LLM is not configured here
+    assert "store" not in result.output.split("problem(s):")[-1]
+
+    monkeypatch.setenv("SAGE_REDIS_URL", "redis://127.0.0.1:9/0")
+    result = runner.invoke(app, ["doctor"])
+    lines = result.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if " run registry " in line)
+    assert lines[at].startswith("✗") and "redis://127.0.0.1:9/0" in lines[at]
+    assert "fix: start Redis" in lines[at + 1]
+    assert result.exit_code == 1 and "run registry" in result.output.split("problem(s):")[-1]

@@ -1,0 +1,173 @@
+"""The durable side of the runs this process executes: their event log and
+their leases.
+
+Event log. Every published event is handed to :meth:`RunJournal.append`
+(synchronous, on the run's hot path: it only keeps a reference). A small
+writer task writes what accumulated to the store in one transaction when
+``batch`` events are waiting or ``flush_s`` has passed since the first of
+them, and at once when a run ends, so a run's terminal event is durable
+before anyone waits on the run. That is a commit per batch, never a commit
+per token. If the store fails, the batch is kept and retried at the next
+flush; past ``max_pending`` events the oldest are dropped (logged), and a
+reader that needs them gets the same ``events_dropped`` answer as for the
+in-memory cap.
+
+Cap. The stored log of a run keeps what its in-memory channel keeps: when the
+channel drops its oldest events (``SAGE_RUN_LOG_MAX_BYTES``), the next flush
+deletes the same ones from the store, so the cap and its 410 answer mean the
+same before and after a restart.
+
+Leases. Every third of ``lease_s`` the writer renews the lease of every run
+this process executes and asks the store to recover runs whose lease expired
+(their process died); so a dead process's runs are ended by whichever
+process notices first, within a third of a lease of the expiry, and a live
+one's never are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from sagents.events import EventBase
+from sagents.store.protocol import Store
+from sagents.store.records import StoredEvent
+
+log = logging.getLogger(__name__)
+
+
+class RunJournal:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        owner: str,
+        lease_s: float = 30.0,
+        flush_s: float = 0.2,
+        batch: int = 512,
+        max_pending: int = 100_000,
+    ) -> None:
+        self.store = store
+        self.owner = owner
+        self.lease_s = lease_s
+        self.flush_s = flush_s
+        self.batch = batch
+        self.max_pending = max_pending
+        self.flushes = 0
+        """Transactions written so far (for tests and the bench)."""
+        self._pending: list[EventBase] = []
+        self._runs: dict[str, Callable[[], int]] = {}
+        """Active runs → their channel's first kept ``seq``."""
+        self._floors: dict[str, int] = {}
+        self._wake = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.on_flushed: Callable[[set[str]], Awaitable[None]] | None = None
+        """Told which runs got events after each write (the Redis registry
+        wakes other replicas' readers with it)."""
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="sage-run-journal")
+
+    def lease_until(self) -> float:
+        """The lease a run starting now gets."""
+        return time.time() + self.lease_s
+
+    # the runs
+
+    def opened(self, run_id: str, first_kept: Callable[[], int]) -> None:
+        self._runs[run_id] = first_kept
+        self._floors[run_id] = 1
+
+    def append(self, event: EventBase) -> None:
+        pending = self._pending
+        pending.append(event)
+        # The first event starts the flush_s clock; a full batch ends it.
+        if len(pending) == 1 or len(pending) >= self.batch:
+            self._wake.set()
+
+    async def closed(self, run_id: str) -> None:
+        """The run ended: write everything it logged before returning."""
+        try:
+            await self.flush()
+        finally:
+            self._runs.pop(run_id, None)
+            self._floors.pop(run_id, None)
+
+    # writing
+
+    async def flush(self) -> None:
+        async with self._flush_lock:
+            events, self._pending = self._pending, []
+            floors = self._due_floors()
+            if not events and not floors:
+                return
+            rows = [StoredEvent(e.run_id, e.seq, e.type, e.model_dump_json()) for e in events]
+            try:
+                await self.store.append_events(rows, floors)
+            except Exception as exc:
+                log.warning("event log: could not write %d event(s): %r", len(rows), exc)
+                self._requeue(events)
+                return
+            self.flushes += 1
+            self._floors.update(floors)
+            if self.on_flushed is not None and events:
+                try:
+                    await self.on_flushed({e.run_id for e in events})
+                except Exception as exc:  # readers fall back to polling
+                    log.warning("event log: could not announce a flush: %r", exc)
+
+    def _due_floors(self) -> dict[str, int]:
+        floors: dict[str, int] = {}
+        for run_id, first_kept in self._runs.items():
+            floor = first_kept()
+            if floor > self._floors.get(run_id, 1):
+                floors[run_id] = floor
+        return floors
+
+    def _requeue(self, events: list[EventBase]) -> None:
+        merged = events + self._pending
+        if len(merged) > self.max_pending:
+            dropped = len(merged) - self.max_pending
+            log.warning("event log: dropped the %d oldest unwritten event(s)", dropped)
+            merged = merged[dropped:]
+        self._pending = merged
+
+    async def _loop(self) -> None:
+        tick = self.lease_s / 3
+        next_tick = time.monotonic() + tick
+        while True:
+            # Idle: sleep until an event arrives or the lease tick is due.
+            await self._wait(next_tick - time.monotonic())
+            if 0 < len(self._pending) < self.batch:
+                await self._wait(self.flush_s)  # let a batch gather
+            try:
+                await self.flush()
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + tick
+                    await self.store.renew_leases(list(self._runs), self.owner, self.lease_until())
+                    # A dead process's runs end at most a third of a lease
+                    # after their lease expired, on whichever process looks first.
+                    await self.store.recover()
+            except Exception:
+                # A store that is down must not end the writer: it retries.
+                log.exception("run journal: store call failed")
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    async def aclose(self) -> None:
+        """Write what is pending and stop the writer."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.flush()
