@@ -13,10 +13,9 @@ One JSON object per line, each with a ``record`` field saying what it is:
 - ``message`` lines: the run's stored messages (these survive restarts).
 - ``task`` lines: the session's tasks, last.
 
-Events come from the run registry's log, which keeps finished runs for
-``SAGE_RUN_RETENTION_S``; the durable event log, when it lands in the
-store, is the place to read them from instead (the one seam is
-``_events``). A run still going is exported up to its latest event.
+Events come from the run registry's log while it keeps the run (a run
+still going is exported up to its latest event), else from the store's
+durable event log (after a restart, or a run another replica executed).
 Every string goes through the Runtime's ``Redactor``.
 """
 
@@ -82,7 +81,7 @@ async def _events(rt: Runtime, run: RunRecord) -> tuple[list[dict[str, Any]], st
     runs = rt.runs
     info = runs.get(run.id)
     if info is None:
-        return [], "expired: finished runs' events are kept for SAGE_RUN_RETENTION_S"
+        return await _stored_events(rt, run)
     last = runs.last_seq(run.id)
     out: list[dict[str, Any]] = []
     try:
@@ -98,6 +97,24 @@ async def _events(rt: Runtime, run: RunRecord) -> tuple[list[dict[str, Any]], st
             out.append(event.model_dump(mode="json"))
             if event.seq >= last:
                 break
+        return out, f"events before {first} were dropped by SAGE_RUN_LOG_MAX_BYTES"
+    return out, None
+
+
+async def _stored_events(rt: Runtime, run: RunRecord) -> tuple[list[dict[str, Any]], str | None]:
+    """The run's events from the store's event log, page by page."""
+    out: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = await rt.store.read_events(run.id, after, 500)
+        if not page:
+            break
+        out.extend(json.loads(row.data) for row in page)
+        after = page[-1].seq
+    if not out:
+        return [], "not stored: the event log has no events of this run"
+    first = int(out[0].get("seq", 1))
+    if first > 1:
         return out, f"events before {first} were dropped by SAGE_RUN_LOG_MAX_BYTES"
     return out, None
 
