@@ -107,6 +107,16 @@ class SageClient:
     async def messages(self, session_id: str) -> Any:
         return await self.request("GET", f"/api/v1/sessions/{session_id}/messages")
 
+    async def export(self, session_id: str) -> AsyncIterator[bytes]:
+        """The session's JSON lines, as the server streams them."""
+        url = f"/api/v1/sessions/{session_id}/export"
+        async with self._http.stream("GET", url) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise SageAPIError(response.status_code, _body(response))
+            async for chunk in response.aiter_bytes():
+                yield chunk
+
     async def health(self) -> Any:
         return await self.request("GET", "/healthz")
 

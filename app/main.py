@@ -26,10 +26,12 @@ from app.routes import (
     web,
 )
 from app.routes import memory as memory_routes
+from app.routes import metrics as metrics_routes
 from app.routes import status as status_routes
 from app.routes import tools as tools_routes
 from sagents.data_dir_lock import DataDirLock
 from sagents.flow.catalog import FlowCatalog
+from sagents.observability.logs import use_redactor
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.settings import NOT_CONFIGURED_MESSAGE, Settings
@@ -65,6 +67,7 @@ def create_app(
         )
         app.state.runtime = rt
         app.state.sagent = SAgent(rt)
+        use_redactor(rt.redactor)
         if not settings.llm_configured:
             log.warning(NOT_CONFIGURED_MESSAGE)
         try:
@@ -101,6 +104,7 @@ def create_app(
         # it is checked only when the operator lists the served names.
         app.add_middleware(HostGuardMiddleware, policy=HostPolicy(settings.trusted_hosts))
     app.include_router(health.router)
+    app.include_router(metrics_routes.router)
     app.include_router(status_routes.router)
     app.include_router(chat.router)
     app.include_router(sessions.router)

@@ -115,6 +115,9 @@ def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uv
         host=host,
         port=port,
         log_level="info",
+        # uvicorn's loggers propagate to the root handler sage serve installs
+        # (observability/logs.py): one format, run ids, redaction.
+        log_config=None,
         http=guarded_h11_protocol(settings.http_max_header_bytes, settings.http_header_timeout_s),
         h11_max_incomplete_event_size=settings.http_max_header_bytes,
         limit_concurrency=settings.http_max_connections,

@@ -42,6 +42,8 @@ class EventBase(BaseModel):
     seq: int = 0
     session_id: str = ""
     run_id: str = ""
+    trace_id: str = ""
+    """The run's trace id (32 hex digits): the same in logs, spans and exports."""
     ts: float = 0.0
     agent: str | None = None
     parent_call_id: str | None = None
@@ -57,6 +59,7 @@ def stamp(
     seq: int,
     session_id: str,
     run_id: str,
+    trace_id: str,
     agent: str | None,
     parent_call_id: str | None,
 ) -> E:
@@ -73,6 +76,7 @@ def stamp(
     fields["seq"] = seq
     fields["session_id"] = session_id
     fields["run_id"] = run_id
+    fields["trace_id"] = trace_id
     fields["ts"] = time.time()
     if fields["agent"] is None:
         fields["agent"] = agent

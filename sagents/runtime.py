@@ -26,6 +26,8 @@ from sagents.flow.default import default_catalog
 from sagents.llm.types import ChatModel
 from sagents.memory.extractor import MemoryExtractor
 from sagents.memory.manager import UserMemoryManager
+from sagents.observability.redact import Redactor
+from sagents.observability.setup import Observability
 from sagents.runs.journal import RunJournal
 from sagents.runs.local import LocalRunRegistry
 from sagents.runs.registry import RunRegistry
@@ -87,6 +89,10 @@ class Runtime:
     """Bundled, installation and per-user skills, and the sandbox for their scripts."""
     data_dir_lock: DataDirLock | None = None
     """Held while the Runtime owns ``settings.data_dir``; released by :meth:`aclose`."""
+    observability: Observability = field(default_factory=Observability.disabled)
+    """Traces and metrics (``OTEL_*`` variables, ``SAGE_METRICS_ENABLED``); off by default."""
+    redactor: Redactor = field(default_factory=Redactor)
+    """Takes secrets out of log lines, exports and error texts."""
     journal: RunJournal | None = None
     """The durable event log and the leases of the runs this process executes."""
     instance_id: str = field(default_factory=lambda: instance_name())
@@ -104,6 +110,7 @@ class Runtime:
         catalog: FlowCatalog | None = None,
         memory: UserMemoryManager | None = None,
         data_dir_lock: DataDirLock | None = None,
+        observability: Observability | None = None,
     ) -> Runtime:
         """Build and open every service; the store recovers crashed runs here.
 
@@ -131,6 +138,7 @@ class Runtime:
                 catalog=catalog,
                 memory=memory,
                 lock=lock,
+                observability=observability,
             )
         except BaseException:
             if lock is not None:
@@ -149,6 +157,7 @@ class Runtime:
         catalog: FlowCatalog | None,
         memory: UserMemoryManager | None,
         lock: DataDirLock | None,
+        observability: Observability | None,
     ) -> Runtime:
         if llm is None:
             from sagents.llm.openai_model import OpenAIChatModel
@@ -202,6 +211,12 @@ class Runtime:
         skills = SkillManager(settings)
         skills.start()
         register_builtins(tools, builtin_tools(settings, skills, memory))
+        # Without one given, what the OTEL_* variables configure (nothing by
+        # default); the Runtime owns and closes it either way.
+        obs = observability or Observability.from_environment(settings)
+        obs.metrics.watch_mcp(lambda: [(i.name, str(i.status)) for i in mcp.list()])
+        if extractor is not None:
+            extractor.tracer = obs.tracer
         history = HistoryPreparer(settings)
         # Load the tokenizer now (~0.3 s, off the loop) rather than in the
         # first chat, which would otherwise pay for it.
@@ -219,6 +234,8 @@ class Runtime:
             mcp=mcp,
             skills=skills,
             data_dir_lock=lock,
+            observability=obs,
+            redactor=Redactor.from_settings(settings, mcp.secret_values),
             journal=journal,
             instance_id=instance_id,
         )
@@ -226,6 +243,7 @@ class Runtime:
     async def aclose(self) -> None:
         """Stop active runs first (they still write to the store), then close."""
         await self.runs.aclose()
+        await self.observability.aclose()  # flush the last runs' spans
         if self.mcp is not None:  # before the store: no MCP child outlives the Runtime
             await self.mcp.aclose()
         if self.skills is not None:

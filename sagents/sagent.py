@@ -14,6 +14,7 @@ output has been saved and every open agent has been closed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -39,6 +40,9 @@ from sagents.flow.executor import FlowExecutor
 from sagents.flow.nodes import Flow
 from sagents.llm.errors import LLMError
 from sagents.memory.recall import prepare_context
+from sagents.observability.logs import bind_run
+from sagents.observability.run_telemetry import RunTelemetry, start_run_telemetry, step
+from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
 from sagents.runs.channel import EventsDropped
 from sagents.runs.registry import RunInfo
@@ -94,12 +98,19 @@ class _Emitter:
     not name one, the agent now running (the innermost of ``agents``, the
     run's ``RunControl.open_agents``, which the flow executor keeps)."""
 
-    __slots__ = ("_publish", "agents", "run_id", "seq", "session_id")
+    __slots__ = ("_publish", "agents", "run_id", "seq", "session_id", "trace_id")
 
-    def __init__(self, publish: Callable[[EventBase], None], session_id: str, run_id: str) -> None:
+    def __init__(
+        self,
+        publish: Callable[[EventBase], None],
+        session_id: str,
+        run_id: str,
+        trace_id: str = "",
+    ) -> None:
         self._publish = publish
         self.session_id = session_id
         self.run_id = run_id
+        self.trace_id = trace_id
         self.seq = 0
         self.agents: list[tuple[str, str, float]] = []
 
@@ -109,7 +120,17 @@ class _Emitter:
         self.seq += 1
         if agent is None and self.agents:
             agent = self.agents[-1][0]
-        self._publish(stamp(event, self.seq, self.session_id, self.run_id, agent, parent_call_id))
+        self._publish(
+            stamp(
+                event,
+                self.seq,
+                self.session_id,
+                self.run_id,
+                self.trace_id,
+                agent,
+                parent_call_id,
+            )
+        )
 
 
 class SAgent:
@@ -120,9 +141,17 @@ class SAgent:
         runtime.catalog.validate(self.flow)
 
     async def start(
-        self, request: RunRequest, user_id: str, *, flow: Flow | None = None
+        self,
+        request: RunRequest,
+        user_id: str,
+        *,
+        flow: Flow | None = None,
+        traceparent: str | None = None,
     ) -> RunInfo:
         """Validate, load or create the session, and start the run in the background.
+
+        ``traceparent`` is the client's W3C trace context: the run's trace
+        continues it (a malformed one is ignored).
 
         Raises ``SessionNotFound``, ``UnknownTools`` / ``UnknownSkills``,
         ``FlowError`` or ``SessionBusy`` before anything is written, so a
@@ -162,19 +191,42 @@ class SAgent:
             lease_until=rt.journal.lease_until() if rt.journal is not None else None,
         )
         holder: list[SessionContext] = []
+        telemetry, trace_id = start_run_telemetry(
+            rt.observability,
+            rt.redactor.text,
+            flow=flow.name,
+            session_id=session.id,
+            run_id=run.id,
+            user_id=user_id,
+            traceparent=traceparent,
+        )
 
         def on_cancel() -> None:
+            if telemetry is not None:
+                telemetry.cancel_requested()
             if holder:
                 holder[0].control.cancel_requested = True
 
         async def body(publish: Callable[[EventBase], None]) -> None:
-            await self._execute(request, user_id, session, run, flow, created, holder, publish)
+            await self._execute(
+                request, user_id, session, run, flow, created, holder, publish, telemetry, trace_id
+            )
 
         await rt.runs.reserve(session.id, run.id)
         # Registration is synchronous: no await between the busy check and it.
-        return rt.runs.start(
-            run_id=run.id, session_id=session.id, user_id=user_id, body=body, on_cancel=on_cancel
-        )
+        try:
+            info = rt.runs.start(
+                run_id=run.id,
+                session_id=session.id,
+                user_id=user_id,
+                body=body,
+                on_cancel=on_cancel,
+            )
+        except BaseException as exc:
+            if telemetry is not None:
+                telemetry.refused(exc)
+            raise
+        return dataclasses.replace(info, trace_id=trace_id)
 
     async def run_stream(
         self,
@@ -227,9 +279,14 @@ class SAgent:
         created: bool,
         holder: list[SessionContext],
         publish: Callable[[EventBase], None],
+        telemetry: RunTelemetry | None = None,
+        trace_id: str = "",
     ) -> None:
         rt = self.runtime
-        emit = _Emitter(publish, session.id, run.id)
+        bind_run(session.id, run.id, trace_id)  # this task's log records carry them
+        if telemetry is not None:
+            telemetry.started()
+        emit = _Emitter(publish, session.id, run.id, trace_id)
         emit(RunStarted(input=request.message, options=run.options))
         ctx: SessionContext | None = None
         try:
@@ -241,7 +298,7 @@ class SAgent:
                 user_input=request.message,
                 options=request.options(rt.settings),
                 settings=rt.settings,
-                llm=rt.llm,
+                llm=rt.llm if telemetry is None else TracedChatModel(rt.llm, telemetry),
                 tools=rt.tools.proxy(
                     request.available_tools, hidden_builtins(rt.tools, request.builtin_tools)
                 ),
@@ -252,27 +309,34 @@ class SAgent:
                 prompt=PromptParts(
                     skill_view=await self._skill_view(user_id, request.available_skills)
                 ),
+                telemetry=telemetry,
             )
             holder.append(ctx)
             emit.agents = ctx.control.open_agents  # who made an event that does not say
             user_message = ctx.messages.add_user(request.message, run_id=run.id)
-            await rt.store.begin_run(run, user_message, new_session=session if created else None)
+            with step(telemetry, "store.begin_run"):
+                await rt.store.begin_run(
+                    run, user_message, new_session=session if created else None
+                )
             await prepare_context(ctx, emit, rt)  # history budget + recalled memories
             async for event in self.executor.run(flow, ctx):
                 emit(event)
             answer = ctx.answer or ""
-            await rt.store.end_run(
-                run.id,
-                RunStatus.FINISHED,
-                session_id=session.id,
-                session_status=SessionStatus.COMPLETED,
-                answer=answer,
-                input_tokens=ctx.usage.input_tokens,
-                output_tokens=ctx.usage.output_tokens,
-            )
+            with step(telemetry, "store.end_run"):
+                await rt.store.end_run(
+                    run.id,
+                    RunStatus.FINISHED,
+                    session_id=session.id,
+                    session_status=SessionStatus.COMPLETED,
+                    answer=answer,
+                    input_tokens=ctx.usage.input_tokens,
+                    output_tokens=ctx.usage.output_tokens,
+                )
             emit(RunFinished(answer=answer, usage=ctx.usage))
+            if telemetry is not None:
+                telemetry.finish("finished")
             if rt.memory_extractor is not None:  # after the terminal event: never delays it
-                rt.memory_extractor.schedule(user_id, session.id, run.id)
+                rt.memory_extractor.schedule(user_id, session.id, run.id, trace_id)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
@@ -282,10 +346,15 @@ class SAgent:
                 ctx, emit, "cancelled", RunStatus.CANCELLED, SessionStatus.INTERRUPTED, reason
             )
             emit(RunCancelled(reason=reason))
+            if telemetry is not None:
+                telemetry.finish("cancelled", asyncio.CancelledError(reason))
         except Exception as exc:
             error_type, message = _describe(exc, run.id)
+            message = rt.redactor.text(message)  # a provider's error may echo a key
             await self._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, message)
             emit(RunFailed(error_type=error_type, message=message))
+            if telemetry is not None:
+                telemetry.finish("failed", exc)
 
     async def _stop(
         self,

@@ -436,6 +436,22 @@ class Settings(BaseSettings):
         description="Entries in an uploaded skill archive (an archive may hold many skills).",
     )
 
+    # Observability (sagents/observability/). Traces and OTLP metrics are
+    # configured by the standard OTEL_* variables, not here.
+    otel_capture_content: bool = Field(
+        default=False,
+        description="Record message and tool-call content on spans (the GenAI conventions' "
+        "opt-in); off by default, since prompts and results may hold personal data.",
+    )
+    metrics_enabled: bool = Field(
+        default=False,
+        description="Serve Prometheus metrics on GET /metrics (behind the API keys when set).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="sage serve's log lines: text, or one JSON object per line.",
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_api_keys(cls, value: Any) -> Any:

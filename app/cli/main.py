@@ -14,6 +14,7 @@ from rich.console import Console
 
 from app.cli.address import bind_address
 from app.cli.chat import chat
+from app.cli.evals import eval_app
 from app.cli.files import files_app
 from app.cli.mcp import mcp_app
 from app.cli.memory import memory_app
@@ -30,6 +31,7 @@ app.add_typer(sessions_app, name="sessions")
 app.add_typer(memory_app, name="memory")
 app.add_typer(skills_app, name="skills")
 app.add_typer(mcp_app, name="mcp")
+app.add_typer(eval_app, name="eval")
 app.add_typer(files_app, name="files")
 app.command()(status)
 app.command()(chat)
@@ -92,6 +94,11 @@ def serve(
     # On PostgreSQL the data is shared by design: no lock (the run leases
     # keep replicas off each other's live runs).
     lock = _lock_data_dir(settings) if settings.database_url is None else None
+    from sagents.observability.logs import configure_logging
+    from sagents.observability.redact import Redactor
+
+    # Run ids on every line, secrets out; the Runtime adds the MCP servers'.
+    configure_logging(settings.log_format, Redactor.from_settings(settings))
     config = uvicorn_config(
         create_app(settings, tools=manager, data_dir_lock=lock), settings, bind, port
     )

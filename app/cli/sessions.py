@@ -1,4 +1,4 @@
-"""``sage sessions list | show | cancel``.
+"""``sage sessions list | show | cancel | export``.
 
 Ids are shown whole (a cut id cannot be pasted back) and may be given as
 any unique prefix, as git takes commit ids: ``sage sessions show ses_4bd``.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -137,3 +139,28 @@ def cancel(session_id: SessionArg, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = 
 
     result: Any = call(url, api_key, go)
     console.print(f"cancel requested for run {result['run_id']}")
+
+
+@sessions_app.command()
+def export(
+    session_id: SessionArg,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
+) -> None:
+    """Write the session as JSON lines (runs, events, messages, tasks; secrets redacted)."""
+
+    async def go(client: SageClient) -> None:
+        sink = output.open("wb") if output is not None else sys.stdout.buffer
+        try:
+            async for chunk in client.export(await resolve(client, session_id)):
+                sink.write(chunk)
+        finally:
+            if output is not None:
+                sink.close()
+            else:
+                sink.flush()
+
+    call(url, api_key, go)

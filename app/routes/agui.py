@@ -55,7 +55,7 @@ async def agui_run(
         )
     run = RunRequest(message=turn.message, session_id=session_id, system_context=context)
     try:
-        info = await agent.start(run, user)
+        info = await agent.start(run, user, traceparent=request.headers.get("traceparent"))
     except (SessionBusy, UnknownNames, FlowError) as exc:
         if throwaway is not None:
             await rt.store.delete_session(user, throwaway)
@@ -71,6 +71,7 @@ async def agui_run(
         headers={
             "X-Session-Id": info.session_id,
             "X-Run-Id": info.run_id,
+            "X-Trace-Id": info.trace_id,
             "Cache-Control": "no-cache",
         },
     )

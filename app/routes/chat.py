@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from app.deps import runtime, sagent
 from app.errors import ApiError, not_found
@@ -28,6 +28,7 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/chat", response_class=EventStream, responses=SSE_RESPONSES | error_responses(404, 409)
 )
 async def chat(
+    request: Request,
     body: ChatRequest,
     user: Annotated[str, Depends(current_user)],
     rt: Annotated[Runtime, Depends(runtime)],
@@ -44,7 +45,8 @@ async def chat(
             f"message is {size} bytes; the limit is {rt.settings.max_message_bytes}",
         )
     try:
-        info = await agent.start(body, user)
+        # A client's W3C traceparent makes the run part of its trace.
+        info = await agent.start(body, user, traceparent=request.headers.get("traceparent"))
     except SessionNotFound as exc:
         raise not_found("session", exc.session_id) from None
     except SessionBusy as exc:
@@ -64,5 +66,9 @@ async def chat(
     return EventStream(
         frames(rt.runs.subscribe_batches(info.run_id), on_close),
         rt.settings,
-        headers={"X-Session-Id": info.session_id, "X-Run-Id": info.run_id},
+        headers={
+            "X-Session-Id": info.session_id,
+            "X-Run-Id": info.run_id,
+            "X-Trace-Id": info.trace_id,
+        },
     )

@@ -152,12 +152,17 @@ async def chat_completions(request: Request, rt: Rt, agent: Agent) -> Response:
         session_id = request.headers.get(SESSION_HEADER)
         if not session_id:
             session_id = ephemeral = await open_ephemeral_session(rt, user, turn)
-        info = await _start(agent, run_request(turn, PROFILES[body.model], session_id), user)
+        run = run_request(turn, PROFILES[body.model], session_id)
+        info = await _start(agent, run, user, request.headers.get("traceparent"))
     except FacadeError as exc:
         if ephemeral is not None:
             await rt.store.delete_session(user, ephemeral)
         return exc.response()
-    headers = {"X-Sage-Session-Id": info.session_id, "X-Sage-Run-Id": info.run_id}
+    headers = {
+        "X-Sage-Session-Id": info.session_id,
+        "X-Sage-Run-Id": info.run_id,
+        "X-Sage-Trace-Id": info.trace_id,
+    }
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         stream = CompletionStream(info.run_id, body.model, include_usage)
@@ -169,9 +174,9 @@ async def chat_completions(request: Request, rt: Rt, agent: Agent) -> Response:
     return await _whole(request, rt, info, body.model, user, ephemeral, headers)
 
 
-async def _start(agent: SAgent, run: RunRequest, user: str) -> RunInfo:
+async def _start(agent: SAgent, run: RunRequest, user: str, traceparent: str | None) -> RunInfo:
     try:
-        return await agent.start(run, user)
+        return await agent.start(run, user, traceparent=traceparent)
     except SessionNotFound as exc:
         raise FacadeError(404, str(exc), param=SESSION_HEADER, code="session_not_found") from None
     except SessionBusy as exc:

@@ -10,6 +10,7 @@ import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import runtime
@@ -28,6 +29,7 @@ from app.schemas import (
     TaskOut,
 )
 from app.sse import EventStream, frames
+from sagents.observability.export import export_session
 from sagents.runs.replay import stored_batches
 from sagents.runtime import Runtime
 from sagents.store.records import RunStatus, SessionRecord, SessionStatus, new_id
@@ -119,6 +121,28 @@ async def get_tasks(session_id: str, user: User, rt: Rt) -> list[TaskOut]:
     """The subtasks multi-agent runs created in this session, in creation order."""
     await _own_session(rt, user, session_id)
     return [TaskOut.of(t) for t in await rt.store.list_tasks(session_id)]
+
+
+@router.get(
+    "/{session_id}/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": "The session as JSON lines: session, runs with their events "
+            "and messages, tasks (sagents/observability/export.py).",
+        },
+        **NOT_FOUND,
+    },
+)
+async def export(session_id: str, user: User, rt: Rt) -> StreamingResponse:
+    """The session as JSON lines, secrets redacted."""
+    session = await _own_session(rt, user, session_id)
+    return StreamingResponse(
+        export_session(rt, session),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{session_id}.jsonl"'},
+    )
 
 
 @router.delete("/{session_id}", status_code=204, responses=error_responses(404, 409))

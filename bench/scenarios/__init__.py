@@ -21,6 +21,7 @@ from bench.scenarios import (
     streaming_http,
     tool_turn,
     tool_turn_http,
+    tool_turn_traced,
 )
 
 SCENARIOS: list[Scenario] = [
@@ -28,6 +29,7 @@ SCENARIOS: list[Scenario] = [
     tool_turn.SCENARIO,
     tool_turn_http.SCENARIO,
     store_trips.SCENARIO,
+    tool_turn_traced.SCENARIO,
     concurrency.SCENARIO,
     concurrency_http.SCENARIO,
     streaming_http.SCENARIO,

@@ -34,6 +34,7 @@ from sagents.events import (
 from sagents.files.tool_media import save_tool_media
 from sagents.llm.types import LLMRequest, StreamEnd, TextDelta, ToolCallDelta, UsageReport
 from sagents.llm.types import ReasoningDelta as ReasoningChunk
+from sagents.skills.tools import SKILL_TOOL_NAMES
 from sagents.store.records import MessageRecord
 from sagents.tools.call_scope import CallScope, in_call
 from sagents.tools.outcome import ToolOutcome
@@ -281,6 +282,8 @@ async def run_tool_calls(
         if error is not None:
             return call, ToolOutcome(False, error, 0.0)
         fn = call["function"]
+        name = fn["name"]
+        telemetry = ctx.telemetry
         scope = CallScope(
             call["id"],
             fn["name"],
@@ -292,7 +295,13 @@ async def run_tool_calls(
             context=ctx,
         )
         with in_call(scope):
-            return call, await ctx.tools.call(fn["name"], fn["arguments"], timeout_s=timeout)
+            if telemetry is None:
+                return call, await ctx.tools.call(name, fn["arguments"], timeout_s=timeout)
+            source, origin = _tool_source(ctx, name, fn["arguments"])
+            with telemetry.tool(call["id"], name, source, origin, fn["arguments"]) as span:
+                outcome = await ctx.tools.call(name, fn["arguments"], timeout_s=timeout)
+                telemetry.tool_outcome(span, name, outcome.ok, outcome.content)
+            return call, outcome
 
     if len(calls) == 1:
         # The common case: no task to schedule, one less loop hop per turn.
@@ -313,6 +322,19 @@ async def run_tool_calls(
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _tool_source(ctx: SessionContext, name: str, arguments: str) -> tuple[str, str | None]:
+    """Where a call goes, for its span: ``skill`` (with the skill's name),
+    ``mcp`` / ``builtin_mcp`` (with the server's), or ``local``."""
+    spec = ctx.tools.get(name)
+    if name in SKILL_TOOL_NAMES:
+        decoded = _arguments(arguments)
+        skill = decoded.get("name") if isinstance(decoded, dict) else None
+        return "skill", skill if isinstance(skill, str) else None
+    if spec is None:
+        return "unknown", None
+    return str(spec.source), spec.origin
 
 
 async def _record_results(

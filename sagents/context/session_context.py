@@ -10,7 +10,7 @@ the prompt's parts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagents.context.history import HistoryPreparer, llm_messages
 from sagents.context.messages import MessageManager
@@ -25,6 +25,9 @@ from sagents.skills.manager import SkillManager
 from sagents.store.protocol import Store
 from sagents.store.records import MessageRecord, RunRecord, SessionRecord
 from sagents.tools.proxy import ToolProxy
+
+if TYPE_CHECKING:
+    from sagents.observability.run_telemetry import RunTelemetry
 
 
 @dataclass
@@ -54,6 +57,9 @@ class SessionContext:
     state: dict[str, Any] = field(default_factory=dict)
     """Scratch space for flow conditions and custom agents (counters, flags)."""
 
+    telemetry: RunTelemetry | None = None
+    """The run's spans and metrics; None when telemetry is off (no cost then)."""
+
     def __post_init__(self) -> None:
         self.notes = FlowNotes(
             deep_thinking=bool(self.options.deep_thinking),
@@ -79,8 +85,18 @@ class SessionContext:
     ) -> list[dict[str, Any]]:
         """The system prompt and the history that fits
         ``role``'s model: what an agent that continues the conversation sends."""
-        return llm_messages(self, system, role)
+        telemetry = self.telemetry
+        if telemetry is None:
+            return llm_messages(self, system, role)
+        with telemetry.step("prepare_history", **{"sage.llm.role": role or "simple"}) as span:
+            messages = llm_messages(self, system, role)
+            span.set_attribute("sage.history.messages", len(messages))
+            return messages
 
     async def commit(self, *messages: MessageRecord) -> None:
         """Persist completed messages now, so they survive a crash."""
-        await self.store.add_messages(list(messages))
+        if self.telemetry is None:
+            await self.store.add_messages(list(messages))
+            return
+        with self.telemetry.step("store.add_messages", **{"sage.store.messages": len(messages)}):
+            await self.store.add_messages(list(messages))

@@ -87,12 +87,19 @@ class FlowExecutor:
                 name, node_id = agent.name, step.node_id
                 started = time.perf_counter()
                 ctx.control.open_agents.append((name, node_id, started))
-                yield AgentStarted(agent=name, node=node_id, model=ctx.llm.model_for(agent.role))
+                model = ctx.llm.model_for(agent.role)
+                telemetry = ctx.telemetry
+                if telemetry is not None:
+                    # Ended here, or by the run (telemetry.finish) if it stops inside.
+                    telemetry.agent_started(name, node_id, model)
+                yield AgentStarted(agent=name, node=node_id, model=model)
                 # The run's emitter names this agent on the events it yields
                 # (it is the innermost of ``open_agents`` while they pass).
                 async for event in agent.run(ctx):
                     yield event
                 ctx.control.open_agents.pop()
+                if telemetry is not None:
+                    telemetry.agent_finished()
                 yield AgentFinished(
                     agent=name,
                     node=node_id,

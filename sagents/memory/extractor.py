@@ -29,6 +29,8 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from opentelemetry.trace import Tracer
+
 from sagents.llm.types import ChatModel
 from sagents.memory.extraction import (
     Candidate,
@@ -40,6 +42,7 @@ from sagents.memory.extraction import (
 )
 from sagents.memory.manager import UserMemoryManager
 from sagents.memory.records import Memory, MemoryKind
+from sagents.observability.logs import bind_run
 from sagents.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,8 @@ class ExtractionJob:
     user_id: str
     session_id: str
     run_id: str
+    trace_id: str = ""
+    """The run's trace id: the job's log lines and span carry it."""
 
 
 class MemoryExtractor:
@@ -80,6 +85,8 @@ class MemoryExtractor:
         self._closed = False
         self.completed = 0
         self.failed = 0
+        self.tracer: Tracer | None = None
+        """Set by the Runtime when tracing is on: a ``memory.extract`` span per job."""
 
     async def start(self) -> None:
         """Resume jobs a previous process left pending, then start the worker."""
@@ -87,11 +94,11 @@ class MemoryExtractor:
             self._put(job)
         self._worker = asyncio.create_task(self._work(), name="memory-extractor")
 
-    def schedule(self, user_id: str, session_id: str, run_id: str) -> bool:
+    def schedule(self, user_id: str, session_id: str, run_id: str, trace_id: str = "") -> bool:
         """Queue a finished run for extraction; never blocks, never raises."""
         if self._closed:
             return False
-        return self._put(ExtractionJob(user_id, session_id, run_id))
+        return self._put(ExtractionJob(user_id, session_id, run_id, trace_id))
 
     def _put(self, job: ExtractionJob) -> bool:
         try:
@@ -124,8 +131,9 @@ class MemoryExtractor:
         while True:
             job = await self._queue.get()
             self._current = job
+            bind_run(job.session_id, job.run_id, job.trace_id)  # this job's log lines
             try:
-                await self.process(job)
+                await self._traced(job)
                 self.completed += 1
             except asyncio.CancelledError:
                 # Shutdown: leave ``_current`` set so aclose keeps the job.
@@ -136,6 +144,18 @@ class MemoryExtractor:
                 log.warning("memory extraction failed for run %s", job.run_id, exc_info=True)
             self._current = None
             self._queue.task_done()
+
+    async def _traced(self, job: ExtractionJob) -> None:
+        if self.tracer is None:
+            await self.process(job)
+            return
+        # Its own trace (the run's has ended); the attributes name the run.
+        attributes = {"sage.run.id": job.run_id, "sage.session.id": job.session_id}
+        if job.trace_id:
+            attributes["sage.run.trace_id"] = job.trace_id
+        with self.tracer.start_as_current_span("memory.extract", attributes=attributes) as span:
+            stored = await self.process(job)
+            span.set_attribute("sage.memory.stored", len(stored))
 
     async def process(self, job: ExtractionJob) -> list[Memory]:
         """One job, start to end; returns the memories it stored."""

@@ -42,7 +42,12 @@ async def prepare_context(
     if memory is None or recall_k <= 0:
         return
     try:
-        hits = await memory.recall(ctx.user_id, ctx.user_input, recall_k)
+        if ctx.telemetry is None:
+            hits = await memory.recall(ctx.user_id, ctx.user_input, recall_k)
+        else:
+            with ctx.telemetry.step("memory.recall", **{"sage.memory.k": recall_k}) as span:
+                hits = await memory.recall(ctx.user_id, ctx.user_input, recall_k)
+                span.set_attribute("sage.memory.recalled", len(hits))
     except Exception:
         log.warning("memory recall failed for run %s", ctx.run_id, exc_info=True)
         return

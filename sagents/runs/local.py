@@ -158,6 +158,7 @@ class LocalRunRegistry:
             "seq": channel.last_seq + 1,
             "session_id": run.session_id,
             "run_id": run.run_id,
+            "trace_id": last.trace_id if last is not None else "",
             "ts": time.time(),
         }
         event: EventBase

@@ -34,6 +34,8 @@ class RunInfo:
     session_id: str
     user_id: str
     finished: bool
+    trace_id: str = ""
+    """The run's trace id (32 hex digits), set by ``SAgent.start``."""
 
 
 RunBody = Callable[[Callable[[EventBase], None]], Coroutine[Any, Any, None]]

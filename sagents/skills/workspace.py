@@ -18,6 +18,7 @@ from sagents.skills import wsstream
 from sagents.skills.format import Skill
 from sagents.skills.sandbox import Sandbox, ScriptResult
 from sagents.skills.workspace_store import WorkspaceStore
+from sagents.tools.call_scope import current_call
 
 log = logging.getLogger(__name__)
 INTERPRETERS = {".py": "python", ".sh": "sh"}
@@ -63,9 +64,24 @@ class SkillWorkspace:
         deps = environment.path if environment is not None else None
         data = stdin.encode() if stdin is not None else None
         program = [interpreter, f"scripts/{script}", *args]
-        return await self.sandbox.run(
-            self.root, skill.path, skill.name, program, stdin=data, deps=deps
-        )
+        scope = current_call()
+        context = scope.context if scope is not None else None
+        telemetry = context.telemetry if context is not None else None
+        if telemetry is None:
+            return await self.sandbox.run(
+                self.root, skill.path, skill.name, program, stdin=data, deps=deps
+            )
+        with telemetry.current_step(
+            f"run_skill_script {skill.name}/{script}",
+            **{"sage.skill.name": skill.name, "sage.skill.script": script},
+        ) as span:
+            result = await self.sandbox.run(
+                self.root, skill.path, skill.name, program, stdin=data, deps=deps
+            )
+            if result.exit_code is not None:
+                span.set_attribute("process.exit.code", result.exit_code)
+            span.set_attribute("sage.skill.ok", result.ok)
+            return result
 
     async def delete(self) -> None:
         """Delete the workspace's files (after its session is deleted)."""

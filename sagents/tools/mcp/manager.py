@@ -158,6 +158,11 @@ class McpManager:
     def list(self) -> list[McpServerInfo]:
         return [self._info(s) for s in sorted(self._servers.values(), key=lambda s: s.name)]
 
+    def secret_values(self) -> builtins.list[str]:
+        """Every server's header and env values, for redaction (they hold keys)."""
+        entries = [s.entry for s in self._servers.values() if s.entry is not None]
+        return [v for e in entries for v in (*e.headers.values(), *e.env.values())]
+
     def info(self, name: str) -> McpServerInfo:
         return self._info(self._get(name))
 

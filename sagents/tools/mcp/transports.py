@@ -20,6 +20,7 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from sagents.observability.propagation import TraceHeaders
 from sagents.tools.mcp.config import McpServerEntry, Transport
 from sagents.tools.mcp.http_caps import SDK_SSE_EVENT_LIMIT, CappedTransport
 from sagents.tools.mcp.stdio import capped_stdio_client
@@ -70,7 +71,10 @@ async def open_transport(
             auth: httpx2.Auth | None = None,
         ) -> httpx2.AsyncClient:
             return httpx2.AsyncClient(
-                headers=headers, timeout=timeout, auth=auth, transport=CappedTransport(sse_limit)
+                headers=headers,
+                timeout=timeout,
+                auth=auth,
+                transport=CappedTransport(sse_limit, TraceHeaders()),
             )
 
         return sse_client(
@@ -84,7 +88,7 @@ async def open_transport(
         httpx2.AsyncClient(
             headers=headers,
             timeout=httpx2.Timeout(connect_timeout_s, read=read_timeout_s),
-            transport=CappedTransport(max_message_bytes),
+            transport=CappedTransport(max_message_bytes, TraceHeaders()),
         )
     )
     # The SDK's own per-event limit stays as a backstop above ours.

@@ -1,0 +1,2 @@
+"""Evaluations that need no LLM: golden traces of the shipped flow
+(``sage eval golden``)."""
