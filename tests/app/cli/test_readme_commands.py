@@ -40,6 +40,7 @@ OTHER_PROGRAMS = {
     "vllm",
     "llama-server",
     "apt-get",
+    "docker",
     "sudo",
 }
 SEPARATORS = {"|", "||", "&&", ";", "&"}
