@@ -32,20 +32,29 @@ _CLI = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; ap
 
 
 def start_chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
+    """The server, keeping its data in ``path`` and its output in
+    ``<path>.log`` (a pipe nobody reads would stall it once full)."""
     address = ["--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.Popen(
-        [sys.executable, "-c", _CLI, "run", "--path", str(path), *address],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with log_path(path).open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", _CLI, "run", "--path", str(path), *address],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def wait_heartbeat(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+def log_path(path: Path) -> Path:
+    return path.with_name(path.name + ".log")
+
+
+def wait_heartbeat(
+    url: str, proc: subprocess.Popen[bytes], path: Path, timeout_s: float = 60.0
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            pytest.fail(f"the Chroma server exited at start-up: {err[-2000:]}", pytrace=False)
+            out = log_path(path).read_text(errors="replace")
+            pytest.fail(f"the Chroma server exited at start-up: {out[-2000:]}", pytrace=False)
         try:
             if httpx2.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
                 return
@@ -57,12 +66,13 @@ def wait_heartbeat(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 6
 @pytest.fixture(scope="session")
 def chroma_url() -> Iterator[str]:
     """URL of a Chroma server on loopback, stopped (and its data removed) at the end."""
-    with tempfile.TemporaryDirectory(prefix="sage-chroma-") as data:
+    with tempfile.TemporaryDirectory(prefix="sage-chroma-") as temp:
+        data = Path(temp) / "data"
         port = free_port()
-        proc = start_chroma(Path(data), port)
+        proc = start_chroma(data, port)
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_heartbeat(url, proc)
+            wait_heartbeat(url, proc, data)
             yield url
         finally:
             proc.terminate()

@@ -56,7 +56,7 @@ async def test_a_chroma_server_that_goes_away_is_a_503(
         assert before.json()["error"]["type"] == "memory_unavailable"
         chroma = start_chroma(tmp_path / "chroma-data", port)
         try:
-            wait_heartbeat(f"http://127.0.0.1:{port}", chroma)
+            wait_heartbeat(f"http://127.0.0.1:{port}", chroma, tmp_path / "chroma-data")
             assert (await http.get("/api/v1/memory")).json() == []
         finally:
             chroma.terminate()
