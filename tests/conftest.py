@@ -69,5 +69,7 @@ async def make_runtime(settings: Settings) -> AsyncIterator[RuntimeFactory]:
         await rt.aclose()
 
 
-# A PostgreSQL database per test run, a schema per test (tests/pg.py).
+# A Chroma server per test run, from the installed chromadb (tests/chroma_server.py),
+# and a PostgreSQL database per test run, a schema per test (tests/pg.py).
+from tests.chroma_server import chroma_url  # noqa: E402, F401
 from tests.pg import pg_database, pg_url  # noqa: E402, F401

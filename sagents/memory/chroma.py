@@ -9,6 +9,12 @@ by a hash of the user id, so ids never need escaping), and every read also
 filters on the ``user_id`` metadata. A recall for one user therefore cannot
 return another's memories even if two ids hashed alike.
 
+A server that does not answer raises ``MemoryUnavailable``: refused
+connections at once, a hung server after ``SERVER_TIMEOUT_S``. Chroma's
+HTTP client has no timeout of its own (``timeout=None``), so the bound is
+put around the worker thread; the thread of a hung call stays blocked until
+the server closes the connection, which the bound cannot prevent.
+
 Embeddings are computed here (``Embedder``) and handed to Chroma, so the
 collections carry no embedding function of Chroma's own, whose default
 would download a model.
@@ -19,14 +25,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import httpx  # what chromadb's HTTP client raises on a transport failure
+
+from sagents.memory.driver import MemoryUnavailable
 from sagents.memory.embeddings import Embedder
 from sagents.memory.records import Memory, MemoryHit, MemoryKind
 
 COLLECTION_PREFIX = "sage_mem_"
+SERVER_TIMEOUT_S = 30.0
+"""Longest a call to a Chroma server may take before it counts as down."""
+
+T = TypeVar("T")
 
 
 def collection_name(user_id: str) -> str:
@@ -63,12 +77,19 @@ class ChromaMemoryDriver:
                 settings = ChromaSettings(anonymized_telemetry=False)
                 if self.url is not None:
                     parts = urlsplit(self.url)
-                    self._client = chromadb.HttpClient(
-                        host=parts.hostname or "localhost",
-                        port=parts.port or (443 if parts.scheme == "https" else 8000),
-                        ssl=parts.scheme == "https",
-                        settings=settings,
-                    )
+                    try:
+                        # It asks the server for its tenant at once: a server
+                        # that is down fails here (a ValueError from chromadb).
+                        self._client = chromadb.HttpClient(
+                            host=parts.hostname or "localhost",
+                            port=parts.port or (443 if parts.scheme == "https" else 8000),
+                            ssl=parts.scheme == "https",
+                            settings=settings,
+                        )
+                    except (ValueError, httpx.TransportError) as exc:
+                        raise MemoryUnavailable(
+                            f"the Chroma server at {self.url} does not answer: {exc}"
+                        ) from exc
                 else:
                     assert self.path is not None
                     self.path.mkdir(parents=True, exist_ok=True)
@@ -162,21 +183,36 @@ class ChromaMemoryDriver:
 
     # -- the driver interface -------------------------------------------------
 
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn`` in a worker thread; bounded, with failures named, for a server."""
+        if self.url is None:
+            return await asyncio.to_thread(fn, *args)
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(fn, *args), SERVER_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise MemoryUnavailable(
+                f"the Chroma server at {self.url} did not answer in {SERVER_TIMEOUT_S:g} s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise MemoryUnavailable(
+                f"the Chroma server at {self.url} does not answer: {exc!r}"
+            ) from exc
+
     async def add(self, memory: Memory) -> None:
-        await asyncio.to_thread(self._add, memory)
+        await self._call(self._add, memory)
 
     async def search(self, user_id: str, query: str, k: int) -> list[MemoryHit]:
-        return await asyncio.to_thread(self._search, user_id, query, k)
+        return await self._call(self._search, user_id, query, k)
 
     async def get(self, user_id: str, memory_id: str) -> Memory | None:
-        found = await asyncio.to_thread(self._get_many, user_id, [memory_id])
+        found = await self._call(self._get_many, user_id, [memory_id])
         return found[0] if found else None
 
     async def delete(self, user_id: str, memory_id: str) -> bool:
-        return await asyncio.to_thread(self._delete, user_id, memory_id)
+        return await self._call(self._delete, user_id, memory_id)
 
     async def list(self, user_id: str) -> list[Memory]:
-        return await asyncio.to_thread(self._get_many, user_id, None)
+        return await self._call(self._get_many, user_id, None)
 
     async def aclose(self) -> None:
         # Chroma's clients hold no resource that needs an explicit close.

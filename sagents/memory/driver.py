@@ -12,6 +12,12 @@ from typing import Protocol
 from sagents.memory.records import Memory, MemoryHit
 
 
+class MemoryUnavailable(Exception):
+    """The store behind the driver does not answer (a Chroma server that is
+    down or hung): the caller's request fails with 503, a run goes on without
+    recalled memories."""
+
+
 class MemoryDriver(Protocol):
     async def add(self, memory: Memory) -> None: ...
 

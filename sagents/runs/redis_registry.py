@@ -57,6 +57,14 @@ return 0
 """
 
 
+REDIS_POOL_SIZE = 64
+"""Most connections to Redis one process opens (one is the pub/sub
+listener's). Every command is short (no blocking reads), so a few dozen
+serve hundreds of concurrent runs."""
+REDIS_POOL_WAIT_S = 30.0
+"""How long a command waits for a free connection before failing."""
+
+
 def session_key(session_id: str) -> str:
     return f"sage:session:{session_id}"
 
@@ -96,7 +104,16 @@ class RedisRunRegistry(LocalRunRegistry):
     async def open(self) -> None:
         """Connect (failing at once if Redis does not answer), then listen
         for cancels and keep the locks of this process's runs alive."""
-        client = aioredis.Redis.from_url(self.url, decode_responses=True)
+        # A blocking pool: at its bound a command waits for a connection.
+        # redis-py's default pool raises "Too many connections" instead, which
+        # a burst of chats on one replica (over 100 at once) turned into 500s.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.url,
+            decode_responses=True,
+            max_connections=REDIS_POOL_SIZE,
+            timeout=REDIS_POOL_WAIT_S,
+        )
+        client = aioredis.Redis.from_pool(pool)  # the client owns the pool: closes it
         try:
             await client.ping()
         except Exception:

@@ -20,8 +20,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def spawn(data_dir: Path, port: int, llm_url: str, **settings: str) -> subprocess.Popen[bytes]:
-    """``sage serve`` on ``port``; ``settings`` are extra ``SAGE_*`` variables."""
+def spawn(
+    data_dir: Path, port: int, llm_url: str, log: Path | None = None, **settings: str
+) -> subprocess.Popen[bytes]:
+    """``sage serve`` on ``port``; ``settings`` are extra ``SAGE_*`` variables.
+
+    Its stderr is a pipe unless ``log`` names a file: a busy server writes
+    more than a pipe holds, and a full pipe would stall it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAGE_")} | {
         "SAGE_DATA_DIR": str(data_dir),
         "SAGE_LLM_BASE_URL": llm_url,
@@ -33,13 +38,18 @@ def spawn(data_dir: Path, port: int, llm_url: str, **settings: str) -> subproces
         "SAGE_MCP_SETTINGS_PATH": "",
         **settings,
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        env=env,
-        cwd=data_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    err = subprocess.PIPE if log is None else log.open("wb")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port)],
+            env=env,
+            cwd=data_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    finally:
+        if not isinstance(err, int):
+            err.close()  # the child has its own copy
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from sagents.events import EventBase, RunCancelled, RunFinished
 from sagents.runs.journal import RunJournal
-from sagents.runs.redis_registry import RedisRunRegistry, session_key
+from sagents.runs.redis_registry import REDIS_POOL_SIZE, RedisRunRegistry, session_key
 from sagents.runs.registry import RunBody, SessionBusy
 from sagents.store import RunRecord, RunStatus, SessionRecord, SQLiteStore
 from sagents.store.records import new_id
@@ -169,3 +169,13 @@ async def test_a_lock_whose_run_has_ended_is_freed(tmp_path: Path) -> None:
             await b.reserve(sid, new_id("run"))  # takes the stale lock over
         finally:
             await b.aclose()
+
+
+async def test_a_burst_beyond_the_pool_waits_for_connections(
+    replicas: tuple[RedisRunRegistry, RedisRunRegistry],
+) -> None:
+    """Hundreds of commands at once (a burst of chats on one replica) queue
+    for the bounded pool instead of failing with "Too many connections"."""
+    a, _ = replicas
+    burst = [a.find_active(new_id("ses")) for _ in range(5 * REDIS_POOL_SIZE)]
+    assert await asyncio.gather(*burst) == [None] * len(burst)
