@@ -87,7 +87,9 @@ async def run_chat(chat: Chat, clients: list[httpx2.AsyncClient]) -> None:
         deltas += event.type == "message.delta"
         if deltas == chat.after_deltas and chat.action.startswith("hang_up"):
             return  # leaving the block closes the stream: the client hung up
-        if deltas == chat.after_deltas and chat.action == "cancel":
+        # Once: the events after the cancel (its run.cancelled among them)
+        # leave the count where it was, and a second cancel would get 409.
+        if deltas == chat.after_deltas and chat.action == "cancel" and chat.cancel_status is None:
             via = clients[chat.cancel_via]
             cancel = await via.post(f"/api/v1/sessions/{chat.session_id}/cancel")
             chat.cancel_status = cancel.status_code  # 409 once the run had ended
@@ -202,7 +204,11 @@ async def test_two_hundred_chats_with_cancels_and_hang_ups(
                 if c.action == "cancel" and e != "run.finished"
             ]
             assert {c.cancel_via == c.replica for c in cancelled} == {True, False}
-            odd = [(c, getattr(c.end, "reason", None)) for c in cancelled if c.cancel_status != 202]
+            odd = [
+                (c.index, c.replica, c.cancel_via, c.cancel_status, getattr(c.end, "reason", None))
+                for c in cancelled
+                if c.cancel_status != 202
+            ]
             assert not odd, odd  # cancelled, but not by this client's cancel: why
 
             for http in clients:
