@@ -30,8 +30,8 @@ class EventBase(BaseModel):
     """Fields every event carries.
 
     An agent builds an event with what it knows; the run's emitter gives it
-    its coordinates (``seq``, ``session_id``, ``run_id``, ``ts``, the agent
-    and, for a sub-agent, ``parent_call_id``) exactly once, through
+    its coordinates (``seq``, ``session_id``, ``run_id``, ``trace_id``,
+    ``ts``, the agent and, for a sub-agent, ``parent_call_id``) exactly once, through
     :func:`stamp`, before anyone else sees it. Events are frozen: nothing
     changes one after it is published, so every reader sees the same thing.
     """
