@@ -215,8 +215,9 @@ class Runtime:
         # default); the Runtime owns and closes it either way.
         obs = observability or Observability.from_environment(settings)
         obs.metrics.watch_mcp(lambda: [(i.name, str(i.status)) for i in mcp.list()])
+        redactor = Redactor.from_settings(settings, mcp.secret_values)
         if extractor is not None:
-            extractor.tracer = obs.tracer
+            extractor.observe(obs, redactor.text)
         history = HistoryPreparer(settings)
         # Load the tokenizer now (~0.3 s, off the loop) rather than in the
         # first chat, which would otherwise pay for it.
@@ -235,7 +236,7 @@ class Runtime:
             skills=skills,
             data_dir_lock=lock,
             observability=obs,
-            redactor=Redactor.from_settings(settings, mcp.secret_values),
+            redactor=redactor,
             journal=journal,
             instance_id=instance_id,
         )

@@ -26,10 +26,11 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import set_span_in_context
 
 from sagents.llm.types import ChatModel
 from sagents.memory.extraction import (
@@ -43,6 +44,8 @@ from sagents.memory.extraction import (
 from sagents.memory.manager import UserMemoryManager
 from sagents.memory.records import Memory, MemoryKind
 from sagents.observability.logs import bind_run
+from sagents.observability.setup import Observability
+from sagents.observability.traced_llm import JobSpans, TracedChatModel
 from sagents.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -85,8 +88,16 @@ class MemoryExtractor:
         self._closed = False
         self.completed = 0
         self.failed = 0
-        self.tracer: Tracer | None = None
-        """Set by the Runtime when tracing is on: a ``memory.extract`` span per job."""
+        self._obs: Observability | None = None
+        self._redact: Callable[[str], str] = str
+
+    def observe(self, obs: Observability, redact: Callable[[str], str]) -> None:
+        """Trace each job (the Runtime calls this when tracing is on): a
+        ``memory.extract`` span whose children are the job's LLM calls,
+        recorded as a run's are (``redact`` applied to captured content)."""
+        if obs.tracer is not None:
+            self._obs = obs
+            self._redact = redact
 
     async def start(self) -> None:
         """Resume jobs a previous process left pending, then start the worker."""
@@ -146,23 +157,27 @@ class MemoryExtractor:
             self._queue.task_done()
 
     async def _traced(self, job: ExtractionJob) -> None:
-        if self.tracer is None:
+        obs = self._obs
+        if obs is None or obs.tracer is None:
             await self.process(job)
             return
         # Its own trace (the run's has ended); the attributes name the run.
         attributes = {"sage.run.id": job.run_id, "sage.session.id": job.session_id}
         if job.trace_id:
             attributes["sage.run.trace_id"] = job.trace_id
-        with self.tracer.start_as_current_span("memory.extract", attributes=attributes) as span:
-            stored = await self.process(job)
+        with obs.tracer.start_as_current_span("memory.extract", attributes=attributes) as span:
+            spans = JobSpans(obs, obs.tracer, set_span_in_context(span), self._redact)
+            stored = await self.process(job, TracedChatModel(self.llm, spans))
             span.set_attribute("sage.memory.stored", len(stored))
 
-    async def process(self, job: ExtractionJob) -> list[Memory]:
-        """One job, start to end; returns the memories it stored."""
+    async def process(self, job: ExtractionJob, llm: ChatModel | None = None) -> list[Memory]:
+        """One job, start to end; returns the memories it stored. ``llm``:
+        the model to ask (the extractor's own, traced when tracing is on)."""
+        llm = llm or self.llm
         transcript = last_turns(await self.store.list_messages(job.session_id))
         if not transcript:
             return []
-        candidates = dedupe(await extract(self.llm, transcript))
+        candidates = dedupe(await extract(llm, transcript))
         source = f"extracted:{job.run_id}"
         to_add: list[Candidate] = []
         to_check: list[tuple[Candidate, list[Memory]]] = []
@@ -177,7 +192,7 @@ class MemoryExtractor:
             for c in to_add
         ]
         if to_check:
-            verdicts = await reconcile(self.llm, to_check)
+            verdicts = await reconcile(llm, to_check)
             for index, (candidate, near) in enumerate(to_check):
                 verdict = verdicts.get(index)
                 if verdict is None or verdict.action == "duplicate":

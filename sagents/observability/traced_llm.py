@@ -1,7 +1,8 @@
 """A ``ChatModel`` that records each call as a GenAI ``chat {model}`` span.
 
 Wraps the Runtime's model for one run (``SAgent``), so every agent's call,
-streamed or structured, is traced without the agents knowing. It adds one
+streamed or structured, is traced without the agents knowing; the memory
+extractor wraps it the same way for each background job. It adds one
 generator layer per chunk, and exists only when telemetry is on.
 """
 
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from sagents.llm.types import (
     ChatModel,
@@ -24,16 +27,44 @@ from sagents.llm.types import (
     UsageReport,
 )
 from sagents.observability import semconv as sc
+from sagents.observability.setup import Observability
 
 if TYPE_CHECKING:
     from sagents.llm.capabilities import Capabilities
-    from sagents.observability.run_telemetry import RunTelemetry
+
+
+class SpanParent(Protocol):
+    """Where a call's span goes and what it may record: a run's
+    ``RunTelemetry``, or a :class:`JobSpans` for work outside a run."""
+
+    @property
+    def obs(self) -> Observability: ...
+
+    @property
+    def tracer(self) -> Tracer: ...
+
+    @property
+    def parent(self) -> Context: ...
+
+    @property
+    def redact(self) -> Callable[[str], str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpans:
+    """A :class:`SpanParent` for one background job (memory extraction):
+    its calls become children of the job's span."""
+
+    obs: Observability
+    tracer: Tracer
+    parent: Context
+    redact: Callable[[str], str]
 
 
 class TracedChatModel:
     """``inner`` with a span and the GenAI metrics around each call."""
 
-    def __init__(self, inner: ChatModel, telemetry: RunTelemetry) -> None:
+    def __init__(self, inner: ChatModel, telemetry: SpanParent) -> None:
         self.inner = inner
         self.capabilities: Capabilities = inner.capabilities
         self._telemetry = telemetry

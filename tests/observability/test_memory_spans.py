@@ -30,3 +30,12 @@ async def test_recall_and_extraction_spans(traced: TracedFactory) -> None:
     assert attributes["sage.run.id"] == events[0].run_id
     assert attributes["sage.run.trace_id"] == events[0].trace_id
     assert attributes["sage.memory.stored"] == 1
+    # The job's LLM call is traced as a run's are, under the job's span.
+    (ask,) = [
+        s
+        for s in t.spans()
+        if s.name.startswith("chat ")
+        and s.parent is not None
+        and s.parent.span_id == extract.context.span_id
+    ]
+    assert (ask.attributes or {})["sage.llm.role"] == "memory"
