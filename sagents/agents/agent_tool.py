@@ -32,6 +32,7 @@ from sagents.context.messages import MessageManager
 from sagents.context.parts import PromptParts, RunControl
 from sagents.context.session_context import SessionContext
 from sagents.events import AgentFinished, AgentStarted, Emit, EventBase
+from sagents.observability.traced_llm import TracedChatModel
 from sagents.store.records import MessageRecord
 from sagents.tools.call_scope import current_call
 from sagents.tools.decorator import tool
@@ -84,6 +85,14 @@ class AgentToolSpec:
         if depth > MAX_DEPTH:
             raise AgentToolError(f"agents may call agents at most {MAX_DEPTH} levels deep")
         emit = _nested(scope.emit, scope.call_id, self.name)
+        node = f"agent_tool:{self.name}"
+        model = parent.settings.model_for(self.role)
+        telemetry = parent.telemetry
+        llm = parent.llm
+        if telemetry is not None:
+            telemetry = telemetry.sub_agent(self.name, node, model)
+            if isinstance(llm, TracedChatModel):  # its calls go under its own span
+                llm = TracedChatModel(llm.inner, telemetry)
         child = _SubAgentContext(
             **_fields(parent),
             overrides={
@@ -99,12 +108,13 @@ class AgentToolSpec:
                 ),
                 "history": None,
                 "answer": None,
+                "telemetry": telemetry,
+                "llm": llm,
             },
         )
         child.messages.add_user(task, run_id=parent.run_id)
         system = {"role": "system", "content": self.instructions}
-        node = f"agent_tool:{self.name}"
-        emit(AgentStarted(agent=self.name, node=node, model=parent.settings.model_for(self.role)))
+        emit(AgentStarted(agent=self.name, node=node, model=model))
         started = time.perf_counter()
         status = "error"
         out = Outcome()
@@ -122,7 +132,12 @@ class AgentToolSpec:
             status = "ok"
         except BaseException as error:
             status = "cancelled" if _is_cancel(error) else "error"
+            if telemetry is not None:
+                telemetry.agent_finished(error)
             raise
+        else:
+            if telemetry is not None:
+                telemetry.agent_finished()
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             emit(AgentFinished(agent=self.name, node=node, status=status, duration_ms=elapsed))

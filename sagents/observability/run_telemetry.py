@@ -15,6 +15,7 @@ made current, so what the tool does (an MCP request carrying
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -146,6 +147,19 @@ class RunTelemetry:
         if error is not None:
             _fail(span, error, self.redact)
         span.end()
+
+    def sub_agent(self, agent: str, node: str, model: str | None) -> RunTelemetry:
+        """The telemetry of an agent run as a tool (``AgentToolSpec``): a view
+        of this run's whose ``invoke_agent`` span is a child of the *current*
+        span (the calling tool's ``execute_tool``), so the sub-agent's LLM and
+        tool calls nest under the call that made them. A copy, not this
+        object with its parent moved: the caller may run other tools at the
+        same time. End it with :meth:`agent_finished` on the view."""
+        view = copy.copy(self)
+        view._agents = []
+        view.parent = otel_context.get_current()
+        view.agent_started(agent, node, model)
+        return view
 
     def close_agents(self, error: BaseException) -> None:
         """End every agent still open (the run stopped inside them)."""
