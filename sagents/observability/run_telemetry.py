@@ -168,24 +168,23 @@ class RunTelemetry:
 
     # -- other steps ----------------------------------------------------------
 
-    @contextmanager
-    def step(self, name: str, **attributes: Any) -> Iterator[Span]:
+    def step(self, name: str, **attributes: Any) -> AbstractContextManager[Span]:
         """A span for one internal step (history preparation, memory recall)
         under the current parent; the code inside must not ``yield``."""
-        span = self.tracer.start_span(name, context=self.parent, attributes=attributes)
-        try:
-            yield span
-        except BaseException as error:
-            _fail(span, error, self.redact)
-            raise
-        finally:
-            span.end()
+        return self._span(name, self.parent, attributes)
 
-    @contextmanager
-    def current_step(self, name: str, **attributes: Any) -> Iterator[Span]:
+    def current_step(self, name: str, **attributes: Any) -> AbstractContextManager[Span]:
         """A span under the *current* span (inside a tool call: the
         ``execute_tool`` span), for work a tool does (a skill script)."""
-        span = self.tracer.start_span(name, attributes=attributes)
+        return self._span(name, None, attributes)
+
+    @contextmanager
+    def _span(
+        self, name: str, parent: Context | None, attributes: dict[str, Any]
+    ) -> Iterator[Span]:
+        """A span ended on the way out, marked failed by what escaped it
+        (``parent`` None: the current context's span)."""
+        span = self.tracer.start_span(name, context=parent, attributes=attributes)
         try:
             yield span
         except BaseException as error:
