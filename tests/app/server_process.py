@@ -52,7 +52,9 @@ def spawn(
             err.close()  # the child has its own copy
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+    """Until ``/healthz`` answers. Generous: a start takes ~3 s idle, but
+    over 15 s on a loaded 2-core machine."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -9,9 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,50 +22,8 @@ from sagents.events import EventBase
 from sagents.store import INTERRUPTED_TOOL_RESULT, RECOVERED_KIND
 from sagents.testing import MockLLMServer, Script, ScriptedToolCall, Turn
 from tests.app.conftest import SIMPLE, sse_events
+from tests.app.server_process import free_port, spawn, wait_ready
 from tests.tools.mcp.conftest import stdio_entry, write_settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn(data_dir: Path, port: int, llm_url: str, **extra_env: str) -> subprocess.Popen[bytes]:
-    """``sage serve`` in its own process (``extra_env``: more ``SAGE_*``)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAGE_")} | {
-        "SAGE_DATA_DIR": str(data_dir),
-        "SAGE_LLM_BASE_URL": llm_url,
-        "SAGE_LLM_MODEL": "mock",
-        "SAGE_LLM_API_KEY": "k",
-        # Both would take the scripted turns meant for the answer.
-        "SAGE_MEMORY_EXTRACT": "false",
-        "SAGE_SKILLS_BUNDLED_DIR": str(data_dir / "no-skills"),
-        **extra_env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        env=env,
-        cwd=data_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    # Generous: a start takes ~3 s idle, but over 15 s on a loaded 2-core machine.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
-        try:
-            if httpx2.get(f"{url}/healthz", timeout=0.5).status_code == 200:
-                return
-        except httpx2.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("server did not start")
 
 
 async def test_kill_9_mid_run_then_restart(tmp_path: Path, mock_llm: MockLLMServer) -> None:

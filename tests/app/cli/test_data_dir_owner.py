@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from app.cli.main import app
 from sagents.testing import MockLLMServer
-from tests.app.test_crash_e2e import free_port, spawn, wait_ready
+from tests.app.server_process import free_port, spawn, wait_ready
 
 
 def refused(proc: subprocess.Popen[bytes], owner_pid: int) -> str:

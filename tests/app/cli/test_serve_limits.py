@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.app.test_crash_e2e import free_port, wait_ready
+from tests.app.server_process import free_port, wait_ready
 
 LIMITS = {
     "SAGE_HTTP_MAX_HEADER_BYTES": "4096",
