@@ -22,8 +22,8 @@ from sagents.events import (
 )
 from sagents.testing import MockLLMServer, ScriptedToolCall, Turn
 from sagents.tools import ToolManager, tool
+from tests.app.agui_client import SIMPLE_ROUTE, agui_events, check_order, run_input
 from tests.app.conftest import SIMPLE, StartServer, chat, sse_events
-from tests.app.test_agui_e2e import SIMPLE_ROUTE, agui_events, check_order, run_input
 
 
 @tool
