@@ -1,12 +1,13 @@
 """Running one skill script confined, bounded and killable.
 
 One call: snapshot the session's workspace and the skill into two stream
-files (``workspace_store.py``), make the call's cgroup (``cgroups.py``),
-start bubblewrap with the launcher inside (``confinement.py``,
-``launcher.py``) and watch it (``supervise.py``), then read the launcher's
-result stream back as hostile input and merge it into the workspace. The
-sandbox never sees a host folder the server writes, and the server never
-opens a path a script could have made.
+files (``workspace_store.py``), make the call's cgroup (``cgroups.py``,
+found at start-up by ``cgroup_probe.py``), start bubblewrap with the
+launcher inside (``confinement.py``, ``launcher.py``) and watch it
+(``supervise.py``), then read the launcher's result stream back as hostile
+input and merge it into the workspace. The sandbox never sees a host folder
+the server writes, and the server never opens a path a script could have
+made.
 
 A failure of the script (non-zero exit, a limit) is a ``ScriptResult`` with
 ``ok=False``, never an exception: the run goes on.
@@ -34,7 +35,8 @@ from typing import BinaryIO
 
 from sagents.settings import Settings
 from sagents.skills import wsstream
-from sagents.skills.cgroups import CgroupLimits, Cgroups, CgroupSetting, RunCgroup, probe
+from sagents.skills.cgroup_probe import CgroupSetting, probe
+from sagents.skills.cgroups import CgroupLimits, Cgroups, RunCgroup
 from sagents.skills.confinement import (
     LAUNCHER,
     SANDBOX_SKILLS,
