@@ -22,7 +22,6 @@ so in the log at every use.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -31,7 +30,6 @@ import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from sagents.settings import Settings
 from sagents.skills import wsstream
@@ -44,17 +42,18 @@ from sagents.skills.confinement import (
     SANDBOX_UID_SPAN,
     SANDBOX_WORKSPACE,
     STREAM_MODULE,
+    TREE_MODULE,
     RunFds,
     SandboxLimits,
     bwrap_command,
     clean_env,
     compiled,
-    data_fd,
     host_python,
     launcher_config,
     sandbox_python,
     unsandboxed_command,
 )
+from sagents.skills.fdtree import remove_tree
 from sagents.skills.outcome import ScriptResult, compose, refused
 from sagents.skills.pyenv import (
     SANDBOX_DEPS,
@@ -65,6 +64,7 @@ from sagents.skills.pyenv import (
     venv_python,
     write_host_venv,
 )
+from sagents.skills.run_resources import RunResources, make_run_dir, write_skill
 from sagents.skills.seccomp import no_userns_filter
 from sagents.skills.supervise import supervise
 from sagents.skills.workspace_store import (
@@ -78,9 +78,6 @@ from sagents.skills.workspace_store import (
 log = logging.getLogger(__name__)
 
 __all__ = ["Sandbox", "SandboxStatus", "SandboxUnavailable", "ScriptResult"]
-
-SKILL_MAX_BYTES = 256 * 1024 * 1024
-SKILL_MAX_ENTRIES = 100_000
 
 
 class SandboxUnavailable(RuntimeError):
@@ -129,7 +126,7 @@ class Sandbox:
         self._swept: set[Path] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._seccomp = no_userns_filter()
-        self._code = (compiled(LAUNCHER), compiled(STREAM_MODULE))
+        self._code = (compiled(LAUNCHER), compiled(STREAM_MODULE), compiled(TREE_MODULE))
         self._required_cgroups_missing = False
 
     @classmethod
@@ -247,13 +244,13 @@ class Sandbox:
         if staging not in self._swept:
             self._swept.add(staging)
             await asyncio.to_thread(sweep_staging, staging)
-        with _RunResources(staging) as res:
+        with RunResources(staging) as res:
             try:
                 seed = await store.snapshot(res.seed)
             except WorkspaceTooLarge as error:
                 return refused(str(error))
             res.seed.seek(0)
-            skill = await asyncio.to_thread(_write_skill, script.skill_dir, res.skill)
+            skill = await asyncio.to_thread(write_skill, script.skill_dir, res.skill)
             try:
                 try:
                     res.cgroup = await self._create_cgroup()
@@ -284,7 +281,7 @@ class Sandbox:
         return await asyncio.to_thread(self.cgroups.create, wanted)
 
     async def _command(
-        self, sandboxed: bool, script: _Script, skill: wsstream.Listing, res: _RunResources
+        self, sandboxed: bool, script: _Script, skill: wsstream.Listing, res: RunResources
     ) -> tuple[list[str], Path | None, dict[str, str], RunFds]:
         if sandboxed:
             venv_files = (
@@ -303,7 +300,7 @@ class Sandbox:
             fds = res.fds(self._code, None, None)
             uid = None
             res.run_dir = res.staging / staging_name("run")
-            await asyncio.to_thread(_make_run_dir, res.run_dir)
+            await asyncio.to_thread(make_run_dir, res.run_dir)
             workspace, skills = str(res.run_dir / "workspace"), str(res.run_dir / "skills")
             python = await asyncio.to_thread(
                 write_host_venv,
@@ -374,7 +371,7 @@ class Sandbox:
             log.warning("%d run cgroup(s) could not be removed at shutdown", len(left))
         cgroups.leftovers.extend(left)
 
-    async def _release(self, res: _RunResources) -> None:
+    async def _release(self, res: RunResources) -> None:
         cgroups, cgroup = self.cgroups, res.cgroup
         if cgroups is not None and cgroup is not None:
             # The list is only touched here, on the event loop; removal runs in a thread.
@@ -386,71 +383,7 @@ class Sandbox:
         if res.uid is not None:
             self._uids.discard(res.uid)
         if res.run_dir is not None:
-            await asyncio.to_thread(wsstream.remove_tree, res.run_dir)
-
-
-class _RunResources:
-    """The temporary files, pipes and descriptors of one call, closed on exit."""
-
-    def __init__(self, staging: Path) -> None:
-        self.staging = staging
-        # Unnamed (O_TMPFILE where the filesystem has it): nothing to clean up after a crash.
-        self.skill: BinaryIO = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115 - closed in __exit__
-        self.seed: BinaryIO = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115
-        self.result: BinaryIO = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115
-        self.control_r, self.control_w = os.pipe()
-        self._extra: list[int] = []
-        self.cgroup: RunCgroup | None = None
-        self.uid: int | None = None
-        self.run_dir: Path | None = None
-
-    def fds(
-        self, code: tuple[bytes, bytes], seccomp: bytes | None, venv: tuple[bytes, bytes] | None
-    ) -> RunFds:
-        launcher = self._data(code[0], "sage-launcher")
-        stream = self._data(code[1], "sage-wsstream")
-        filter_fd = self._data(seccomp, "sage-seccomp") if seccomp is not None else None
-        venv_config = self._data(venv[0], "sage-pyvenv") if venv is not None else None
-        venv_pth = self._data(venv[1], "sage-pth") if venv is not None else None
-        return RunFds(
-            skill=self.skill.fileno(),
-            seed=self.seed.fileno(),
-            result=self.result.fileno(),
-            control=self.control_r,
-            launcher=launcher,
-            stream_module=stream,
-            seccomp=filter_fd,
-            venv_config=venv_config,
-            venv_pth=venv_pth,
-        )
-
-    def _data(self, data: bytes, name: str) -> int:
-        fd = data_fd(data, name)
-        self._extra.append(fd)
-        return fd
-
-    def __enter__(self) -> _RunResources:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for handle in (self.skill, self.seed, self.result):
-            handle.close()
-        for fd in (self.control_r, self.control_w, *self._extra):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-def _write_skill(folder: Path, out: BinaryIO) -> wsstream.Listing:
-    """Stream the skill's folder (regular files and folders, nothing followed)."""
-    writer = wsstream.Writer(out, wsstream.Limits(SKILL_MAX_BYTES, SKILL_MAX_ENTRIES))
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        writer.add_tree(fd)
-    finally:
-        os.close(fd)
-    writer.end()
-    out.seek(0)
-    return writer.listing
+            await asyncio.to_thread(remove_tree, res.run_dir)
 
 
 def _remove_all(cgroups: list[RunCgroup]) -> list[RunCgroup]:
@@ -458,9 +391,3 @@ def _remove_all(cgroups: list[RunCgroup]) -> list[RunCgroup]:
     *older, newest = cgroups
     left = [c for c in older if not c.remove(timeout_s=0.1)]
     return left if newest.remove() else [*left, newest]
-
-
-def _make_run_dir(run_dir: Path) -> None:
-    run_dir.mkdir(mode=0o700)
-    (run_dir / "workspace").mkdir(mode=0o700)
-    (run_dir / "skills").mkdir(mode=0o700)
