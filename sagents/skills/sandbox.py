@@ -37,41 +37,24 @@ from sagents.skills.cgroup_probe import CgroupSetting, probe
 from sagents.skills.cgroups import CgroupLimits, Cgroups, RunCgroup
 from sagents.skills.confinement import (
     LAUNCHER,
-    SANDBOX_SKILLS,
     SANDBOX_UID_BASE,
     SANDBOX_UID_SPAN,
-    SANDBOX_WORKSPACE,
     STREAM_MODULE,
     TREE_MODULE,
     RunFds,
     SandboxLimits,
-    bwrap_command,
-    clean_env,
     compiled,
-    host_python,
-    launcher_config,
-    sandbox_python,
-    unsandboxed_command,
 )
 from sagents.skills.fdtree import remove_tree
 from sagents.skills.outcome import ScriptResult, compose, refused
-from sagents.skills.pyenv import (
-    SANDBOX_DEPS,
-    SANDBOX_VENV,
-    bwrap_venv,
-    pyvenv_cfg,
-    skill_pth,
-    venv_python,
-    write_host_venv,
-)
-from sagents.skills.run_resources import RunResources, make_run_dir, write_skill
+from sagents.skills.run_resources import RunResources, write_skill
+from sagents.skills.script_command import Script, script_command
 from sagents.skills.seccomp import no_userns_filter
 from sagents.skills.supervise import supervise
 from sagents.skills.workspace_store import (
     STAGING,
     WorkspaceStore,
     WorkspaceTooLarge,
-    staging_name,
     sweep_staging,
 )
 
@@ -88,18 +71,6 @@ class SandboxUnavailable(RuntimeError):
 class SandboxStatus:
     available: bool
     detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Script:
-    skill_dir: Path
-    skill_name: str
-    interpreter: str
-    path: str
-    """The script's path relative to the skill folder."""
-    args: tuple[str, ...]
-    deps: Path | None = None
-    """The skill's installed requirements (a ``site-packages`` folder), if any."""
 
 
 class Sandbox:
@@ -178,7 +149,7 @@ class Sandbox:
             skill = Path(tmp) / "probe"
             skill.mkdir()
             (skill / "probe.py").write_text("")
-            script = _Script(skill, "probe", "python", "probe.py", ())
+            script = Script(skill, "probe", "python", "probe.py", ())
             allowed = 20 + self.limits.grace_s
             try:
                 async with asyncio.timeout(allowed):
@@ -214,7 +185,7 @@ class Sandbox:
         status = await self.probe()
         if stdin is not None and len(stdin) > self.limits.max_stdin_bytes:
             return refused(f"stdin is larger than {self.limits.max_stdin_bytes} bytes")
-        script = _Script(skill_dir, skill_name, program[0], program[1], tuple(program[2:]), deps)
+        script = Script(skill_dir, skill_name, program[0], program[1], tuple(program[2:]), deps)
         if status.available:
             return await self._run(True, workspace, script, stdin)
         if self.allow_unsandboxed and not self._required_cgroups_missing:
@@ -231,7 +202,7 @@ class Sandbox:
         )
 
     async def _run(
-        self, sandboxed: bool, workspace: Path, script: _Script, stdin: bytes | None
+        self, sandboxed: bool, workspace: Path, script: Script, stdin: bytes | None
     ) -> ScriptResult:
         limits = self.limits
         store = WorkspaceStore(
@@ -281,69 +252,22 @@ class Sandbox:
         return await asyncio.to_thread(self.cgroups.create, wanted)
 
     async def _command(
-        self, sandboxed: bool, script: _Script, skill: wsstream.Listing, res: RunResources
+        self, sandboxed: bool, script: Script, skill: wsstream.Listing, res: RunResources
     ) -> tuple[list[str], Path | None, dict[str, str], RunFds]:
-        if sandboxed:
-            venv_files = (
-                pyvenv_cfg(sandbox_python()).encode(),
-                skill_pth(
-                    f"{SANDBOX_SKILLS}/{script.skill_name}",
-                    SANDBOX_DEPS if script.deps is not None else None,
-                ).encode(),
-            )
-            fds = res.fds(self._code, self._seccomp, venv_files)
-            uid = self._take_uid() if os.geteuid() == 0 else None
-            res.uid = uid
-            workspace, skills = SANDBOX_WORKSPACE, SANDBOX_SKILLS
-            python, bin_dir = venv_python(SANDBOX_VENV), f"{SANDBOX_VENV}/bin"
-        else:
-            fds = res.fds(self._code, None, None)
-            uid = None
-            res.run_dir = res.staging / staging_name("run")
-            await asyncio.to_thread(make_run_dir, res.run_dir)
-            workspace, skills = str(res.run_dir / "workspace"), str(res.run_dir / "skills")
-            python = await asyncio.to_thread(
-                write_host_venv,
-                res.run_dir / "venv",
-                host_python(),
-                f"{skills}/{script.skill_name}",
-                script.deps,
-            )
-            bin_dir = str(res.run_dir / "venv" / "bin")
-        interpreter = {"python": python, "sh": "/bin/sh"}
-        program = [
-            interpreter.get(script.interpreter, script.interpreter),
-            f"{skills}/{script.skill_name}/{script.path}",
-            *script.args,
-        ]
-        config = launcher_config(
-            self.limits,
-            fds,
+        uid = None
+        if sandboxed and os.geteuid() == 0:
+            uid = res.uid = self._take_uid()
+        return await script_command(
+            script,
+            skill,
+            res,
+            sandboxed=sandboxed,
+            limits=self.limits,
+            code=self._code,
+            seccomp=self._seccomp,
+            bwrap=self.bwrap,
             uid=uid,
-            workspace=workspace,
-            skills=skills,
-            skill_name=script.skill_name,
-            skill_bytes=skill.usage + wsstream.PAGE,
-            skill_entries=len(skill.entries) + 1,
-            pid_namespace=sandboxed,
-            cgroup=res.cgroup is not None,
         )
-        if sandboxed:
-            assert self.bwrap is not None
-            assert fds.venv_config is not None and fds.venv_pth is not None
-            command = bwrap_command(
-                self.bwrap,
-                config,
-                fds,
-                uid,
-                program,
-                workspace_bytes=self.limits.workspace_bytes,
-                venv=bwrap_venv(fds.venv_config, fds.venv_pth, script.deps),
-                bin_dir=bin_dir,
-            )
-            return command, None, {"PATH": "/usr/bin:/bin"}, fds
-        env = clean_env(workspace, bin_dir)
-        return unsandboxed_command(config, program), Path(workspace), env, fds
 
     def _take_uid(self) -> int:
         while True:
