@@ -4,7 +4,7 @@ A path names a place inside the session's workspace: relative, ``/``-
 separated, no empty, ``.`` or ``..`` parts, no NUL or control characters,
 within the workspace stream's length and depth limits. It is never joined
 onto a host path: it is walked one part at a time from the workspace's
-descriptor (``wsstream.open_dir``), so even a valid path cannot leave it.
+descriptor (``fdtree.open_dir``), so even a valid path cannot leave it.
 
 An uploaded file's name is *sanitised* rather than refused where that is
 safe: a browser may send a whole client path (``C:\\Users\\me\\data.csv``),

@@ -28,6 +28,7 @@ from typing import BinaryIO, TypeVar
 
 from sagents.files.media import guess
 from sagents.skills import wsstream
+from sagents.skills.fdtree import empty_tree, open_dir, walk
 from sagents.skills.workspace import SkillWorkspace
 from sagents.skills.workspace_store import (
     STAGING,
@@ -124,7 +125,7 @@ class SessionFiles:
             return []
         out: builtins.list[FileInfo] = []
         try:
-            for path, is_dir, fd in wsstream.walk(root):
+            for path, is_dir, fd in walk(root):
                 if fd is None or is_dir:
                     continue
                 try:
@@ -142,7 +143,7 @@ class SessionFiles:
             raise FileNotInWorkspace(path)
         parent, _, name = path.rpartition("/")
         try:
-            folder = wsstream.open_dir(root, parent)
+            folder = open_dir(root, parent)
         except OSError:
             raise FileNotInWorkspace(path) from None
         finally:
@@ -226,7 +227,7 @@ class SessionFiles:
             return False
         parent, _, name = path.rpartition("/")
         try:
-            folder = wsstream.open_dir(root, parent)
+            folder = open_dir(root, parent)
         except OSError:
             return False
         finally:
@@ -236,7 +237,7 @@ class SessionFiles:
             if stat.S_ISDIR(info.st_mode):
                 sub = os.open(name, _ROOT_FLAGS, dir_fd=folder)
                 try:
-                    wsstream.empty_tree(sub)
+                    empty_tree(sub)
                 finally:
                     os.close(sub)
                 os.rmdir(name, dir_fd=folder)

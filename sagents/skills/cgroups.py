@@ -5,7 +5,7 @@ processes under a 512 MB ``RLIMIT_AS`` hold 4 GB. A cgroup holds every
 process of the call, so its memory (including the workspace tmpfs, which is
 charged to it), its number of processes and its CPU are bounded together.
 
-Two drivers, chosen at start-up by probing (``probe``):
+Two drivers, chosen at start-up by probing (``cgroup_probe.py``):
 
 - **v2** (the target): the unified hierarchy with the ``memory`` and
   ``pids`` controllers (``cpu`` when present) enabled below the parent.
@@ -37,13 +37,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-CgroupSetting = Literal["auto", "v2", "v1", "off"]
 RUN_PREFIX = "sage-run-"
-V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
-V1_REQUIRED = frozenset({"memory", "pids"})
-V2_REQUIRED = frozenset({"memory", "pids"})
 CPU_PERIOD_US = 100_000
 
 
@@ -62,58 +57,7 @@ class CgroupStats:
     cpu_s: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Mount:
-    root: str
-    mountpoint: Path
-    fstype: str
-    options: frozenset[str]
-
-
-def parse_mountinfo(text: str) -> list[Mount]:
-    """The cgroup mounts listed in a ``/proc/<pid>/mountinfo`` text."""
-    mounts = []
-    for line in text.splitlines():
-        left, sep, right = line.partition(" - ")
-        fields, tail = left.split(), right.split()
-        if not sep or len(fields) < 5 or len(tail) < 3:
-            continue
-        if tail[0] in ("cgroup", "cgroup2"):
-            options = frozenset(tail[2].split(","))
-            mounts.append(Mount(_unescape(fields[3]), Path(_unescape(fields[4])), tail[0], options))
-    return mounts
-
-
-def _unescape(field: str) -> str:
-    return field.encode().decode("unicode_escape") if "\\" in field else field
-
-
-def parse_self_cgroup(text: str) -> dict[str, str]:
-    """Controller (``""``: the unified hierarchy) → cgroup path, from ``/proc/self/cgroup``."""
-    paths: dict[str, str] = {}
-    for line in text.splitlines():
-        parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        _, controllers, path = parts
-        if controllers == "":
-            paths[""] = path
-        for name in controllers.split(","):
-            if name:
-                paths[name] = path
-    return paths
-
-
-def _inside(mount: Mount, cgroup_path: str) -> Path | None:
-    """Where ``cgroup_path`` is on the filesystem under ``mount``, if it is visible there."""
-    root = mount.root.rstrip("/")
-    if cgroup_path != root and not cgroup_path.startswith(root + "/"):
-        return None
-    relative = cgroup_path[len(root) :].lstrip("/")
-    return mount.mountpoint / relative if relative else mount.mountpoint
-
-
-def _write(path: Path, value: str) -> None:
+def write_control(path: Path, value: str) -> None:
     with open(path, "w") as handle:  # one write(2) per value, as cgroupfs wants
         handle.write(value)
 
@@ -213,7 +157,7 @@ class RunCgroup:
         """SIGKILL every process in it until none is left; False if some remain."""
         if self.version == 2:
             with contextlib.suppress(OSError):
-                _write(self.dirs["memory"] / "cgroup.kill", "1")
+                write_control(self.dirs["memory"] / "cgroup.kill", "1")
         deadline = time.monotonic() + timeout_s
         while pids := self.pids():
             for pid in pids:
@@ -279,7 +223,7 @@ class Cgroups:
                 else:
                     files = v1_limit_files(limits, controller, available)
                 for file, value in files.items():
-                    _write(folder / file, value)
+                    write_control(folder / file, value)
         except BaseException:
             run.remove(timeout_s=1.0)
             raise
@@ -316,105 +260,3 @@ def process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    cgroups: Cgroups | None
-    detail: str
-
-
-def probe(
-    setting: CgroupSetting,
-    parent_path: str | None = None,
-    *,
-    mountinfo: str | None = None,
-    self_cgroup: str | None = None,
-) -> ProbeResult:
-    """Find usable cgroups (v2 first) by creating and removing a test cgroup.
-
-    ``mountinfo``/``self_cgroup`` default to this process's own files; tests
-    pass texts describing a temporary folder laid out like a cgroup mount.
-    """
-    if setting == "off":
-        return ProbeResult(None, "cgroups off (SAGE_SKILL_CGROUPS=off)")
-    if mountinfo is None:
-        mountinfo = Path("/proc/self/mountinfo").read_text()
-    if self_cgroup is None:
-        self_cgroup = Path("/proc/self/cgroup").read_text()
-    mounts, own = parse_mountinfo(mountinfo), parse_self_cgroup(self_cgroup)
-    reasons = []
-    for version in (2, 1):
-        if setting not in ("auto", f"v{version}"):
-            continue
-        found = (
-            _find_v2(mounts, own, parent_path)
-            if version == 2
-            else _find_v1(mounts, own, parent_path)
-        )
-        if isinstance(found, str):
-            reasons.append(f"v{version}: {found}")
-            continue
-        try:
-            _try(found)
-        except OSError as error:
-            reasons.append(f"v{version}: a test cgroup could not be made ({error})")
-            continue
-        found.sweep()
-        return ProbeResult(found, found.describe())
-    return ProbeResult(None, "no usable cgroups (" + "; ".join(reasons) + ")")
-
-
-def _try(cgroups: Cgroups) -> None:
-    run = cgroups.create(CgroupLimits(64 * 1024 * 1024, 8, 1.0))
-    if not run.remove(timeout_s=2.0):
-        raise OSError("the test cgroup could not be removed")
-
-
-def _find_v2(mounts: list[Mount], own: dict[str, str], parent_path: str | None) -> Cgroups | str:
-    mount = next((m for m in mounts if m.fstype == "cgroup2"), None)
-    if mount is None:
-        return "no cgroup2 mount"
-    path = parent_path if parent_path is not None else own.get("")
-    if path is None:
-        return "this process is in no v2 cgroup"
-    parent = _inside(mount, path)
-    if parent is None:
-        return f"cgroup {path} is not visible under {mount.mountpoint}"
-    try:
-        controllers = set((parent / "cgroup.controllers").read_text().split())
-    except OSError as error:
-        return f"cannot read {parent / 'cgroup.controllers'}: {error}"
-    missing = V2_REQUIRED - controllers
-    if missing:
-        return f"controllers {', '.join(sorted(missing))} not available in {parent}"
-    wanted = V2_REQUIRED | ({"cpu"} & controllers)
-    enabled = set((parent / "cgroup.subtree_control").read_text().split())
-    if not wanted <= enabled:
-        try:
-            _write(
-                parent / "cgroup.subtree_control",
-                " ".join(f"+{c}" for c in sorted(wanted - enabled)),
-            )
-        except OSError as error:
-            return (
-                f"cannot enable {', '.join(sorted(wanted - enabled))} below {parent} ({error}); "
-                "set SAGE_SKILL_CGROUP_PARENT to an empty delegated cgroup"
-            )
-    return Cgroups(2, {controller: parent for controller in wanted})
-
-
-def _find_v1(mounts: list[Mount], own: dict[str, str], parent_path: str | None) -> Cgroups | str:
-    parents: dict[str, Path] = {}
-    for controller in V1_CONTROLLERS:
-        mount = next((m for m in mounts if m.fstype == "cgroup" and controller in m.options), None)
-        path = parent_path if parent_path is not None else own.get(controller)
-        if mount is None or path is None:
-            continue
-        parent = _inside(mount, path)
-        if parent is not None:  # whether it can be used is what the probe's test cgroup finds out
-            parents[controller] = parent
-    missing = V1_REQUIRED - set(parents)
-    if missing:
-        return f"no v1 hierarchy for {', '.join(sorted(missing))}"
-    return Cgroups(1, parents)

@@ -12,7 +12,7 @@ Inside the sandbox:
   its own user; when Sage runs as root the script cannot change it;
 - ``/opt/python``: the base Python Sage runs on (``sys.base_prefix``,
   read-only), run with ``-I -S``: the standard library and nothing else;
-- ``/opt/sage``: the launcher and the stream format, compiled by the
+- ``/opt/sage``: the launcher, the stream format and its tree walks, compiled by the
   server and passed as data (``--ro-bind-data``), not bind-mounted from the
   source tree;
 - ``/usr`` (and ``/bin``, ``/lib``…) and a few ``/etc`` files read-only,
@@ -37,11 +37,13 @@ from sagents.settings import Settings
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 STREAM_MODULE = Path(__file__).with_name("wsstream.py")
+TREE_MODULE = Path(__file__).with_name("fdtree.py")
 SANDBOX_PYTHON_ROOT = "/opt/python"
 SANDBOX_WORKSPACE = "/workspace"
 SANDBOX_SKILLS = "/skills"
 SANDBOX_LAUNCHER = "/opt/sage/launcher.pyc"
 SANDBOX_STREAM_MODULE = "/opt/sage/wsstream.pyc"
+SANDBOX_TREE_MODULE = "/opt/sage/fdtree.pyc"
 SANDBOX_UID_BASE = 200_000
 SANDBOX_UID_SPAN = 100_000
 """When Sage runs as root, each script call runs as its own uid in
@@ -98,6 +100,7 @@ class RunFds:
     control: int
     launcher: int
     stream_module: int
+    tree_module: int
     seccomp: int | None
     venv_config: int | None = None
     """``pyvenv.cfg`` of the script's Python (``pyenv.py``), as data."""
@@ -105,7 +108,15 @@ class RunFds:
     """Its ``sage-skill.pth`` (the skill's folder and requirements), as data."""
 
     def all(self) -> tuple[int, ...]:
-        fds = (self.skill, self.seed, self.result, self.control, self.launcher, self.stream_module)
+        fds = (
+            self.skill,
+            self.seed,
+            self.result,
+            self.control,
+            self.launcher,
+            self.stream_module,
+            self.tree_module,
+        )
         optional = (self.seccomp, self.venv_config, self.venv_pth)
         return fds + tuple(fd for fd in optional if fd is not None)
 
@@ -268,6 +279,11 @@ def bwrap_command(
         "--ro-bind-data",
         str(fds.stream_module),
         SANDBOX_STREAM_MODULE,
+        "--perms",
+        "0444",
+        "--ro-bind-data",
+        str(fds.tree_module),
+        SANDBOX_TREE_MODULE,
         # Root-owned and world-writable: the script's uid is the only one inside.
         "--perms",
         "0777",

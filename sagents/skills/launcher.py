@@ -2,7 +2,7 @@
 
 Executed as a file by the sandbox's own Python (``python -I -S -B
 launcher.pyc KEY=VALUE... -- PROGRAM ARGS...``, compiled by the server, with
-``wsstream.pyc`` beside it), never imported by Sage, so it may only use the
+``wsstream.pyc`` and ``fdtree.pyc`` beside it), never imported by Sage, so it may only use the
 standard library, and imports as little as it can: its start-up is part of
 every call. The settings are listed in ``confinement.launcher_config``.
 

@@ -1,12 +1,13 @@
 """Running one skill script confined, bounded and killable.
 
 One call: snapshot the session's workspace and the skill into two stream
-files (``workspace_store.py``), make the call's cgroup (``cgroups.py``),
-start bubblewrap with the launcher inside (``confinement.py``,
-``launcher.py``) and watch it (``supervise.py``), then read the launcher's
-result stream back as hostile input and merge it into the workspace. The
-sandbox never sees a host folder the server writes, and the server never
-opens a path a script could have made.
+files (``workspace_store.py``), make the call's cgroup (``cgroups.py``,
+found at start-up by ``cgroup_probe.py``), start bubblewrap with the
+launcher inside (``confinement.py``, ``launcher.py``) and watch it
+(``supervise.py``), then read the launcher's result stream back as hostile
+input and merge it into the workspace. The sandbox never sees a host folder
+the server writes, and the server never opens a path a script could have
+made.
 
 A failure of the script (non-zero exit, a limit) is a ``ScriptResult`` with
 ``ok=False``, never an exception: the run goes on.
@@ -21,7 +22,6 @@ so in the log at every use.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -30,55 +30,37 @@ import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from sagents.settings import Settings
 from sagents.skills import wsstream
-from sagents.skills.cgroups import CgroupLimits, Cgroups, CgroupSetting, RunCgroup, probe
+from sagents.skills.cgroup_probe import CgroupSetting, probe
+from sagents.skills.cgroups import CgroupLimits, Cgroups, RunCgroup
 from sagents.skills.confinement import (
     LAUNCHER,
-    SANDBOX_SKILLS,
     SANDBOX_UID_BASE,
     SANDBOX_UID_SPAN,
-    SANDBOX_WORKSPACE,
     STREAM_MODULE,
+    TREE_MODULE,
     RunFds,
     SandboxLimits,
-    bwrap_command,
-    clean_env,
     compiled,
-    data_fd,
-    host_python,
-    launcher_config,
-    sandbox_python,
-    unsandboxed_command,
 )
+from sagents.skills.fdtree import remove_tree
 from sagents.skills.outcome import ScriptResult, compose, refused
-from sagents.skills.pyenv import (
-    SANDBOX_DEPS,
-    SANDBOX_VENV,
-    bwrap_venv,
-    pyvenv_cfg,
-    skill_pth,
-    venv_python,
-    write_host_venv,
-)
+from sagents.skills.run_resources import RunResources, write_skill
+from sagents.skills.script_command import Script, script_command
 from sagents.skills.seccomp import no_userns_filter
 from sagents.skills.supervise import supervise
 from sagents.skills.workspace_store import (
     STAGING,
     WorkspaceStore,
     WorkspaceTooLarge,
-    staging_name,
     sweep_staging,
 )
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Sandbox", "SandboxStatus", "SandboxUnavailable", "ScriptResult"]
-
-SKILL_MAX_BYTES = 256 * 1024 * 1024
-SKILL_MAX_ENTRIES = 100_000
 
 
 class SandboxUnavailable(RuntimeError):
@@ -89,18 +71,6 @@ class SandboxUnavailable(RuntimeError):
 class SandboxStatus:
     available: bool
     detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Script:
-    skill_dir: Path
-    skill_name: str
-    interpreter: str
-    path: str
-    """The script's path relative to the skill folder."""
-    args: tuple[str, ...]
-    deps: Path | None = None
-    """The skill's installed requirements (a ``site-packages`` folder), if any."""
 
 
 class Sandbox:
@@ -127,7 +97,7 @@ class Sandbox:
         self._swept: set[Path] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._seccomp = no_userns_filter()
-        self._code = (compiled(LAUNCHER), compiled(STREAM_MODULE))
+        self._code = (compiled(LAUNCHER), compiled(STREAM_MODULE), compiled(TREE_MODULE))
         self._required_cgroups_missing = False
 
     @classmethod
@@ -179,7 +149,7 @@ class Sandbox:
             skill = Path(tmp) / "probe"
             skill.mkdir()
             (skill / "probe.py").write_text("")
-            script = _Script(skill, "probe", "python", "probe.py", ())
+            script = Script(skill, "probe", "python", "probe.py", ())
             allowed = 20 + self.limits.grace_s
             try:
                 async with asyncio.timeout(allowed):
@@ -215,7 +185,7 @@ class Sandbox:
         status = await self.probe()
         if stdin is not None and len(stdin) > self.limits.max_stdin_bytes:
             return refused(f"stdin is larger than {self.limits.max_stdin_bytes} bytes")
-        script = _Script(skill_dir, skill_name, program[0], program[1], tuple(program[2:]), deps)
+        script = Script(skill_dir, skill_name, program[0], program[1], tuple(program[2:]), deps)
         if status.available:
             return await self._run(True, workspace, script, stdin)
         if self.allow_unsandboxed and not self._required_cgroups_missing:
@@ -232,7 +202,7 @@ class Sandbox:
         )
 
     async def _run(
-        self, sandboxed: bool, workspace: Path, script: _Script, stdin: bytes | None
+        self, sandboxed: bool, workspace: Path, script: Script, stdin: bytes | None
     ) -> ScriptResult:
         limits = self.limits
         store = WorkspaceStore(
@@ -245,13 +215,13 @@ class Sandbox:
         if staging not in self._swept:
             self._swept.add(staging)
             await asyncio.to_thread(sweep_staging, staging)
-        with _RunResources(staging) as res:
+        with RunResources(staging) as res:
             try:
                 seed = await store.snapshot(res.seed)
             except WorkspaceTooLarge as error:
                 return refused(str(error))
             res.seed.seek(0)
-            skill = await asyncio.to_thread(_write_skill, script.skill_dir, res.skill)
+            skill = await asyncio.to_thread(write_skill, script.skill_dir, res.skill)
             try:
                 try:
                     res.cgroup = await self._create_cgroup()
@@ -282,69 +252,22 @@ class Sandbox:
         return await asyncio.to_thread(self.cgroups.create, wanted)
 
     async def _command(
-        self, sandboxed: bool, script: _Script, skill: wsstream.Listing, res: _RunResources
+        self, sandboxed: bool, script: Script, skill: wsstream.Listing, res: RunResources
     ) -> tuple[list[str], Path | None, dict[str, str], RunFds]:
-        if sandboxed:
-            venv_files = (
-                pyvenv_cfg(sandbox_python()).encode(),
-                skill_pth(
-                    f"{SANDBOX_SKILLS}/{script.skill_name}",
-                    SANDBOX_DEPS if script.deps is not None else None,
-                ).encode(),
-            )
-            fds = res.fds(self._code, self._seccomp, venv_files)
-            uid = self._take_uid() if os.geteuid() == 0 else None
-            res.uid = uid
-            workspace, skills = SANDBOX_WORKSPACE, SANDBOX_SKILLS
-            python, bin_dir = venv_python(SANDBOX_VENV), f"{SANDBOX_VENV}/bin"
-        else:
-            fds = res.fds(self._code, None, None)
-            uid = None
-            res.run_dir = res.staging / staging_name("run")
-            await asyncio.to_thread(_make_run_dir, res.run_dir)
-            workspace, skills = str(res.run_dir / "workspace"), str(res.run_dir / "skills")
-            python = await asyncio.to_thread(
-                write_host_venv,
-                res.run_dir / "venv",
-                host_python(),
-                f"{skills}/{script.skill_name}",
-                script.deps,
-            )
-            bin_dir = str(res.run_dir / "venv" / "bin")
-        interpreter = {"python": python, "sh": "/bin/sh"}
-        program = [
-            interpreter.get(script.interpreter, script.interpreter),
-            f"{skills}/{script.skill_name}/{script.path}",
-            *script.args,
-        ]
-        config = launcher_config(
-            self.limits,
-            fds,
+        uid = None
+        if sandboxed and os.geteuid() == 0:
+            uid = res.uid = self._take_uid()
+        return await script_command(
+            script,
+            skill,
+            res,
+            sandboxed=sandboxed,
+            limits=self.limits,
+            code=self._code,
+            seccomp=self._seccomp,
+            bwrap=self.bwrap,
             uid=uid,
-            workspace=workspace,
-            skills=skills,
-            skill_name=script.skill_name,
-            skill_bytes=skill.usage + wsstream.PAGE,
-            skill_entries=len(skill.entries) + 1,
-            pid_namespace=sandboxed,
-            cgroup=res.cgroup is not None,
         )
-        if sandboxed:
-            assert self.bwrap is not None
-            assert fds.venv_config is not None and fds.venv_pth is not None
-            command = bwrap_command(
-                self.bwrap,
-                config,
-                fds,
-                uid,
-                program,
-                workspace_bytes=self.limits.workspace_bytes,
-                venv=bwrap_venv(fds.venv_config, fds.venv_pth, script.deps),
-                bin_dir=bin_dir,
-            )
-            return command, None, {"PATH": "/usr/bin:/bin"}, fds
-        env = clean_env(workspace, bin_dir)
-        return unsandboxed_command(config, program), Path(workspace), env, fds
 
     def _take_uid(self) -> int:
         while True:
@@ -372,7 +295,7 @@ class Sandbox:
             log.warning("%d run cgroup(s) could not be removed at shutdown", len(left))
         cgroups.leftovers.extend(left)
 
-    async def _release(self, res: _RunResources) -> None:
+    async def _release(self, res: RunResources) -> None:
         cgroups, cgroup = self.cgroups, res.cgroup
         if cgroups is not None and cgroup is not None:
             # The list is only touched here, on the event loop; removal runs in a thread.
@@ -384,71 +307,7 @@ class Sandbox:
         if res.uid is not None:
             self._uids.discard(res.uid)
         if res.run_dir is not None:
-            await asyncio.to_thread(wsstream.remove_tree, res.run_dir)
-
-
-class _RunResources:
-    """The temporary files, pipes and descriptors of one call, closed on exit."""
-
-    def __init__(self, staging: Path) -> None:
-        self.staging = staging
-        # Unnamed (O_TMPFILE where the filesystem has it): nothing to clean up after a crash.
-        self.skill: BinaryIO = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115 - closed in __exit__
-        self.seed: BinaryIO = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115
-        self.result: BinaryIO = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115
-        self.control_r, self.control_w = os.pipe()
-        self._extra: list[int] = []
-        self.cgroup: RunCgroup | None = None
-        self.uid: int | None = None
-        self.run_dir: Path | None = None
-
-    def fds(
-        self, code: tuple[bytes, bytes], seccomp: bytes | None, venv: tuple[bytes, bytes] | None
-    ) -> RunFds:
-        launcher = self._data(code[0], "sage-launcher")
-        stream = self._data(code[1], "sage-wsstream")
-        filter_fd = self._data(seccomp, "sage-seccomp") if seccomp is not None else None
-        venv_config = self._data(venv[0], "sage-pyvenv") if venv is not None else None
-        venv_pth = self._data(venv[1], "sage-pth") if venv is not None else None
-        return RunFds(
-            skill=self.skill.fileno(),
-            seed=self.seed.fileno(),
-            result=self.result.fileno(),
-            control=self.control_r,
-            launcher=launcher,
-            stream_module=stream,
-            seccomp=filter_fd,
-            venv_config=venv_config,
-            venv_pth=venv_pth,
-        )
-
-    def _data(self, data: bytes, name: str) -> int:
-        fd = data_fd(data, name)
-        self._extra.append(fd)
-        return fd
-
-    def __enter__(self) -> _RunResources:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for handle in (self.skill, self.seed, self.result):
-            handle.close()
-        for fd in (self.control_r, self.control_w, *self._extra):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-def _write_skill(folder: Path, out: BinaryIO) -> wsstream.Listing:
-    """Stream the skill's folder (regular files and folders, nothing followed)."""
-    writer = wsstream.Writer(out, wsstream.Limits(SKILL_MAX_BYTES, SKILL_MAX_ENTRIES))
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        writer.add_tree(fd)
-    finally:
-        os.close(fd)
-    writer.end()
-    out.seek(0)
-    return writer.listing
+            await asyncio.to_thread(remove_tree, res.run_dir)
 
 
 def _remove_all(cgroups: list[RunCgroup]) -> list[RunCgroup]:
@@ -456,9 +315,3 @@ def _remove_all(cgroups: list[RunCgroup]) -> list[RunCgroup]:
     *older, newest = cgroups
     left = [c for c in older if not c.remove(timeout_s=0.1)]
     return left if newest.remove() else [*left, newest]
-
-
-def _make_run_dir(run_dir: Path) -> None:
-    run_dir.mkdir(mode=0o700)
-    (run_dir / "workspace").mkdir(mode=0o700)
-    (run_dir / "skills").mkdir(mode=0o700)

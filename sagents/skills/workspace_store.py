@@ -14,7 +14,7 @@ deleted unless another call changed them meanwhile. Snapshot and merge
 hold a per-workspace lock; the scripts themselves run in parallel.
 
 Every operation on the folder goes through descriptors opened with
-``O_NOFOLLOW`` (``wsstream.open_dir``), so even a symlink left in a
+``O_NOFOLLOW`` (``fdtree.open_dir``), so even a symlink left in a
 workspace by an older version of Sage is never followed.
 """
 
@@ -34,7 +34,8 @@ from typing import BinaryIO, TypeVar
 
 from sagents.skills import wsstream
 from sagents.skills.cgroups import process_alive
-from sagents.skills.wsstream import Entry, Listing, open_dir
+from sagents.skills.fdtree import empty_tree, open_dir, remove_tree, walk
+from sagents.skills.wsstream import Entry, Listing
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -203,7 +204,7 @@ class WorkspaceStore:
         return None
 
     def _delete(self) -> None:
-        wsstream.remove_tree(self.root)
+        remove_tree(self.root)
 
     def _open_root(self, *, create: bool) -> int | None:
         if create:
@@ -245,7 +246,7 @@ def sweep_staging(staging: Path) -> int:
 
 def _remove_quietly(path: Path) -> None:
     try:
-        wsstream.remove_tree(path)
+        remove_tree(path)
     except OSError as error:
         log.warning("could not remove %s: %s", path, error)
 
@@ -286,7 +287,7 @@ def current_size(root: int, path: str) -> int:
 def workspace_usage(root: int) -> tuple[int, int]:
     """(page-rounded bytes, entries) of the workspace now."""
     usage = entries = 0
-    for _, _, fd in wsstream.walk(root):
+    for _, _, fd in walk(root):
         entries += 1
         if fd is not None:
             usage += wsstream.rounded(os.fstat(fd).st_size)
@@ -348,7 +349,7 @@ def _move_in(source: int, root: int, path: str) -> None:
             except IsADirectoryError:  # a folder where the call now has a file
                 folder = os.open(name, _ROOT_FLAGS, dir_fd=dst)
                 try:
-                    wsstream.empty_tree(folder)
+                    empty_tree(folder)
                 finally:
                     os.close(folder)
                 os.rmdir(name, dir_fd=dst)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from sagents.skills import cgroups
-from sagents.skills.cgroups import CgroupLimits, parse_mountinfo, parse_self_cgroup
+from sagents.skills import cgroup_probe, cgroups
+from sagents.skills.cgroup_mounts import parse_mountinfo, parse_self_cgroup
+from sagents.skills.cgroups import CgroupLimits
 from sagents.skills.supervise import attached
 
 HYBRID_MOUNTINFO = """\
@@ -46,7 +47,7 @@ def test_parsing_a_hybrid_layout() -> None:
     assert "memory" in mounts[2].options
     own = parse_self_cgroup(HYBRID_SELF)
     assert own == {"pids": "/", "memory": "/process_api/abc", "cpuacct": "/", "cpu": "/", "": "/"}
-    found = cgroups._find_v1(mounts, own, None)
+    found = cgroup_probe._find_v1(mounts, own, None)
     assert isinstance(found, cgroups.Cgroups)
     assert found.parents["memory"] == Path("/sys/fs/cgroup/memory/process_api/abc")
     assert found.parents["pids"] == Path("/sys/fs/cgroup/pids")
@@ -65,7 +66,7 @@ def v2_layout(tmp_path: Path, controllers: str, subtree: str = "") -> tuple[str,
 
 def test_v2_is_chosen_where_its_controllers_are_available(tmp_path: Path) -> None:
     mountinfo, own = v2_layout(tmp_path, "cpuset cpu io memory pids")
-    found = cgroups._find_v2(parse_mountinfo(mountinfo), parse_self_cgroup(own), None)
+    found = cgroup_probe._find_v2(parse_mountinfo(mountinfo), parse_self_cgroup(own), None)
     assert isinstance(found, cgroups.Cgroups) and found.version == 2
     parent = tmp_path / "cgroup2" / "sage.service"
     assert set(found.parents) == {"memory", "pids", "cpu"}
@@ -92,19 +93,19 @@ def test_v2_limit_files() -> None:
 
 def test_v2_is_refused_without_its_controllers(tmp_path: Path) -> None:
     mountinfo, own = v2_layout(tmp_path, "hugetlb")  # what Sage's CI machine shows
-    found = cgroups._find_v2(parse_mountinfo(mountinfo), parse_self_cgroup(own), None)
+    found = cgroup_probe._find_v2(parse_mountinfo(mountinfo), parse_self_cgroup(own), None)
     assert found == f"controllers memory, pids not available in {tmp_path / 'cgroup2/sage.service'}"
-    result = cgroups.probe("v2", mountinfo=mountinfo, self_cgroup=own)
+    result = cgroup_probe.probe("v2", mountinfo=mountinfo, self_cgroup=own)
     assert result.cgroups is None and "v2: controllers memory, pids" in result.detail
 
 
 def test_off_means_none() -> None:
-    assert cgroups.probe("off").cgroups is None
+    assert cgroup_probe.probe("off").cgroups is None
 
 
 @pytest.fixture
 def v1() -> cgroups.Cgroups:
-    found = cgroups.probe("v1").cgroups
+    found = cgroup_probe.probe("v1").cgroups
     if found is None:
         pytest.skip("no writable cgroup v1 hierarchy here")
     return found

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,14 +31,14 @@ from sagents.settings import Settings
 from sagents.tools.manager import ToolManager
 from sagents.tools.mcp.catalog import Catalog
 from sagents.tools.mcp.config import McpServerEntry, load_mcp_settings
-from sagents.tools.mcp.health import McpStatus, McpUnavailable
+from sagents.tools.mcp.health import McpUnavailable
 from sagents.tools.mcp.info import (
     McpServerConflict,
     McpServerInfo,
     McpServerNotFound,
     ServerOrigin,
-    ToolClash,
 )
+from sagents.tools.mcp.managed_server import ManagedServer, claim_tools, server_info
 from sagents.tools.mcp.proxy import McpProxy
 from sagents.tools.mcp.registry_file import Registrations, load_registrations, save_registrations
 from sagents.tools.mcp.resource_tools import EnabledServer, ResourceTools
@@ -47,20 +46,6 @@ from sagents.tools.mcp.tool_spec import mcp_tool_spec, tool_prefix
 from sagents.tools.spec import ToolSource, ToolSpec
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Server:
-    name: str
-    origin: ServerOrigin
-    entry: McpServerEntry | None
-    disabled: bool = False
-    config_error: str | None = None
-    proxy: McpProxy | None = None
-    registered: dict[str, ToolSpec] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
-    shadowed: dict[str, str] = field(default_factory=dict)
-    """Offered name → the server that holds it."""
 
 
 class McpManager:
@@ -86,7 +71,7 @@ class McpManager:
         self._call_timeout_s = call_timeout_s
         self._startup_wait_s = startup_wait_s
         self._max_message_bytes = max_message_bytes
-        self._servers: dict[str, _Server] = {}
+        self._servers: dict[str, ManagedServer] = {}
         self._overrides: dict[str, bool] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
@@ -129,7 +114,7 @@ class McpManager:
                 self._add(name, ServerOrigin.FILE, entry, disabled=disabled, base_dir=base_dir)
             for name, reason in loaded.errors.items():
                 _log.error("MCP settings: server %r is invalid: %s", name, reason)
-                self._servers[name] = _Server(
+                self._servers[name] = ManagedServer(
                     name, ServerOrigin.FILE, None, config_error=f"invalid entry: {reason}"
                 )
         for name, entry in registrations.servers.items():
@@ -137,7 +122,7 @@ class McpManager:
                 _log.error("registered MCP server %r is also in mcp_setting.json; ignored", name)
                 continue
             self._add(name, ServerOrigin.API, entry, disabled=entry.disabled, base_dir=None)
-        pending = [self._connect_in_background(s) for s in self._servers.values() if _enabled(s)]
+        pending = [self._connect_in_background(s) for s in self._servers.values() if s.enabled]
         if pending:
             await asyncio.wait(pending, timeout=self._startup_wait_s)
 
@@ -199,7 +184,7 @@ class McpManager:
             except OSError:
                 self._servers.pop(name, None)
                 raise
-        if _enabled(server):
+        if server.enabled:
             await self._connect(server)
         return self._info(server)
 
@@ -258,7 +243,7 @@ class McpManager:
 
     # -- internals --------------------------------------------------------------
 
-    def _get(self, name: str) -> _Server:
+    def _get(self, name: str) -> ManagedServer:
         server = self._servers.get(name)
         if server is None:
             raise McpServerNotFound(name)
@@ -272,8 +257,8 @@ class McpManager:
         *,
         disabled: bool,
         base_dir: Path | None = None,
-    ) -> _Server:
-        server = _Server(name, origin, entry, disabled=disabled)
+    ) -> ManagedServer:
+        server = ManagedServer(name, origin, entry, disabled=disabled)
         server.proxy = McpProxy(
             name,
             entry,
@@ -289,13 +274,13 @@ class McpManager:
         self._servers[name] = server
         return server
 
-    def _connect_in_background(self, server: _Server) -> asyncio.Task[None]:
+    def _connect_in_background(self, server: ManagedServer) -> asyncio.Task[None]:
         task = asyncio.create_task(self._connect(server), name=f"mcp-connect:{server.name}")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
 
-    async def _connect(self, server: _Server, *, force: bool = False) -> None:
+    async def _connect(self, server: ManagedServer, *, force: bool = False) -> None:
         assert server.proxy is not None
         try:
             await server.proxy.connect(force=force)
@@ -313,60 +298,40 @@ class McpManager:
         )
         await asyncio.to_thread(save_registrations, self._registry_path, registrations)
 
-    def _sync_tools(self, server: _Server) -> None:
+    def _sync_tools(self, server: ManagedServer) -> None:
         """Make the ToolManager hold exactly this server's current tools."""
         if self._closing or server.disabled or self._servers.get(server.name) is not server:
             return
         if server.proxy is None:
             return
-        wanted: dict[str, ToolSpec] = {}
-        skipped: list[str] = []
-        shadowed: dict[str, str] = {}
-        for tool in server.proxy.tools:
-            spec = self._spec(server, server.proxy, tool)
-            if isinstance(spec, str):
-                skipped.append(f"{tool.name}: {spec}")
-                continue
-            if spec.name in wanted:
-                skipped.append(f"{tool.name}: another of its tools is also named {spec.name!r}")
-                continue
-            existing = self._tools.get(spec.name)
-            if (
-                existing is not None
-                and existing.source is ToolSource.MCP
-                and existing.origin != server.name
-                and existing.origin is not None
-            ):
-                skipped.append(
-                    f"{tool.name}: MCP server {existing.origin!r} already offers {spec.name!r}"
-                )
-                shadowed[spec.name] = existing.origin
-                continue
-            wanted[spec.name] = spec
+        proxy = server.proxy
+        specs = ((tool, self._spec(server, proxy, tool)) for tool in proxy.tools)
+        claims = claim_tools(server, specs, self._tools)
+        wanted = claims.wanted
         for name in [n for n in server.registered if n not in wanted]:
             self._unregister(server, name)
         for name, spec in wanted.items():
             self._tools.add(spec, replace=True)
             server.registered[name] = spec
-        server.skipped = skipped
-        server.shadowed = shadowed
+        server.skipped = claims.skipped
+        server.shadowed = claims.shadowed
         self._sync_extras()
 
-    def _prefix(self, server: _Server) -> str:
+    def _prefix(self, server: ManagedServer) -> str:
         return tool_prefix(server.name, server.entry, self._default_prefix)
 
-    def _spec(self, server: _Server, proxy: McpProxy, tool: Any) -> ToolSpec | str:
+    def _spec(self, server: ManagedServer, proxy: McpProxy, tool: Any) -> ToolSpec | str:
         prefix = self._prefix(server)
         return mcp_tool_spec(server.name, prefix, proxy, tool, self._call_timeout_s)
 
-    def _unregister(self, server: _Server, name: str) -> None:
+    def _unregister(self, server: ManagedServer, name: str) -> None:
         server.registered.pop(name, None)
         current = self._tools.get(name)
         ours = current is not None and current.origin == server.name
         if ours and current is not None and current.source is ToolSource.MCP:
             self._tools.remove(name, ToolSource.MCP)
 
-    def _unregister_all(self, server: _Server) -> None:
+    def _unregister_all(self, server: ManagedServer) -> None:
         for name in list(server.registered):
             self._unregister(server, name)
         server.skipped = []
@@ -389,37 +354,5 @@ class McpManager:
             if s.proxy is not None and not s.disabled
         ]
 
-    def _info(self, server: _Server) -> McpServerInfo:
-        proxy = server.proxy
-        if server.config_error is not None or proxy is None:
-            status, error = McpStatus.ERROR, server.config_error
-        elif server.disabled:
-            status, error = McpStatus.DISABLED, None
-        else:
-            status, error = proxy.status, proxy.last_error
-        return McpServerInfo(
-            name=server.name,
-            origin=server.origin,
-            status=status,
-            transport=server.entry.kind if server.entry else None,
-            disabled=server.disabled,
-            tools=sorted(server.registered),
-            last_error=error,
-            skipped_tools=list(server.skipped),
-            entry=server.entry,
-            prefix=self._prefix(server),
-            shadowed=[ToolClash(tool, by) for tool, by in sorted(server.shadowed.items())],
-            shadows=sorted(
-                (
-                    ToolClash(tool, other.name)
-                    for other in self._servers.values()
-                    for tool, by in other.shadowed.items()
-                    if by == server.name
-                ),
-                key=lambda clash: (clash.tool, clash.server),
-            ),
-        )
-
-
-def _enabled(server: _Server) -> bool:
-    return server.proxy is not None and not server.disabled
+    def _info(self, server: ManagedServer) -> McpServerInfo:
+        return server_info(server, self._servers.values(), self._prefix(server))

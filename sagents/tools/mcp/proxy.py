@@ -3,7 +3,8 @@
 The SDK's transports and ``Client`` are anyio context managers with task
 groups inside; entering one in a task and leaving it in another raises
 cancel-scope errors. So each connection has an *owner* task that enters the
-context, stays in it until told to stop, and leaves it. Everything else
+context, stays in it until told to stop, and leaves it (``connection.py``
+holds the connection's state and what the owner runs while it is open). Everything else
 (every session's tool calls, refreshes) only sends requests over the open
 ``Client``, which the SDK supports from any task of the loop: each request
 waits on its own response stream, and a caller that is cancelled sends the
@@ -28,10 +29,8 @@ from pathlib import Path
 from typing import Any, Literal, TextIO, TypeVar
 
 import anyio
-import anyio.lowlevel
 import mcp_types
 from mcp import Client
-from mcp.client.session import IncomingMessage
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
@@ -40,8 +39,8 @@ from sagents.tools.mcp.catalog import (
     list_extras,
     list_tools,
 )
-from sagents.tools.mcp.changes import Changes, listen, relist
 from sagents.tools.mcp.config import McpServerEntry, Transport
+from sagents.tools.mcp.connection import Connection, open_session
 from sagents.tools.mcp.convert import McpToolError
 from sagents.tools.mcp.health import (
     CONNECTION_ERRORS,
@@ -50,28 +49,12 @@ from sagents.tools.mcp.health import (
     McpUnavailable,
     describe_error,
 )
-from sagents.tools.mcp.transports import open_errlog, open_transport, stderr_tail
+from sagents.tools.mcp.transports import open_errlog, stderr_tail
 
 _log = logging.getLogger(__name__)
 
-_CLIENT_INFO = mcp_types.Implementation(name="sage", version="0.1.0")
 ToolsChanged = Callable[["McpProxy"], None]
 T = TypeVar("T")
-
-
-class _Connection:
-    """One owner task's state: its client once connected, and how to stop it."""
-
-    def __init__(self) -> None:
-        self.ready: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
-        # Nobody may be waiting when a background attempt fails; mark the
-        # exception as seen so asyncio does not log it as lost.
-        self.ready.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self.stop = asyncio.Event()
-        self.changes = Changes()
-        self.scope: anyio.CancelScope | None = None
-        self.client: Client | None = None
-        self.task: asyncio.Task[None] | None = None
 
 
 class McpProxy:
@@ -99,7 +82,7 @@ class McpProxy:
         self._base_dir = base_dir
         self._on_tools_changed = on_tools_changed
         self._backoff = backoff or Backoff()
-        self._current: _Connection | None = None
+        self._current: Connection | None = None
         self._owners: set[asyncio.Task[None]] = set()
         self._catalog = Catalog()
         self._status = McpStatus.IDLE
@@ -275,8 +258,8 @@ class McpProxy:
         # attempt other callers share; the attempt has its own timeout.
         return await asyncio.shield(connection.ready)
 
-    def _spawn(self) -> _Connection:
-        connection = _Connection()
+    def _spawn(self) -> Connection:
+        connection = Connection()
         self._current = connection
         self._status = McpStatus.CONNECTING
         task = asyncio.create_task(self._own(connection), name=f"mcp-owner:{self.name}")
@@ -287,7 +270,7 @@ class McpProxy:
         loop.call_later(self._connect_timeout_s, self._connect_deadline, connection)
         return connection
 
-    def _connect_deadline(self, connection: _Connection) -> None:
+    def _connect_deadline(self, connection: Connection) -> None:
         if not connection.ready.done():
             connection.ready.set_exception(
                 McpUnavailable(
@@ -297,7 +280,7 @@ class McpProxy:
             if connection.scope is not None:
                 connection.scope.cancel()
 
-    async def _own(self, connection: _Connection) -> None:
+    async def _own(self, connection: Connection) -> None:
         """The owner task: enter the session, serve until stopped, leave it."""
         error: BaseException | None = None
         errlog: TextIO | None = None
@@ -309,67 +292,35 @@ class McpProxy:
                 async with AsyncExitStack() as stack:
                     if self.entry.kind is Transport.STDIO:
                         errlog = await asyncio.to_thread(open_errlog, self._errlog_path)
-                    transport = await open_transport(
+                    client, catalog = await open_session(
+                        self.name,
                         self.entry,
                         stack,
+                        connection,
                         errlog=errlog,
                         base_dir=self._base_dir,
                         connect_timeout_s=self._connect_timeout_s,
-                        read_timeout_s=self._call_timeout_s + 5,
+                        call_timeout_s=self._call_timeout_s,
                         max_message_bytes=self._max_message_bytes,
-                    )
-                    client = await stack.enter_async_context(
-                        Client(
-                            transport,
-                            cache=None,
-                            client_info=_CLIENT_INFO,
-                            read_timeout_seconds=self._connect_timeout_s,
-                            message_handler=self._message_handler(connection),
-                        )
-                    )
-                    tools = await list_tools(client, self._connect_timeout_s)
-                    catalog = await list_extras(
-                        client, Catalog(tools=tools), self._connect_timeout_s, self.name
                     )
                     if connection.ready.done():  # the deadline passed meanwhile
                         return
                     connection.client = client
                     self._connected(catalog)
                     connection.ready.set_result(client)
-                    await self._serve(connection, client)
+                    await connection.serve(
+                        client,
+                        self.name,
+                        timeout_s=self._connect_timeout_s,
+                        current=lambda: self._catalog,
+                        on_catalog=self._set_catalog,
+                    )
         except Exception as caught:
             error = caught
         finally:
             if errlog is not None:
                 errlog.close()
             self._owner_ended(connection, error)
-
-    async def _serve(self, connection: _Connection, client: Client) -> None:
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._refresh_loop, connection, client)
-            group.start_soon(listen, client, connection.changes, self.name)
-            await connection.stop.wait()
-            group.cancel_scope.cancel()
-
-    def _message_handler(self, connection: _Connection) -> Any:
-        async def handle(message: IncomingMessage) -> None:
-            # Runs inside the SDK's receive loop: never await a request here,
-            # only wake the refresh loop.
-            if not connection.changes.note_message(message) and isinstance(message, Exception):
-                _log.debug("MCP server %r: transport reported %r", self.name, message)
-            await anyio.lowlevel.checkpoint()
-
-        return handle
-
-    async def _refresh_loop(self, connection: _Connection, client: Client) -> None:
-        while True:
-            kinds = await connection.changes.next()
-            try:
-                catalog = await relist(client, self._catalog, kinds, self._connect_timeout_s)
-            except Exception as error:
-                _log.warning("MCP server %r: re-listing %s failed: %s", self.name, kinds, error)
-                continue
-            self._set_catalog(catalog)
 
     # -- state transitions ------------------------------------------------
 
@@ -392,7 +343,7 @@ class McpProxy:
         if self._on_tools_changed is not None:
             self._on_tools_changed(self)
 
-    def _lost(self, connection: _Connection | None, reason: str) -> McpUnavailable:
+    def _lost(self, connection: Connection | None, reason: str) -> McpUnavailable:
         """A call found the connection dead: stop its owner, reconnect next time."""
         message = f"MCP server {self.name!r} is not reachable ({reason})"
         if connection is not None and connection is self._current:
@@ -403,14 +354,11 @@ class McpProxy:
         self._stop(connection)
         return McpUnavailable(f"{message}; it will be reconnected on the next call")
 
-    def _stop(self, connection: _Connection | None) -> None:
-        if connection is None:
-            return
-        if connection.client is None and connection.scope is not None:
-            connection.scope.cancel()  # still connecting
-        connection.stop.set()
+    def _stop(self, connection: Connection | None) -> None:
+        if connection is not None:
+            connection.close()
 
-    def _owner_ended(self, connection: _Connection, error: BaseException | None) -> None:
+    def _owner_ended(self, connection: Connection, error: BaseException | None) -> None:
         connection.client = None
         if not connection.ready.done():
             reason = describe_error(error) if error else "the connection attempt was cancelled"
