@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DECIDER_ROLES = frozenset(
@@ -261,6 +261,12 @@ class Settings(BaseSettings):
         default=512,
         ge=1,
         description="Events that make the event log writer flush at once.",
+    )
+    event_log_enabled: bool = Field(
+        default=True,
+        description="Write every run's events to the store (resume after a restart, replay "
+        "of finished runs). Off: events are kept in memory only, for run_retention_s; a "
+        "single process saves one commit per run. Replicas (redis_url) need it on.",
     )
 
     # history and memory (sagents/context/history.py, sagents/memory/)
@@ -537,6 +543,16 @@ class Settings(BaseSettings):
         if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("redis_url must start with redis://, rediss:// or unix://")
         return value
+
+    @model_validator(mode="after")
+    def _replicas_need_the_event_log(self) -> Settings:
+        """Replicas follow each other's runs through the stored log only."""
+        if self.redis_url is not None and not self.event_log_enabled:
+            raise ValueError(
+                "event_log_enabled=false cannot go with redis_url: replicas read each "
+                "other's runs from the event log"
+            )
+        return self
 
     @field_validator("mcp_settings_path", mode="before")
     @classmethod
