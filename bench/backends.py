@@ -93,3 +93,17 @@ async def check_redis(url: str) -> None:
         ) from None
     finally:
         await client.aclose()
+
+
+async def runs_per_process(database: str) -> dict[int, int]:
+    """Runs in the database per pid of the process that ran them (the pid is
+    the middle part of ``runs.owner``, host:pid:random)."""
+    async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
+        cursor = await conn.execute("SELECT owner, count(*) FROM runs GROUP BY owner")
+        rows = await cursor.fetchall()
+    counts: dict[int, int] = {}
+    for owner, count in rows:
+        parts = str(owner).split(":")
+        pid = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+        counts[pid] = counts.get(pid, 0) + int(str(count))
+    return counts

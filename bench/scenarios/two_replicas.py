@@ -36,7 +36,13 @@ from typing import Any
 
 import httpx2
 
-from bench.backends import Unavailable, check_redis, postgres_database, redis_url
+from bench.backends import (
+    Unavailable,
+    check_redis,
+    postgres_database,
+    redis_url,
+    runs_per_process,
+)
 from bench.env import BenchEnv
 from bench.mock import answer_text
 from bench.procs import Child, cpu_seconds
@@ -148,21 +154,25 @@ async def measure(
                 )
             )
             elapsed = time.perf_counter() - started
+            served[side] = [x + y for x, y in zip(served[side], counts, strict=True)]
             if record:
                 cpu[side] += sum(cpu_seconds(pid) for pid in pids[side]) - cpu0
                 tps[side].append(count * per_session / elapsed)
                 latencies[side] += times
-                served[side] = [x + y for x, y in zip(served[side], counts, strict=True)]
 
         for side in SIDES:  # warm up every path (connections, pools, caches)
             await phase(side, min(sessions, 8), record=False)
         for r in range(rounds):
             for side in SIDES[r % len(SIDES) :] + SIDES[: r % len(SIDES)]:
                 await phase(side, sessions, record=True)
+        # Each replica ran, and recorded in the shared database, the turns
+        # the rotation sent it (A: half of "two" and all of "one").
+        ran = await runs_per_process(database)
+        expected_runs = {a.pid: served["two"][0] + served["one"][0], b.pid: served["two"][1]}
+        result.checks["each replica ran the turns sent to it"] = ran == expected_runs
+        result.notes.append(f"runs per replica (A, B): {ran.get(a.pid, 0)}, {ran.get(b.pid, 0)}")
     turns = rounds * sessions * per_session
     report(result, tps, latencies, cpu, turns)
-    result.checks["two replicas: each served half the turns"] = served["two"] == [turns // 2] * 2
-    result.notes.append(f"turns served by replica A, B: {served['two'][0]}, {served['two'][1]}")
 
 
 def report(
