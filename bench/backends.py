@@ -14,12 +14,18 @@ scoped by database number, so other Sage processes on the same Redis hear
 the bench's announcements: they name run ids those processes do not have
 and are ignored there.
 
+``backend_cpu`` reads the CPU the PostgreSQL backends serving the bench's
+database used, so the scale-out sides are charged for the database work
+that SQLite does inside the server process. Redis's CPU is not read: its
+one process serves every user of this machine's Redis.
+
 Either engine not answering raises ``Unavailable`` with what to do, and the
 scenario is skipped with that message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -27,6 +33,8 @@ from contextlib import asynccontextmanager
 
 import psycopg
 import redis.asyncio as aioredis
+
+from bench.procs import cpu_seconds
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -107,3 +115,28 @@ async def runs_per_process(database: str) -> dict[int, int]:
         pid = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
         counts[pid] = counts.get(pid, 0) + int(str(count))
     return counts
+
+
+async def backend_cpu(database: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend process connected
+    to ``database`` (other than the one asking), from /proc: the server's
+    share of a phase's work is the growth of this between two calls.
+    PostgreSQL's shared background processes (WAL writer, checkpointer) serve
+    every database on the server and are not counted."""
+    async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
+        cursor = await conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [int(str(row[0])) for row in await cursor.fetchall()]
+    used: dict[int, float] = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):  # a backend that just ended
+            used[pid] = cpu_seconds(pid)
+    return used
+
+
+def cpu_growth(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU the backends used between two ``backend_cpu`` calls (a backend
+    started in between counts whole; one that ended in between is lost)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())

@@ -38,7 +38,9 @@ import httpx2
 
 from bench.backends import (
     Unavailable,
+    backend_cpu,
     check_redis,
+    cpu_growth,
     postgres_database,
     redis_url,
     runs_per_process,
@@ -122,6 +124,8 @@ async def measure(
     tps: dict[str, list[float]] = {side: [] for side in SIDES}
     latencies: dict[str, list[float]] = {side: [] for side in SIDES}
     cpu: dict[str, float] = dict.fromkeys(SIDES, 0.0)
+    db_cpu: dict[str, float] = dict.fromkeys(SIDES, 0.0)
+    """PostgreSQL backends' CPU (SQLite's work is inside the server's)."""
     served: dict[str, list[int]] = {side: [0, 0] for side in SIDES}
     async with AsyncExitStack() as stack:
         # One at a time: the first applies the migrations.
@@ -146,6 +150,7 @@ async def measure(
             times: list[float] = []
             counts = [0, 0]
             cpu0 = sum(cpu_seconds(pid) for pid in pids[side])
+            db0 = await backend_cpu(database) if side != "sqlite" else {}
             started = time.perf_counter()
             await asyncio.gather(
                 *(
@@ -157,6 +162,8 @@ async def measure(
             served[side] = [x + y for x, y in zip(served[side], counts, strict=True)]
             if record:
                 cpu[side] += sum(cpu_seconds(pid) for pid in pids[side]) - cpu0
+                if side != "sqlite":
+                    db_cpu[side] += cpu_growth(db0, await backend_cpu(database))
                 tps[side].append(count * per_session / elapsed)
                 latencies[side] += times
 
@@ -172,7 +179,7 @@ async def measure(
         result.checks["each replica ran the turns sent to it"] = ran == expected_runs
         result.notes.append(f"runs per replica (A, B): {ran.get(a.pid, 0)}, {ran.get(b.pid, 0)}")
     turns = rounds * sessions * per_session
-    report(result, tps, latencies, cpu, turns)
+    report(result, tps, latencies, cpu, db_cpu, turns)
 
 
 def report(
@@ -180,6 +187,7 @@ def report(
     tps: dict[str, list[float]],
     latencies: dict[str, list[float]],
     cpu: dict[str, float],
+    db_cpu: dict[str, float],
     turns: int,
 ) -> None:
     result.checks["every turn answered correctly"] = True
@@ -213,6 +221,15 @@ def report(
                 ms(cpu[side] / turns),
                 "ms",
                 ms(cpu[base] / turns),
+                versus=versus,
+            )
+        )
+        result.add(
+            Metric(
+                prefix + "server + PostgreSQL CPU per turn",
+                ms((cpu[side] + db_cpu[side]) / turns),
+                "ms",
+                ms((cpu[base] + db_cpu[base]) / turns),
                 versus=versus,
             )
         )
