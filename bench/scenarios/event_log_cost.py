@@ -91,7 +91,7 @@ async def store_work(
 
 
 async def run(env: BenchEnv) -> ScenarioResult:
-    turns = env.size(400, 4)
+    turns = env.size(1000, 4)
     warmup = env.size(20, 1)
     counted = env.size(20, 3)
     result = ScenarioResult(
