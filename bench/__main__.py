@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     for s in data["scenarios"]:
+        if s.get("skipped"):
+            print(f"{s['name']}: skipped: {s['skipped']}")
+            continue
         print(f"{s['name']}: {'ok' if s['ok'] else 'FAILED'} ({s['seconds']} s)")
         for m in s["metrics"]:
             ratio = f"  ratio {m['ratio']:.2f}" if m["ratio"] is not None else ""

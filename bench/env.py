@@ -90,9 +90,13 @@ class BenchEnv:
         }
 
     @asynccontextmanager
-    async def server(self, label: str, workload: Workload) -> AsyncIterator[Child]:
-        """``bench.server`` (the Sage app plus the ``add`` tool) in its own process."""
-        with Child("bench.server", "URL", self._server_env(label, workload)) as child:
+    async def server(
+        self, label: str, workload: Workload, extra_env: dict[str, str] | None = None
+    ) -> AsyncIterator[Child]:
+        """``bench.server`` (the Sage app plus the ``add`` tool) in its own
+        process; ``extra_env`` adds or overrides ``SAGE_*`` settings."""
+        env = {**self._server_env(label, workload), **(extra_env or {})}
+        with Child("bench.server", "URL", env) as child:
             await child.start("/healthz")
             yield child
 

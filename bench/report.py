@@ -86,7 +86,9 @@ def render(data: dict[str, Any]) -> str:
             )
             first = False
         failed = [name for name, ok in s["checks"].items() if not ok]
-        if failed or not s["metrics"]:
+        if s.get("skipped"):
+            lines.append(f"| {s['name']} | skipped: {s['skipped']} | | | | | |")
+        elif failed or not s["metrics"]:
             lines.append(
                 f"| {s['name']} | checks failed: {', '.join(failed) or 'no metrics'} "
                 "| | | | | **no** |"

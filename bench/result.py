@@ -76,6 +76,8 @@ class ScenarioResult:
     benchmark whose work went wrong must not report a fast figure."""
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    skipped: str | None = None
+    """Why the scenario did not run (a server it needs is not reachable)."""
 
     def add(self, metric: Metric) -> Metric:
         self.metrics.append(metric)
@@ -95,6 +97,7 @@ class ScenarioResult:
             "ok": self.ok,
             "notes": self.notes,
             "seconds": round(self.seconds, 2),
+            "skipped": self.skipped,
         }
 
 

@@ -173,6 +173,7 @@ class Runtime:
             lease_s=settings.run_lease_s,
             flush_s=settings.event_log_flush_s,
             batch=settings.event_log_batch,
+            log_events=settings.event_log_enabled,
         )
         journal.start()
         try:

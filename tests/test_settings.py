@@ -93,3 +93,10 @@ def test_database_and_redis_urls_are_checked(tmp_path: Path) -> None:
         make_settings(tmp_path, redis_url="http://cache")
     unset = make_settings(tmp_path, database_url="", redis_url="")
     assert unset.database_url is None and unset.redis_url is None
+
+
+def test_the_event_log_can_be_off_only_without_replicas(tmp_path: Path) -> None:
+    assert make_settings(tmp_path).event_log_enabled is True
+    assert make_settings(tmp_path, event_log_enabled=False).event_log_enabled is False
+    with pytest.raises(ValueError, match="event_log_enabled=false cannot go with redis_url"):
+        make_settings(tmp_path, event_log_enabled=False, redis_url="redis://127.0.0.1:6379/0")

@@ -13,6 +13,7 @@ from bench.scenarios import (
     cancel,
     concurrency,
     concurrency_http,
+    event_log_cost,
     history,
     llm_call,
     multi_agent,
@@ -22,6 +23,7 @@ from bench.scenarios import (
     tool_turn,
     tool_turn_http,
     tool_turn_traced,
+    two_replicas,
 )
 
 SCENARIOS: list[Scenario] = [
@@ -29,9 +31,11 @@ SCENARIOS: list[Scenario] = [
     tool_turn.SCENARIO,
     tool_turn_http.SCENARIO,
     store_trips.SCENARIO,
+    event_log_cost.SCENARIO,
     tool_turn_traced.SCENARIO,
     concurrency.SCENARIO,
     concurrency_http.SCENARIO,
+    two_replicas.SCENARIO,
     streaming_http.SCENARIO,
     cancel.SCENARIO,
     history.SCENARIO,

@@ -17,6 +17,11 @@ channel drops its oldest events (``SAGE_RUN_LOG_MAX_BYTES``), the next flush
 deletes the same ones from the store, so the cap and its 410 answer mean the
 same before and after a restart.
 
+Off (``SAGE_EVENT_LOG_ENABLED=false``, ``log_events=False``): the registry
+publishes to the channel alone and nothing is written but the leases, so a
+run costs no event-log commit; a resume the channel cannot serve (after a
+restart, past the retention) answers 410 as it did before the log existed.
+
 Leases. Every third of ``lease_s`` the writer renews the lease of every run
 this process executes and asks the store to recover runs whose lease expired
 (their process died); so a dead process's runs are ended by whichever
@@ -49,8 +54,11 @@ class RunJournal:
         flush_s: float = 0.2,
         batch: int = 512,
         max_pending: int = 100_000,
+        log_events: bool = True,
     ) -> None:
         self.store = store
+        self.log_events = log_events
+        """False: the registry hands no event here (leases only)."""
         self.owner = owner
         self.lease_s = lease_s
         self.flush_s = flush_s
@@ -123,6 +131,8 @@ class RunJournal:
 
     def _due_floors(self) -> dict[str, int]:
         floors: dict[str, int] = {}
+        if not self.log_events:  # nothing stored, nothing to trim
+            return floors
         for run_id, first_kept in self._runs.items():
             floor = first_kept()
             if floor > self._floors.get(run_id, 1):

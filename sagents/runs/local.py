@@ -95,9 +95,10 @@ class LocalRunRegistry:
     def _publisher(self, run: _Run) -> Callable[[EventBase], None]:
         """The run's publish function: to its channel, and to the durable
         log when there is one. Without a journal it is the channel's own
-        method, adding no layer to the per-token path."""
+        method, adding no layer to the per-token path (nor when the journal
+        keeps leases only: ``SAGE_EVENT_LOG_ENABLED=false``)."""
         journal = self.journal
-        if journal is None:
+        if journal is None or not journal.log_events:
             return run.channel.publish
         to_channel = run.channel.publish
         to_log = journal.append

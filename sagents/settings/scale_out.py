@@ -7,7 +7,9 @@ run registry and event log (``sagents/runs/``) goes here.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from typing import Self
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 
 class ScaleOutSettings(BaseModel):
@@ -43,6 +45,12 @@ class ScaleOutSettings(BaseModel):
         ge=1,
         description="Events that make the event log writer flush at once.",
     )
+    event_log_enabled: bool = Field(
+        default=True,
+        description="Write every run's events to the store (resume after a restart, replay "
+        "of finished runs). Off: events are kept in memory only, for run_retention_s; a "
+        "single process saves one commit per run. Replicas (redis_url) need it on.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -61,3 +69,13 @@ class ScaleOutSettings(BaseModel):
         if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("redis_url must start with redis://, rediss:// or unix://")
         return value
+
+    @model_validator(mode="after")
+    def _replicas_need_the_event_log(self) -> Self:
+        """Replicas follow each other's runs through the stored log only."""
+        if self.redis_url is not None and not self.event_log_enabled:
+            raise ValueError(
+                "event_log_enabled=false cannot go with redis_url: replicas read each "
+                "other's runs from the event log"
+            )
+        return self

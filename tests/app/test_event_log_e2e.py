@@ -19,6 +19,7 @@ from tests.app.conftest import SIMPLE, sse_events
 from tests.app.server_process import free_port, spawn, stop, wait_ready
 
 SLOW = Turn(text="word " * 400, faults={"token_delay_s": 0.02})
+SIMPLE_GO = {**SIMPLE, "message": "go"}
 
 
 async def read_some(http: httpx2.AsyncClient, deltas: int) -> list[EventBase]:
@@ -108,3 +109,36 @@ async def test_a_killed_servers_run_ends_with_a_terminal_event_after_restart(
     assert_continues(seen, rest)
     assert isinstance(rest[-1], RunFailed) and rest[-1].error_type == "RunInterrupted"
     assert {r["id"]: r["status"] for r in detail["runs"]}[run_id] == "interrupted"
+
+
+async def test_with_the_event_log_off_a_finished_run_is_not_kept_past_a_restart(
+    tmp_path: Path, mock_llm: MockLLMServer
+) -> None:
+    """SAGE_EVENT_LOG_ENABLED=false: the run replays from memory while the
+    server lives, and after a restart answers 410 as before the log existed."""
+    mock_llm.set_script(Script(turns=[Turn(text="one two three")]))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = spawn(tmp_path, port, mock_llm.base_url, SAGE_EVENT_LOG_ENABLED="false")
+    try:
+        wait_ready(url, proc, timeout_s=90)
+        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
+            ran = [e async for e in sse_events(http, "POST", "/api/v1/chat", json=SIMPLE_GO)]
+            sid, run_id = ran[0].session_id, ran[0].run_id
+            from_memory = await events_of(http, sid, run_id)
+    finally:
+        stop(proc)
+    assert ran[-1].type == "run.finished"
+    assert [e.model_dump() for e in from_memory] == [e.model_dump() for e in ran]
+
+    proc = spawn(tmp_path, port, mock_llm.base_url, SAGE_EVENT_LOG_ENABLED="false")
+    try:
+        wait_ready(url, proc, timeout_s=90)
+        async with httpx2.AsyncClient(base_url=url, timeout=10) as http:
+            gone = await http.get(f"/api/v1/sessions/{sid}/runs/{run_id}/events")
+            messages = (await http.get(f"/api/v1/sessions/{sid}/messages")).json()
+    finally:
+        stop(proc)
+    assert gone.status_code == 410 and gone.json()["error"]["type"] == "events_expired"
+    # The messages are kept whatever the event log does.
+    assert [m["role"] for m in messages] == ["user", "assistant"]

@@ -23,6 +23,9 @@ async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
     names = [s["name"] for s in data["scenarios"]]
     assert names == [s.name for s in SCENARIOS]
     for scenario in data["scenarios"]:
+        # two_replicas is skipped without PostgreSQL and Redis: CI has both,
+        # so a skip fails here, with the reason.
+        assert scenario["skipped"] is None, (scenario["name"], scenario["skipped"])
         assert scenario["ok"], (scenario["name"], scenario["checks"], scenario["notes"])
         assert scenario["metrics"], scenario["name"]
         for metric in scenario["metrics"]:
@@ -43,6 +46,16 @@ async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert trips["round trips to the SQLite thread per turn"]["value"] > 0
     assert trips["over HTTP: round trips to the SQLite thread per turn"]["value"] > 0
     assert "tool really stopped" in " ".join(by_name["cancel"]["checks"])
+    # the scale-out rows: both replicas took turns, each side compared with the next
+    replicas = {m["name"]: m for m in by_name["two_replicas"]["metrics"]}
+    assert by_name["two_replicas"]["checks"]["each replica ran the turns sent to it"]
+    for name in ("two replicas vs one replica: p99 per turn", "one replica vs SQLite: throughput"):
+        assert replicas[name]["value"] > 0 and replicas[name]["baseline"] > 0, name
+    # the event log on and off: the log costs at least one transaction per turn
+    log_cost = {m["name"]: m for m in by_name["event_log_cost"]["metrics"]}
+    assert by_name["event_log_cost"]["checks"]["log off: no event is stored"]
+    transactions = log_cost["store transactions per turn"]
+    assert transactions["value"] >= transactions["baseline"] + 1
 
     saved = json.loads((tmp_path / "results" / "latest.json").read_text())
     assert [s["name"] for s in saved["scenarios"]] == names

@@ -65,12 +65,14 @@ async def test_the_stored_log_keeps_what_the_capped_channel_keeps(store: SQLiteS
     await journal.aclose()
 
 
-async def test_leases_of_active_runs_are_renewed(store: SQLiteStore) -> None:
+@pytest.mark.parametrize("log_events", [True, False])
+async def test_leases_of_active_runs_are_renewed(store: SQLiteStore, log_events: bool) -> None:
+    """Leases are kept whether or not the events are logged."""
     await store.create_session(SessionRecord(id="s1", user_id="u"))
     await store.create_run(
         RunRecord(id="r1", session_id="s1", input="x", owner="me", lease_until=time.time() + 3)
     )
-    journal = RunJournal(store, owner="me", lease_s=3.0, flush_s=0.01)
+    journal = RunJournal(store, owner="me", lease_s=3.0, flush_s=0.01, log_events=log_events)
     journal.start()
     gate = asyncio.Event()
     registry = LocalRunRegistry(journal=journal)
@@ -94,3 +96,29 @@ async def test_leases_of_active_runs_are_renewed(store: SQLiteStore) -> None:
     gate.set()
     await registry.wait("r1")
     await journal.aclose()
+
+
+async def test_with_log_events_off_nothing_is_written_but_the_run_is_served(
+    store: SQLiteStore,
+) -> None:
+    """SAGE_EVENT_LOG_ENABLED=false: no event reaches the store and no
+    transaction is spent on it; readers in this process still get every event."""
+    journal = RunJournal(store, owner="me", flush_s=0.01, log_events=False)
+    journal.start()
+    registry = LocalRunRegistry(journal=journal)
+
+    async def body(publish: Callable[[EventBase], None]) -> None:
+        for seq in range(1, 50):
+            publish(MessageDelta(message_id="m", delta=f"t{seq} ", seq=seq, run_id="r1"))
+            await asyncio.sleep(0)
+        publish(RunFinished(answer="done", seq=50, run_id="r1"))
+
+    registry.start(run_id="r1", session_id="s1", user_id="u", body=body, on_cancel=lambda: None)
+    read = [e.seq async for e in registry.subscribe("r1")]
+    await registry.wait("r1")
+    await asyncio.sleep(0.05)  # past a flush interval
+    assert read == list(range(1, 51))
+    assert await store.event_bounds("r1") is None
+    assert journal.flushes == 0
+    await journal.aclose()
+    assert await store.event_bounds("r1") is None
