@@ -210,6 +210,38 @@ class FileCreated(EventBase):
     """The tool call that made it."""
 
 
+ApprovalDecision = Literal["approve", "reject", "edit"]
+
+
+class ApprovalRequested(EventBase):
+    """A tool call that needs a person's approval is waiting for it; the run
+    is ``waiting`` until ``POST …/runs/{run_id}/approvals/{call_id}`` decides
+    (or ``expires_at`` passes, which rejects it)."""
+
+    type: Literal["approval.requested"] = "approval.requested"
+    call_id: str
+    tool: str
+    arguments: Any
+    reason: str
+    """Why approval is needed (which setting or flag asked for it)."""
+    expires_at: float
+    """Epoch seconds after which the call is rejected unanswered."""
+
+
+class ApprovalResolved(EventBase):
+    """The decision on an ``approval.requested`` call; the run goes on."""
+
+    type: Literal["approval.resolved"] = "approval.resolved"
+    call_id: str
+    decision: ApprovalDecision
+    by: str
+    """Who decided: the user's id, or ``timeout``."""
+    reason: str | None = None
+    """A rejection's reason, which the model reads as the call's result."""
+    arguments: Any = None
+    """An ``edit``'s new arguments, which the call runs with."""
+
+
 class TaskCreated(EventBase):
     type: Literal["task.created"] = "task.created"
     task_id: str
@@ -326,6 +358,8 @@ Event = Annotated[
     | ToolResult
     | ToolProgress
     | FileCreated
+    | ApprovalRequested
+    | ApprovalResolved
     | TaskCreated
     | TaskUpdated
     | SkillSelected

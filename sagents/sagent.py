@@ -45,7 +45,8 @@ from sagents.observability.run_telemetry import RunTelemetry, start_run_telemetr
 from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
 from sagents.runs.channel import EventsDropped
-from sagents.runs.registry import RunInfo
+from sagents.runs.local import SHUTDOWN_REASON
+from sagents.runs.registry import RunInfo, RunSuspended, SessionBusy
 from sagents.runtime import Runtime
 from sagents.skills.view import SkillView
 from sagents.store.records import (
@@ -176,6 +177,8 @@ class SAgent:
             session = await rt.store.get_session(user_id, request.session_id)
             if session is None:
                 raise SessionNotFound(request.session_id)
+            if session.status is SessionStatus.WAITING:
+                await _refuse_if_waiting(rt, session)
             created = False
         else:
             session = SessionRecord(
@@ -191,6 +194,9 @@ class SAgent:
             lease_until=rt.journal.lease_until() if rt.journal is not None else None,
         )
         holder: list[SessionContext] = []
+        suspend: list[bool] = []
+        """Set when the server shuts down while the run waits for an approval:
+        the run is then left ``waiting`` for a decision to resume it."""
         telemetry, trace_id = start_run_telemetry(
             rt.observability,
             rt.redactor.text,
@@ -206,10 +212,23 @@ class SAgent:
                 telemetry.cancel_requested()
             if holder:
                 holder[0].control.cancel_requested = True
+            shutdown = rt.runs.cancel_reason(run.id) == SHUTDOWN_REASON
+            if shutdown and rt.approvals.waiting(run.id):
+                suspend.append(True)
 
         async def body(publish: Callable[[EventBase], None]) -> None:
             await self._execute(
-                request, user_id, session, run, flow, created, holder, publish, telemetry, trace_id
+                request,
+                user_id,
+                session,
+                run,
+                flow,
+                created,
+                holder,
+                publish,
+                telemetry,
+                trace_id,
+                suspend,
             )
 
         await rt.runs.reserve(session.id, run.id)
@@ -281,6 +300,7 @@ class SAgent:
         publish: Callable[[EventBase], None],
         telemetry: RunTelemetry | None = None,
         trace_id: str = "",
+        suspend: list[bool] | None = None,
     ) -> None:
         rt = self.runtime
         bind_run(session.id, run.id, trace_id)  # this task's log records carry them
@@ -310,6 +330,7 @@ class SAgent:
                     skill_view=await self._skill_view(user_id, request.available_skills)
                 ),
                 telemetry=telemetry,
+                approvals=rt.approvals,
             )
             holder.append(ctx)
             emit.agents = ctx.control.open_agents  # who made an event that does not say
@@ -342,6 +363,11 @@ class SAgent:
             if task is not None:
                 task.uncancel()
             reason = rt.runs.cancel_reason(run.id) or "cancelled"
+            if suspend:
+                await suspend_waiting(rt, run.id)
+                if telemetry is not None:
+                    telemetry.finish("cancelled", asyncio.CancelledError(reason))
+                raise RunSuspended(run.id) from None
             await self._stop(
                 ctx, emit, "cancelled", RunStatus.CANCELLED, SessionStatus.INTERRUPTED, reason
             )
@@ -411,6 +437,26 @@ class SAgent:
             )
         except Exception:
             log.exception("could not record the end of run %s", emit.run_id)
+
+
+async def _refuse_if_waiting(rt: Runtime, session: SessionRecord) -> None:
+    """A session whose run waits for an approval takes no new turn: the new
+    one would interleave with the waiting run's history. A live waiting run
+    holds the session's lock anyway; this covers one whose process stopped
+    (the decision resumes it)."""
+    for run in reversed(await rt.store.list_runs(session.id)):
+        if run.status is RunStatus.WAITING:
+            raise SessionBusy(session.id, run.id)
+
+
+async def suspend_waiting(rt: Runtime, run_id: str) -> None:
+    """The server shuts down while the run waits for a decision: it stays
+    ``waiting`` in the store, with no owner vouching for it, so the decision
+    resumes it on whichever server receives it (``sagents.resume``)."""
+    try:
+        await asyncio.shield(rt.store.release_waiting_run(run_id, rt.instance_id))
+    except Exception:
+        log.exception("could not release waiting run %s", run_id)
 
 
 def _kind(kind: str | None) -> MessageKind:

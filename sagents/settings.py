@@ -451,6 +451,23 @@ class Settings(BaseSettings):
         default="text",
         description="sage serve's log lines: text, or one JSON object per line.",
     )
+    # approvals (human in the loop): one block, keep it together
+    approval_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long a tool call that needs approval waits for a decision; "
+        "then it is rejected and the model is told no one answered.",
+    )
+    approval_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often a waiting run checks the store for a decision taken on "
+        "another replica (a decision taken on its own replica wakes it at once).",
+    )
+    skill_scripts_require_approval: bool = Field(
+        default=False,
+        description="Every run_skill_script call waits for a person's approval.",
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -71,6 +71,8 @@ CUSTOM_TYPES = frozenset(
         "memory.recalled",
         "tool.progress",
         "file.created",
+        "approval.requested",
+        "approval.resolved",
         "agent.notice",
         "usage",
         "suggestions",

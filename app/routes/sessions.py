@@ -207,6 +207,12 @@ async def run_events(
         # another replica runs it): the durable event log has it.
         return await _stored_events(rt, session_id, run_id, start)
     first_kept = rt.runs.first_kept_seq(run_id)
+    if start + 1 < first_kept:
+        # Before what this process holds. A run resumed after an approval
+        # holds only its new events; the stored log has the earlier ones.
+        bounds = await rt.store.event_bounds(run_id)
+        if bounds is not None and bounds[0] <= start + 1:
+            return await _stored_events(rt, session_id, run_id, start)
     _check_resume(run_id, start, first_kept)
     last = rt.runs.last_seq(run_id)
     if info.finished and start > last:
@@ -217,7 +223,7 @@ async def run_events(
 async def _stored_events(rt: Runtime, session_id: str, run_id: str, start: int) -> EventStream:
     async def running() -> bool:
         run = await rt.store.get_run(session_id, run_id)
-        return run is not None and run.status is RunStatus.RUNNING
+        return run is not None and run.status in (RunStatus.RUNNING, RunStatus.WAITING)
 
     bounds = await rt.store.event_bounds(run_id)
     if bounds is None:
