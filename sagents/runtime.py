@@ -109,6 +109,8 @@ class Runtime:
             timeout_s=self.settings.approval_timeout_s,
             poll_s=self.settings.approval_poll_s,
         )
+        if self.journal is not None:
+            self.approvals.flush = self.journal.flush
 
     @classmethod
     async def create(

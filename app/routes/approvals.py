@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 import jsonschema
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import runtime, sagent
 from app.errors import ApiError, not_found
@@ -55,28 +55,34 @@ class ApprovalOut(RecordOut):
     decision_reason: str | None = None
 
 
-class ApprovalDecisionIn(BaseModel):
+class _Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["approve", "reject", "edit"]
     reason: Utf8Str | None = Field(
         default=None,
         max_length=4000,
-        description="For 'reject': why; the model reads it as the call's result.",
-    )
-    arguments: dict[str, Any] | None = Field(
-        default=None,
-        description="For 'edit' (required there): the arguments the call runs with, "
-        "checked against the tool's JSON schema.",
+        description="Why; for 'reject', the model reads it as the call's result.",
     )
 
-    @model_validator(mode="after")
-    def _arguments_with_edit(self) -> ApprovalDecisionIn:
-        if self.decision == "edit" and self.arguments is None:
-            raise ValueError("'edit' needs 'arguments'")
-        if self.decision != "edit" and self.arguments is not None:
-            raise ValueError("'arguments' go with 'edit' only")
-        return self
+
+class Approve(_Decision):
+    decision: Literal["approve"]
+
+
+class Reject(_Decision):
+    decision: Literal["reject"]
+
+
+class Edit(_Decision):
+    decision: Literal["edit"]
+    arguments: dict[str, Any] = Field(
+        description="The arguments the call runs with instead, checked against the "
+        "tool's JSON schema (422 naming each problem when they do not fit)."
+    )
+
+
+ApprovalDecisionIn = Annotated[Approve | Reject | Edit, Field(discriminator="decision")]
+"""One decision; its kind says which fields go with it."""
 
 
 async def _waiting_run(rt: Runtime, user: str, session_id: str, run_id: str) -> RunRecord:
@@ -123,15 +129,11 @@ async def decide(
         raise ApiError(
             409, "not_waiting", f"run '{run_id}' is {run.status.value}, not waiting for a decision"
         )
-    if body.arguments is not None:
-        _check_arguments(rt, approval, body.arguments)
+    arguments = body.arguments if isinstance(body, Edit) else None
+    if arguments is not None:
+        _check_arguments(rt, approval, arguments)
     decided = await rt.approvals.decide(
-        run_id,
-        call_id,
-        body.decision,
-        by=user,
-        arguments=body.arguments,
-        reason=body.reason,
+        run_id, call_id, body.decision, by=user, arguments=arguments, reason=body.reason
     )
     if decided is None:
         raise ApiError(409, "already_decided", f"call '{call_id}' was decided already")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
 from sagents.events import ApprovalRequested, ApprovalResolved, Emit
@@ -75,6 +75,10 @@ class ApprovalGate:
         self.poll_s = poll_s
         self._wakers: dict[tuple[str, str], asyncio.Event] = {}
         self._adopters: set[asyncio.Task[None]] = set()
+        self.flush: Callable[[], Awaitable[None]] | None = None
+        """Writes the events logged so far (``RunJournal.flush``): called once
+        a run starts waiting, so ``approval.requested`` is durable before the
+        wait, which may outlive the process."""
 
     def waiting(self, run_id: str) -> bool:
         """Whether a call of ``run_id`` waits for a decision in this process."""
@@ -121,6 +125,8 @@ class ApprovalGate:
                     ),
                     agent=agent,
                 )
+            if self.flush is not None:
+                await self.flush()
         elif approval.pending:
             await self.store.request_approval(approval)  # waiting again (resumed)
         decided = approval if not approval.pending else await self._decision(approval)

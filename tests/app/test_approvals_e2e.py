@@ -64,8 +64,7 @@ async def chat_deciding(
         events.append(event)
         if isinstance(event, ApprovalRequested) and decision is not None:
             path = (
-                f"/api/v1/sessions/{event.session_id}/runs/{event.run_id}"
-                f"/approvals/{event.call_id}"
+                f"/api/v1/sessions/{event.session_id}/runs/{event.run_id}/approvals/{event.call_id}"
             )
             answer = await http.post(path, json=decision)
     return events, answer
@@ -221,9 +220,7 @@ async def test_no_answer_in_time_rejects_the_call(
     start_server: StartServer, mock_llm: MockLLMServer
 ) -> None:
     sent: list[tuple[str, int]] = []
-    url = start_server(
-        turns("No one approved."), tools=send_tools(sent), approval_timeout_s=0.5
-    )
+    url = start_server(turns("No one approved."), tools=send_tools(sent), approval_timeout_s=0.5)
     async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
         events, _ = await chat_deciding(http, None)
     assert sent == []
