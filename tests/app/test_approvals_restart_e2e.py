@@ -9,7 +9,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import textwrap
 from pathlib import Path
 
 import httpx2
@@ -24,44 +23,15 @@ from sagents.events import (
     parse_event,
 )
 from sagents.testing import MockLLMServer, Script, ScriptedToolCall, Turn
+from tests.app.approval_tools import serve_with_pay
 from tests.app.conftest import SIMPLE, sse_events
-from tests.app.server_process import free_port, spawn, stop, wait_ready
-
-PAY_TOOLS = '''
-import asyncio
-import os
-from pathlib import Path
-
-from sagents.tools import tool
-
-
-@tool(requires_approval=True)
-def pay(to: str, amount: int) -> str:
-    """Pay someone."""
-    with Path(os.environ["PAY_LOG"]).open("a") as log:
-        log.write(f"{to} {amount}\\n")
-    return f"paid {amount} to {to}"
-'''
+from tests.app.server_process import free_port, stop
 
 
 def serve(tmp_path: Path, port: int, llm_url: str) -> subprocess.Popen[bytes]:
-    folder = tmp_path / "code"
-    folder.mkdir(exist_ok=True)
-    (folder / "pay_tools.py").write_text(textwrap.dedent(PAY_TOOLS))
-    paths = [str(folder), str(Path(__file__).resolve().parents[2])]
-    proc = spawn(
-        tmp_path / "data",
-        port,
-        llm_url,
-        tmp_path / f"server-{port}-{len(list(tmp_path.glob('server-*')))}.log",
-        SAGE_TOOLS="pay_tools",
-        SAGE_BUILTIN_TOOLS="",
-        SAGE_RUN_LEASE_S="3",
-        PAY_LOG=str(tmp_path / "paid.txt"),
-        PYTHONPATH=os.pathsep.join(paths),
+    return serve_with_pay(
+        tmp_path, tmp_path / "data", port, llm_url, tmp_path / "paid.txt", SAGE_RUN_LEASE_S="3"
     )
-    wait_ready(f"http://127.0.0.1:{port}", proc)
-    return proc
 
 
 async def stored_events(
@@ -84,7 +54,6 @@ async def test_a_stop_while_waiting_then_approve_completes_the_run(
 ) -> None:
     call = ScriptedToolCall(name="pay", arguments={"to": "bob", "amount": 5}, id="call_p")
     mock_llm.set_script(Script(turns=[Turn(tool_calls=[call]), Turn(text="Paid bob.")]))
-    (tmp_path / "data").mkdir()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = serve(tmp_path, port, mock_llm.base_url)
