@@ -264,6 +264,11 @@ async def test_a_tool_without_the_flag_runs_unasked(
     call = ScriptedToolCall(name="balance", arguments={}, id="call_b")
     url = start_server([Turn(tool_calls=[call]), Turn(text="100.")], tools=send_tools([]))
     async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+        listed = (await http.get("/api/v1/tools")).json()
         events, _ = await chat_deciding(http, {"decision": "approve"})
+    assert {t["name"]: t["requires_approval"] for t in listed} == {
+        "balance": False,
+        "send_money": True,
+    }
     assert not any(isinstance(e, ApprovalRequested) for e in events)
     assert tool_results(events) == [(True, "100")]

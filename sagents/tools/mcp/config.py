@@ -29,6 +29,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -86,7 +87,7 @@ class McpServerEntry(BaseModel):
         "SAGE_MCP_TOOL_PREFIX setting.",
         json_schema_extra={"pattern": "^[A-Za-z0-9_-]{0,32}$"},
     )
-    requires_approval: bool | list[Utf8Str] = Field(
+    requires_approval: StrictBool | list[Utf8Str] = Field(
         default=False,
         description="Calls wait for a person's approval: true for every tool of the "
         "server, or a list of the server's own tool names (before any prefix). A Sage "
