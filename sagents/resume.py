@@ -37,20 +37,33 @@ from collections.abc import Callable
 
 from sagents.agents.simple import SimpleAgent
 from sagents.agents.streaming import run_tool_calls
-from sagents.context.messages import MessageManager
+from sagents.context.messages import CANCELLED_TOOL_RESULT, MessageManager
 from sagents.context.parts import PromptParts
 from sagents.context.session_context import SessionContext
 from sagents.context.tasks import TaskManager
 from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
 from sagents.request import RunOptions
+from sagents.runs.approvals import suspend_waiting
 from sagents.runs.local import SHUTDOWN_REASON
 from sagents.runs.registry import RunInfo, RunSuspended
-from sagents.sagent import SAgent, _describe, _Emitter, suspend_waiting
+from sagents.runtime import Runtime
+from sagents.sagent import SAgent, _describe, _Emitter
 from sagents.store import INTERRUPTED_TOOL_RESULT
-from sagents.store.records import MessageRecord, RunRecord, RunStatus, SessionRecord, SessionStatus
+from sagents.store.records import (
+    MessageRecord,
+    RunRecord,
+    RunStatus,
+    SessionRecord,
+    SessionStatus,
+    StoredEvent,
+    new_id,
+    now,
+)
 from sagents.tools.builtin import hidden_builtins
 
 log = logging.getLogger(__name__)
+
+CANCEL_REASON = "cancelled by the user"
 
 
 async def resume_waiting_run(sagent: SAgent, session: SessionRecord, run: RunRecord) -> RunInfo:
@@ -157,7 +170,7 @@ async def _continue(
         if task is not None:
             task.uncancel()
         if suspend:
-            await suspend_waiting(rt, run.id)
+            await suspend_waiting(rt.store, run.id, rt.instance_id)
             raise RunSuspended(run.id) from None
         reason = rt.runs.cancel_reason(run.id) or "cancelled"
         await sagent._stop(
@@ -169,3 +182,52 @@ async def _continue(
         text = rt.redactor.text(text)
         await sagent._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, text)
         emit(RunFailed(error_type=error_type, message=text))
+
+
+async def cancel_waiting_run(rt: Runtime, session: SessionRecord, run: RunRecord) -> bool:
+    """Cancel a waiting run no process runs (its server stopped); whether
+    it was. Like any cancelled run it ends ``cancelled``, its calls without
+    a result get the "cancelled" one (the history stays valid), and its
+    event log ends with ``run.cancelled``."""
+    if not await rt.store.claim_waiting_run(
+        run.id, rt.instance_id, now() + rt.settings.run_lease_s
+    ):
+        return False
+    history = await rt.store.list_messages(session.id)
+    message = _pending_calls(history, run.id)
+    calls = message.tool_calls or [] if message is not None else []
+    agent = message.agent if message is not None else None
+    stamp = now()
+    results = [
+        MessageRecord(
+            id=new_id("msg"),
+            session_id=session.id,
+            role="tool",
+            content=CANCELLED_TOOL_RESULT,
+            tool_call_id=call["id"],
+            name=call["function"]["name"],
+            run_id=run.id,
+            agent=agent,
+            interrupted=True,
+            created_at=stamp,
+            completed_at=stamp,
+        )
+        for call in calls
+    ]
+    await rt.store.end_run(
+        run.id,
+        RunStatus.CANCELLED,
+        session_id=session.id,
+        session_status=SessionStatus.INTERRUPTED,
+        messages=results,
+    )
+    bounds = await rt.store.event_bounds(run.id)
+    end = RunCancelled(
+        reason=CANCEL_REASON,
+        seq=(bounds[1] if bounds is not None else 0) + 1,
+        session_id=session.id,
+        run_id=run.id,
+        ts=stamp,
+    )
+    await rt.store.append_events([StoredEvent(run.id, end.seq, end.type, end.model_dump_json())])
+    return True

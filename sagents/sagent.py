@@ -44,9 +44,10 @@ from sagents.observability.logs import bind_run
 from sagents.observability.run_telemetry import RunTelemetry, start_run_telemetry, step
 from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
+from sagents.runs.approvals import refuse_if_waiting, suspend_waiting
 from sagents.runs.channel import EventsDropped
 from sagents.runs.local import SHUTDOWN_REASON
-from sagents.runs.registry import RunInfo, RunSuspended, SessionBusy
+from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
 from sagents.skills.view import SkillView
 from sagents.store.records import (
@@ -178,7 +179,7 @@ class SAgent:
             if session is None:
                 raise SessionNotFound(request.session_id)
             if session.status is SessionStatus.WAITING:
-                await _refuse_if_waiting(rt, session)
+                await refuse_if_waiting(rt.store, session.id)
             created = False
         else:
             session = SessionRecord(
@@ -364,7 +365,7 @@ class SAgent:
                 task.uncancel()
             reason = rt.runs.cancel_reason(run.id) or "cancelled"
             if suspend:
-                await suspend_waiting(rt, run.id)
+                await suspend_waiting(rt.store, run.id, rt.instance_id)
                 if telemetry is not None:
                     telemetry.finish("cancelled", asyncio.CancelledError(reason))
                 raise RunSuspended(run.id) from None
@@ -437,26 +438,6 @@ class SAgent:
             )
         except Exception:
             log.exception("could not record the end of run %s", emit.run_id)
-
-
-async def _refuse_if_waiting(rt: Runtime, session: SessionRecord) -> None:
-    """A session whose run waits for an approval takes no new turn: the new
-    one would interleave with the waiting run's history. A live waiting run
-    holds the session's lock anyway; this covers one whose process stopped
-    (the decision resumes it)."""
-    for run in reversed(await rt.store.list_runs(session.id)):
-        if run.status is RunStatus.WAITING:
-            raise SessionBusy(session.id, run.id)
-
-
-async def suspend_waiting(rt: Runtime, run_id: str) -> None:
-    """The server shuts down while the run waits for a decision: it stays
-    ``waiting`` in the store, with no owner vouching for it, so the decision
-    resumes it on whichever server receives it (``sagents.resume``)."""
-    try:
-        await asyncio.shield(rt.store.release_waiting_run(run_id, rt.instance_id))
-    except Exception:
-        log.exception("could not release waiting run %s", run_id)
 
 
 def _kind(kind: str | None) -> MessageKind:

@@ -129,6 +129,14 @@ async def decide(
         raise ApiError(
             409, "not_waiting", f"run '{run_id}' is {run.status.value}, not waiting for a decision"
         )
+    if approval.expires_at <= now():
+        # Its run's process would have rejected it by now; with none (it
+        # stopped), the timeout is taken here, and the run goes on with it.
+        expired = await rt.approvals.expire(approval)
+        await _deliver(rt, agent, user, session_id, run)
+        raise ApiError(
+            409, "expired", f"call '{call_id}' waited past its time and was {expired.decision}ed"
+        )
     arguments = body.arguments if isinstance(body, Edit) else None
     if arguments is not None:
         _check_arguments(rt, approval, arguments)
@@ -137,12 +145,18 @@ async def decide(
     )
     if decided is None:
         raise ApiError(409, "already_decided", f"call '{call_id}' was decided already")
-    info = rt.runs.get(run_id)
+    await _deliver(rt, agent, user, session_id, run)
+    return ApprovalOut.of(decided)
+
+
+async def _deliver(rt: Runtime, agent: SAgent, user: str, session_id: str, run: RunRecord) -> None:
+    """A run waiting in this process was woken by the decision; otherwise
+    make sure it goes on (``_adopt``)."""
+    info = rt.runs.get(run.id)
     if info is None or info.finished:
         session = await rt.store.get_session(user, session_id)
-        assert session is not None
-        _adopt(rt, agent, session, run)
-    return ApprovalOut.of(decided)
+        if session is not None:
+            _adopt(rt, agent, session, run)
 
 
 def _adopt(rt: Runtime, agent: SAgent, session: SessionRecord, run: RunRecord) -> None:

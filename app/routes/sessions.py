@@ -30,6 +30,7 @@ from app.schemas import (
 )
 from app.sse import EventStream, frames
 from sagents.observability.export import export_session
+from sagents.resume import cancel_waiting_run
 from sagents.runs.replay import stored_batches
 from sagents.runtime import Runtime
 from sagents.store.records import RunStatus, SessionRecord, SessionStatus, new_id
@@ -160,8 +161,14 @@ async def delete_session(session_id: str, user: User, rt: Rt) -> None:
 @router.post("/{session_id}/cancel", status_code=202, responses=error_responses(404, 409))
 async def cancel_session(session_id: str, user: User, rt: Rt) -> CancelOut:
     """Ask the running run to stop. The stream then ends with ``run.cancelled``."""
-    await _own_session(rt, user, session_id)
+    session = await _own_session(rt, user, session_id)
     active = await _active_run_id(rt, session_id)
+    if active is None and session.status is SessionStatus.WAITING:
+        # A run waiting for an approval whose server stopped: no process
+        # runs it, so it is ended here.
+        for run in await rt.store.list_runs(session_id):
+            if run.status is RunStatus.WAITING and await cancel_waiting_run(rt, session, run):
+                return CancelOut(session_id=session_id, run_id=run.id, cancelled=True)
     if active is None:
         raise ApiError(409, "not_running", f"session '{session_id}' has no running run")
     cancelled = await rt.runs.request_cancel(active, "cancelled by the user")

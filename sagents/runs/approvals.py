@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
 from sagents.events import ApprovalRequested, ApprovalResolved, Emit
+from sagents.runs.registry import SessionBusy
 from sagents.settings import Settings
 from sagents.skills.tools import SKILL_TOOL_NAMES
 from sagents.store.protocol import Store
@@ -59,6 +60,26 @@ def approval_reason(name: str, spec: ToolSpec | None, settings: Settings) -> str
 
 def rejection_text(approval: ApprovalRecord) -> str:
     return REJECTED_RESULT.format(reason=approval.decision_reason or NO_REASON)
+
+
+async def refuse_if_waiting(store: Store, session_id: str) -> None:
+    """A session whose run waits for an approval takes no new turn: the new
+    one would interleave with the waiting run's history. A live waiting run
+    holds the session's lock anyway; this covers one whose process stopped
+    (the decision resumes it). Raises ``SessionBusy``."""
+    for run in reversed(await store.list_runs(session_id)):
+        if run.status is RunStatus.WAITING:
+            raise SessionBusy(session_id, run.id)
+
+
+async def suspend_waiting(store: Store, run_id: str, owner: str) -> None:
+    """The server shuts down while the run waits for a decision: it stays
+    ``waiting`` in the store, with no owner vouching for it, so the decision
+    resumes it on whichever server receives it (``sagents.resume``)."""
+    try:
+        await asyncio.shield(store.release_waiting_run(run_id, owner))
+    except Exception:
+        log.exception("could not release waiting run %s", run_id)
 
 
 class ApprovalGate:
@@ -151,7 +172,7 @@ class ApprovalGate:
             while True:
                 left = approval.expires_at - now()
                 if left <= 0:
-                    return await self._expire(approval)
+                    return await self.expire(approval)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), min(self.poll_s, left))
                 woken.clear()
@@ -161,16 +182,24 @@ class ApprovalGate:
         finally:
             self._wakers.pop(key, None)
 
-    async def _expire(self, approval: ApprovalRecord) -> ApprovalRecord:
-        """Reject on timeout, unless a decision won the race to the store."""
+    async def expire(self, approval: ApprovalRecord) -> ApprovalRecord:
+        """Reject on timeout, unless a decision won the race to the store;
+        the decision that stands."""
         reason = TIMEOUT_REASON.format(seconds=self.timeout_s)
         decided = await self.store.decide_approval(
             approval.run_id, approval.call_id, "reject", by=TIMEOUT_BY, reason=reason
         )
         if decided is None:
             decided = await self.store.get_approval(approval.run_id, approval.call_id)
+        else:
+            self._wake(approval.run_id, approval.call_id)
         assert decided is not None and not decided.pending
         return decided
+
+    def _wake(self, run_id: str, call_id: str) -> None:
+        woken = self._wakers.get((run_id, call_id))
+        if woken is not None:
+            woken.set()
 
     async def decide(
         self,
@@ -188,9 +217,7 @@ class ApprovalGate:
             run_id, call_id, decision, by=by, arguments=arguments, reason=reason
         )
         if decided is not None:
-            woken = self._wakers.get((run_id, call_id))
-            if woken is not None:
-                woken.set()
+            self._wake(run_id, call_id)
         return decided
 
     def adopt(

@@ -9,6 +9,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx2
@@ -116,3 +117,75 @@ async def test_a_stop_while_waiting_then_approve_completes_the_run(
     ]
     assert [e.seq for e in everything] == list(range(1, len(everything) + 1))
     assert parse_event(everything[-1].model_dump()).type == "run.finished"
+
+
+async def wait_then_restart(
+    tmp_path: Path, mock_llm: MockLLMServer, port: int, **settings: str
+) -> tuple[ApprovalRequested, subprocess.Popen[bytes]]:
+    """A run waits on a first server, which is restarted: the new server."""
+    call = ScriptedToolCall(name="pay", arguments={"to": "bob", "amount": 5}, id="call_p")
+    mock_llm.set_script(Script(turns=[Turn(tool_calls=[call]), Turn(text="Not paid.")]))
+    url = f"http://127.0.0.1:{port}"
+    pay_log, data = tmp_path / "paid.txt", tmp_path / "data"
+    proc = serve_with_pay(tmp_path, data, port, mock_llm.base_url, pay_log, **settings)
+    try:
+        async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+            body = {**SIMPLE, "message": "pay bob", "on_disconnect": "continue"}
+            async for event in sse_events(http, "POST", "/api/v1/chat", json=body):
+                if isinstance(event, ApprovalRequested):
+                    requested = event
+                    break
+    finally:
+        stop(proc)
+    return requested, serve_with_pay(tmp_path, data, port, mock_llm.base_url, pay_log, **settings)
+
+
+async def test_cancel_after_a_restart_ends_the_waiting_run(
+    tmp_path: Path, mock_llm: MockLLMServer
+) -> None:
+    port = free_port()
+    requested, proc = await wait_then_restart(tmp_path, mock_llm, port)
+    sid, rid = requested.session_id, requested.run_id
+    try:
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            cancelled = await http.post(f"/api/v1/sessions/{sid}/cancel")
+            late = await http.post(
+                f"/api/v1/sessions/{sid}/runs/{rid}/approvals/call_p", json={"decision": "approve"}
+            )
+            events = await stored_events(http, sid, rid, requested.seq)
+            detail = (await http.get(f"/api/v1/sessions/{sid}")).json()
+            messages = (await http.get(f"/api/v1/sessions/{sid}/messages")).json()
+            again = await http.post(
+                "/api/v1/chat", json={**SIMPLE, "message": "hi", "session_id": sid}
+            )
+    finally:
+        stop(proc)
+    assert cancelled.status_code == 202 and cancelled.json()["run_id"] == rid
+    assert late.status_code == 409
+    assert [e.type for e in events] == ["run.cancelled"]
+    assert (detail["status"], detail["runs"][0]["status"]) == ("interrupted", "cancelled")
+    assert messages[-1]["role"] == "tool" and messages[-1]["tool_call_id"] == "call_p"
+    assert again.status_code == 200  # the session takes a new turn (its history is valid)
+    assert not (tmp_path / "paid.txt").exists()
+
+
+async def test_a_decision_past_the_timeout_after_a_restart_rejects(
+    tmp_path: Path, mock_llm: MockLLMServer
+) -> None:
+    port = free_port()
+    requested, proc = await wait_then_restart(tmp_path, mock_llm, port, SAGE_APPROVAL_TIMEOUT_S="3")
+    sid, rid = requested.session_id, requested.run_id
+    try:
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            await asyncio.sleep(max(0.0, requested.expires_at - time.time()))
+            late = await http.post(
+                f"/api/v1/sessions/{sid}/runs/{rid}/approvals/call_p", json={"decision": "approve"}
+            )
+            events = await stored_events(http, sid, rid, requested.seq)
+    finally:
+        stop(proc)
+    assert late.status_code == 409 and late.json()["error"]["type"] == "expired"
+    resolved = next(e for e in events if isinstance(e, ApprovalResolved))
+    assert (resolved.decision, resolved.by) == ("reject", "timeout")
+    assert isinstance(events[-1], RunFinished) and events[-1].answer == "Not paid."
+    assert not (tmp_path / "paid.txt").exists()
