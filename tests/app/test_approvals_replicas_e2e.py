@@ -54,6 +54,12 @@ async def test_a_decision_on_b_continues_the_run_on_a(
             httpx2.AsyncClient(base_url=b_url, timeout=30) as b,
         ):
             requested = await wait_on_a(a)
+            # The waiting run holds its session on every replica.
+            busy = await b.post(
+                "/api/v1/chat",
+                json={**SIMPLE, "message": "again", "session_id": requested.session_id},
+            )
+            assert busy.status_code == 409, busy.text
             following = asyncio.create_task(follow(b, requested))
             path = (
                 f"/api/v1/sessions/{requested.session_id}/runs/{requested.run_id}"

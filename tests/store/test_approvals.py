@@ -104,6 +104,8 @@ async def test_recovery_leaves_a_waiting_run_and_one_claimant_takes_it(
         await store.request_approval(approval())
         assert await store.recover() == 0
         assert await statuses(store) == (RunStatus.WAITING, SessionStatus.WAITING)
+        cleared = await store.get_run("s1", "r1")
+        assert cleared is not None and cleared.lease_until is None  # claimable at once
         until = time.time() + 30
         claims = await asyncio.gather(
             store.claim_waiting_run("r1", "b", until), store.claim_waiting_run("r1", "c", until)
