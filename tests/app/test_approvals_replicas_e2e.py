@@ -60,6 +60,8 @@ async def test_a_decision_on_b_continues_the_run_on_a(
                 json={**SIMPLE, "message": "again", "session_id": requested.session_id},
             )
             assert busy.status_code == 409, busy.text
+            gone = await b.delete(f"/api/v1/sessions/{requested.session_id}")
+            assert gone.status_code == 409, gone.text
             following = asyncio.create_task(follow(b, requested))
             path = (
                 f"/api/v1/sessions/{requested.session_id}/runs/{requested.run_id}"
