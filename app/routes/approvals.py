@@ -23,6 +23,7 @@ from app.errors import ApiError, not_found
 from app.identity import current_user
 from app.openapi_errors import error_responses
 from app.schemas import RecordOut
+from sagents.agents.decompose import PLAN_CALL, plan_problems
 from sagents.resume import resume_waiting_run
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
@@ -176,7 +177,11 @@ def _adopt(rt: Runtime, agent: SAgent, session: SessionRecord, run: RunRecord) -
 
 
 def _check_arguments(rt: Runtime, approval: ApprovalRecord, arguments: dict[str, Any]) -> None:
-    """Edited arguments must fit the tool's schema, as the model's must."""
+    """Edited arguments must fit the tool's schema, as the model's must (an
+    edited plan: the decomposition's shape, with runnable dependencies)."""
+    if approval.tool == PLAN_CALL:
+        _refuse(approval, plan_problems(arguments))
+        return
     spec = rt.tools.get(approval.tool)
     if spec is None:
         raise ApiError(
@@ -195,6 +200,10 @@ def _check_arguments(rt: Runtime, approval: ApprovalRecord, arguments: dict[str,
     except Exception as exc:  # a schema jsonschema cannot apply (an MCP server's)
         log.warning("tool %r: its schema could not check an edit: %r", approval.tool, exc)
         problems = []  # the tool checks its arguments itself when called
+    _refuse(approval, problems)
+
+
+def _refuse(approval: ApprovalRecord, problems: list[dict[str, str]]) -> None:
     if problems:
         summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
         raise ApiError(
