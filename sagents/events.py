@@ -228,6 +228,26 @@ class ApprovalRequested(EventBase):
     """Epoch seconds after which the call is rejected unanswered."""
 
 
+class InputRequested(EventBase):
+    """An MCP server asks the person for input while one of the run's tool
+    calls runs (an elicitation). Answered through the same endpoint as an
+    approval, with ``call_id``: ``edit`` with the answer as ``arguments``
+    (checked against ``requested_schema``) accepts, ``approve`` accepts
+    with no data, ``reject`` declines."""
+
+    type: Literal["input.requested"] = "input.requested"
+    call_id: str
+    """The request's own id (``<tool call id>.input<n>``)."""
+    tool: str
+    """The tool whose call asked (``parent_call_id`` names the call)."""
+    server: str
+    message: str
+    requested_schema: dict[str, Any] = Field(default_factory=dict)
+    url: str | None = None
+    """For a URL-mode request: where the person should go."""
+    expires_at: float
+
+
 class ApprovalResolved(EventBase):
     """The decision on an ``approval.requested`` call; the run goes on."""
 
@@ -359,6 +379,7 @@ Event = Annotated[
     | ToolProgress
     | FileCreated
     | ApprovalRequested
+    | InputRequested
     | ApprovalResolved
     | TaskCreated
     | TaskUpdated

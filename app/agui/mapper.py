@@ -72,6 +72,7 @@ CUSTOM_TYPES = frozenset(
         "tool.progress",
         "file.created",
         "approval.requested",
+        "input.requested",
         "approval.resolved",
         "agent.notice",
         "usage",

@@ -28,6 +28,7 @@ from sagents.resume import resume_waiting_run
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.store.records import ApprovalRecord, RunRecord, RunStatus, SessionRecord, now
+from sagents.tools.mcp.elicitation import INPUT_TOOL
 from sagents.wire_types import Utf8Str
 
 log = logging.getLogger(__name__)
@@ -182,12 +183,19 @@ def _check_arguments(rt: Runtime, approval: ApprovalRecord, arguments: dict[str,
     if approval.tool == PLAN_CALL:
         _refuse(approval, plan_problems(arguments))
         return
-    spec = rt.tools.get(approval.tool)
-    if spec is None:
-        raise ApiError(
-            409, "tool_gone", f"tool '{approval.tool}' is no longer registered; approve or reject"
-        )
-    validator = jsonschema.Draft202012Validator(spec.parameters)
+    if approval.tool == INPUT_TOOL:  # an answer to an MCP server's question
+        schema = approval.arguments.get("schema") if isinstance(approval.arguments, dict) else None
+        parameters: dict[str, Any] = schema if isinstance(schema, dict) else {}
+    else:
+        spec = rt.tools.get(approval.tool)
+        if spec is None:
+            raise ApiError(
+                409,
+                "tool_gone",
+                f"tool '{approval.tool}' is no longer registered; approve or reject",
+            )
+        parameters = spec.parameters
+    validator = jsonschema.Draft202012Validator(parameters)
     try:
         problems = [
             {

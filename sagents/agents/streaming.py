@@ -312,6 +312,7 @@ async def run_tool_calls(
             session_id=ctx.session_id,
             user_id=ctx.user_id,
             context=ctx,
+            approvals=ctx.approvals,
         )
         with in_call(scope):
             if telemetry is None:

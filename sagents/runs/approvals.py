@@ -29,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
-from sagents.events import ApprovalRequested, ApprovalResolved, Emit
+from sagents.events import ApprovalRequested, ApprovalResolved, Emit, EventBase
 from sagents.runs.registry import SessionBusy
 from sagents.settings import Settings
 from sagents.skills.tools import SKILL_TOOL_NAMES
@@ -116,9 +116,13 @@ class ApprovalGate:
         reason: str,
         emit: Emit | None,
         agent: str | None = None,
+        announce: Callable[[float], EventBase] | None = None,
+        parent_call_id: str | None = None,
     ) -> ApprovalRecord:
         """Wait for the decision on one call and return it (decided).
 
+        ``announce(expires_at)`` builds the event that asks for it (default:
+        ``approval.requested``; an MCP server's elicitation: ``input.requested``).
         A call already recorded (a resumed run waiting again) is not
         requested a second time: its first ``expires_at`` stands, and a
         decision already taken is returned at once.
@@ -136,16 +140,18 @@ class ApprovalGate:
             )
             await self.store.request_approval(approval)
             if emit is not None:
-                emit(
-                    ApprovalRequested(
+                asking = (
+                    announce(approval.expires_at)
+                    if announce is not None
+                    else ApprovalRequested(
                         call_id=call_id,
                         tool=tool,
                         arguments=arguments,
                         reason=reason,
                         expires_at=approval.expires_at,
-                    ),
-                    agent=agent,
+                    )
                 )
+                emit(asking, agent=agent, parent_call_id=parent_call_id)
             if self.flush is not None:
                 await self.flush()
         elif approval.pending:
@@ -162,6 +168,7 @@ class ApprovalGate:
                     arguments=decided.edited_arguments,
                 ),
                 agent=agent,
+                parent_call_id=parent_call_id,
             )
         return decided
 

@@ -35,6 +35,7 @@ from mcp.client.session import IncomingMessage
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
+from sagents.tools.call_scope import CallScope, current_call
 from sagents.tools.mcp.catalog import (
     Catalog,
     list_extras,
@@ -43,6 +44,7 @@ from sagents.tools.mcp.catalog import (
 from sagents.tools.mcp.changes import Changes, listen, relist
 from sagents.tools.mcp.config import McpServerEntry, Transport
 from sagents.tools.mcp.convert import McpToolError
+from sagents.tools.mcp.elicitation import elicitation_callback
 from sagents.tools.mcp.health import (
     CONNECTION_ERRORS,
     Backoff,
@@ -107,6 +109,8 @@ class McpProxy:
         self._failures = 0
         self._retry_at = 0.0
         self._closed = False
+        self._calls: dict[object, CallScope] = {}
+        """The run calls now running on this server (elicitation.py)."""
 
     @property
     def status(self) -> McpStatus:
@@ -183,7 +187,13 @@ class McpProxy:
                 progress_callback=progress,
             )
 
-        return await self._request(f"tool {tool!r}", send)
+        key, scope = object(), current_call()
+        if scope is not None:
+            self._calls[key] = scope
+        try:
+            return await self._request(f"tool {tool!r}", send)
+        finally:
+            self._calls.pop(key, None)
 
     async def read_resource(self, uri: str) -> mcp_types.ReadResourceResult:
         async def send(client: Client) -> mcp_types.ReadResourceResult:
@@ -325,6 +335,9 @@ class McpProxy:
                             client_info=_CLIENT_INFO,
                             read_timeout_seconds=self._connect_timeout_s,
                             message_handler=self._message_handler(connection),
+                            elicitation_callback=elicitation_callback(
+                                self.name, lambda: list(self._calls.values())
+                            ),
                         )
                     )
                     tools = await list_tools(client, self._connect_timeout_s)
