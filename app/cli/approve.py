@@ -12,13 +12,14 @@ from typing import Any
 
 from app.cli.remote import err
 from app.client import SageAPIError, SageClient
-from sagents.events import ApprovalRequested
+from sagents.events import ApprovalRequested, InputRequested
 
 PROMPT = "approve? [y]es / [n]o / [e]dit: "
-Ask = Callable[[ApprovalRequested], dict[str, Any]]
+Asking = ApprovalRequested | InputRequested
+Ask = Callable[[Asking], dict[str, Any]]
 
 
-def ask(event: ApprovalRequested) -> dict[str, Any]:
+def ask(event: Asking) -> dict[str, Any]:
     """The decision, read from the terminal (blocking: run it in a thread)."""
     while True:
         answer = input(PROMPT).strip().lower()
@@ -41,7 +42,7 @@ def ask(event: ApprovalRequested) -> dict[str, Any]:
         err.print("answer y, n or e", markup=False)
 
 
-async def decide_remote(client: SageClient, event: ApprovalRequested, ask: Ask = ask) -> None:
+async def decide_remote(client: SageClient, event: Asking, ask: Ask = ask) -> None:
     """Ask until the server takes a decision (a 422 on an edit asks again);
     another refusal (decided elsewhere, the run ended) is shown and ends it."""
     while True:

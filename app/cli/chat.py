@@ -25,7 +25,7 @@ from app.cli.render import EventPrinter
 from app.cli.sessions import resolve
 from app.client import SageAPIError, SageClient
 from sagents.data_dir_lock import DataDirInUse
-from sagents.events import ApprovalRequested, EventBase
+from sagents.events import ApprovalRequested, EventBase, InputRequested
 from sagents.settings import Settings
 
 SetCancel = Callable[[Callable[[], object]], None]
@@ -85,7 +85,7 @@ async def remote_turn(
             async for event in client.chat(payload):
                 session_id[:] = [event.session_id]
                 printer(event)
-                if isinstance(event, ApprovalRequested):
+                if isinstance(event, ApprovalRequested | InputRequested):
                     await decide_remote(client, event)
         except SageAPIError as exc:
             err.print(f"[red]{exc}[/]")
@@ -120,7 +120,7 @@ async def in_process_turn(
         events: AsyncIterator[EventBase] = runtime.runs.subscribe(info.run_id)
         async for event in events:
             printer(event)
-            if isinstance(event, ApprovalRequested):
+            if isinstance(event, ApprovalRequested | InputRequested):
                 body = await asyncio.to_thread(ask, event)
                 await runtime.approvals.decide(
                     info.run_id,

@@ -13,6 +13,7 @@ from sagents.events import (
     ApprovalResolved,
     EventBase,
     FileCreated,
+    InputRequested,
     MessageCompleted,
     MessageDelta,
     ReasoningDelta,
@@ -76,6 +77,12 @@ class EventPrinter:
             c.print(
                 f"[yellow]⏸ {escape(event.tool)}[/] [dim]{escape(str(event.arguments))}[/] "
                 f"[yellow]waits for your approval[/] [dim]({escape(event.reason)})[/]"
+            )
+        elif isinstance(event, InputRequested):
+            self._break()
+            c.print(
+                f"[yellow]? {escape(event.server)} asks:[/] {escape(event.message)} "
+                f"[dim](answer with e and a JSON object; y accepts, n declines)[/]"
             )
         elif isinstance(event, ApprovalResolved):
             said = {"approve": "approved", "reject": "rejected", "edit": "edited"}

@@ -19,19 +19,22 @@ export class ApprovalCard {
     this.event = event;
     this.reason = h("input", { type: "text", class: "approval-reason", placeholder: "Reason (for Reject)", "aria-label": "Reason" });
     this.args = h("textarea", { class: "approval-args", rows: 4, "aria-label": "Arguments", spellcheck: "false" });
-    this.args.value = pretty(event.arguments);
+    const asking = event.type === "input.requested"; // an MCP server's question
+    this.args.value = asking ? "{}" : pretty(event.arguments);
     this.error = h("div", { class: "approval-error", role: "alert", hidden: true });
     this.state = h("div", { class: "approval-state muted" }, "Waiting for your decision.");
     this.buttons = [
       h("button", { type: "button", class: "approve", onclick: () => this.decide({ decision: "approve" }) }, "Approve"),
       h("button", { type: "button", class: "reject danger", onclick: () => this.reject() }, "Reject"),
-      h("button", { type: "button", class: "edit", onclick: () => this.edit() }, "Run with these arguments"),
+      h("button", { type: "button", class: "edit", onclick: () => this.edit() }, asking ? "Send this answer" : "Run with these arguments"),
     ];
     this.el = h(
       "section",
       { class: "approval", dataset: { callId: event.call_id } },
-      h("div", { class: "approval-title" }, h("strong", {}, event.tool), " waits for your approval"),
-      h("div", { class: "muted" }, event.reason),
+      asking
+        ? h("div", { class: "approval-title" }, h("strong", {}, event.server), " asks: ", event.message)
+        : h("div", { class: "approval-title" }, h("strong", {}, event.tool), " waits for your approval"),
+      h("div", { class: "muted" }, asking ? `While ${event.tool} runs; answer as JSON${event.url ? ` (or go to ${event.url})` : ""}.` : event.reason),
       this.args,
       this.reason,
       h("div", { class: "approval-buttons" }, ...this.buttons),

@@ -94,6 +94,7 @@ export class RunView {
       case "tool.args.delta": s.toolArgs(event); break;
       case "tool.called": s.toolCalled(event); break;
       case "tool.result": s.toolResult(event); break;
+      case "input.requested":
       case "approval.requested": {
         if (this.approvals.has(event.call_id)) break; // a resumed run asks again
         const card = new ApprovalCard(event);

@@ -4,12 +4,16 @@ Reject with a reason; every card closes when its call is decided."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 from sagents.testing import ScriptedToolCall, Turn
 from sagents.tools import ToolManager, tool
 from tests.app.conftest import StartServer
 from tests.app.web.conftest import open_app, send, shot
+from tests.tools.mcp.conftest import write_settings
 
 
 def pay_tools(paid: list[tuple[str, int]]) -> ToolManager:
@@ -61,3 +65,26 @@ def test_reject_from_the_page(page: Page, start_server: StartServer) -> None:
     expect(page.locator(".step.tool .tool-result")).to_contain_text("Reason: too much")
     expect(page.locator(".turn .answer")).to_have_text("Not paid.")
     assert paid == []
+
+
+def test_an_mcp_servers_question_from_the_page(
+    page: Page, start_server: StartServer, tmp_path: Path
+) -> None:
+    ask = Path(__file__).resolve().parents[2] / "tools" / "mcp" / "servers" / "ask.py"
+    settings = write_settings(
+        tmp_path / "mcp.json", {"ask": {"command": sys.executable, "args": [str(ask)]}}
+    )
+    call = ScriptedToolCall(name="transfer", arguments={"to": "bob"}, id="call_q")
+    url = start_server(
+        [Turn(tool_calls=[call]), Turn(text="Sent.")],
+        mcp_settings_path=settings,
+        mcp_startup_wait_s=30.0,
+    )
+    open_app(page, url)
+    send(page, "send bob money")
+    card = page.locator(".approval")
+    expect(card.locator(".approval-title")).to_have_text("ask asks: How much should go to bob?")
+    card.locator(".approval-args").fill('{"amount": 3}')
+    card.locator("button.edit").click()
+    expect(page.locator(".step.tool .tool-result")).to_have_text("sent 3 to bob")
+    expect(page.locator(".turn .answer")).to_have_text("Sent.")
