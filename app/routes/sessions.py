@@ -57,14 +57,26 @@ async def _active_run_id(rt: Runtime, session_id: str) -> str | None:
     return await rt.runs.find_active(session_id)
 
 
+async def _shown_active(rt: Runtime, session: SessionRecord) -> str | None:
+    """The run a client should follow: the running one, or one that waits
+    for an approval although no process runs it (its server restarted):
+    its events replay the request, and the decision resumes it."""
+    active = await rt.runs.find_active(session.id)
+    if active is None and session.status is SessionStatus.WAITING:
+        for run in reversed(await rt.store.list_runs(session.id)):
+            if run.status is RunStatus.WAITING:
+                return run.id
+    return active
+
+
 async def _listed_active(rt: Runtime, session: SessionRecord) -> str | None:
     """This replica's run at once; another replica's only for a session the
     store says is running, so a page costs no lookup per idle session."""
     local = rt.runs.active_for_session(session.id)
     if local is not None:
         return local.run_id
-    if session.status is SessionStatus.RUNNING:
-        return await rt.runs.find_active(session.id)
+    if session.status in (SessionStatus.RUNNING, SessionStatus.WAITING):
+        return await _shown_active(rt, session)
     return None
 
 
@@ -106,7 +118,7 @@ async def get_session(session_id: str, user: User, rt: Rt) -> SessionDetail:
     runs = await rt.store.list_runs(session_id)
     return SessionDetail.of(
         session,
-        active_run_id=await _active_run_id(rt, session_id),
+        active_run_id=await _shown_active(rt, session),
         runs=[RunOut.of(r) for r in runs],
     )
 

@@ -82,6 +82,7 @@ async def test_a_stop_while_waiting_then_approve_completes_the_run(
         async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
             detail = (await http.get(f"/api/v1/sessions/{sid}")).json()
             assert (detail["status"], detail["runs"][0]["status"]) == ("waiting", "waiting")
+            assert detail["active_run_id"] == rid  # what a client follows
             pending = (await http.get(f"/api/v1/sessions/{sid}/runs/{rid}/approvals")).json()
             assert [a["call_id"] for a in pending] == ["call_p"]
             busy = await http.post(
