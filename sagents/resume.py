@@ -44,7 +44,6 @@ from sagents.context.tasks import TaskManager
 from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
 from sagents.request import RunOptions
 from sagents.runs.approvals import suspend_waiting
-from sagents.runs.local import SHUTDOWN_REASON
 from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent, _describe, _Emitter
@@ -72,14 +71,12 @@ async def resume_waiting_run(sagent: SAgent, session: SessionRecord, run: RunRec
     rt = sagent.runtime
     bounds = await rt.store.event_bounds(run.id)
     last = bounds[1] if bounds is not None else 0
-    suspend: list[bool] = []
 
     def on_cancel() -> None:
-        if rt.runs.cancel_reason(run.id) == SHUTDOWN_REASON and rt.approvals.waiting(run.id):
-            suspend.append(True)
+        rt.approvals.cancelling(run.id, rt.runs.cancel_reason(run.id))
 
     async def body(publish: Callable[[EventBase], None]) -> None:
-        await _continue(sagent, session, run, publish, last, suspend)
+        await _continue(sagent, session, run, publish, last)
 
     await rt.runs.reserve(session.id, run.id)
     return rt.runs.start(
@@ -110,7 +107,6 @@ async def _continue(
     run: RunRecord,
     publish: Callable[[EventBase], None],
     last_seq: int,
-    suspend: list[bool],
 ) -> None:
     rt = sagent.runtime
     emit = _Emitter(publish, session.id, run.id)
@@ -169,7 +165,7 @@ async def _continue(
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()
-        if suspend:
+        if rt.approvals.suspended(run.id):
             await suspend_waiting(rt.store, run.id, rt.instance_id)
             raise RunSuspended(run.id) from None
         reason = rt.runs.cancel_reason(run.id) or "cancelled"

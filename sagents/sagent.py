@@ -46,7 +46,6 @@ from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
 from sagents.runs.approvals import refuse_if_waiting, suspend_waiting
 from sagents.runs.channel import EventsDropped
-from sagents.runs.local import SHUTDOWN_REASON
 from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
 from sagents.skills.view import SkillView
@@ -195,9 +194,6 @@ class SAgent:
             lease_until=rt.journal.lease_until() if rt.journal is not None else None,
         )
         holder: list[SessionContext] = []
-        suspend: list[bool] = []
-        """Set when the server shuts down while the run waits for an approval:
-        the run is then left ``waiting`` for a decision to resume it."""
         telemetry, trace_id = start_run_telemetry(
             rt.observability,
             rt.redactor.text,
@@ -213,23 +209,11 @@ class SAgent:
                 telemetry.cancel_requested()
             if holder:
                 holder[0].control.cancel_requested = True
-            shutdown = rt.runs.cancel_reason(run.id) == SHUTDOWN_REASON
-            if shutdown and rt.approvals.waiting(run.id):
-                suspend.append(True)
+            rt.approvals.cancelling(run.id, rt.runs.cancel_reason(run.id))
 
         async def body(publish: Callable[[EventBase], None]) -> None:
             await self._execute(
-                request,
-                user_id,
-                session,
-                run,
-                flow,
-                created,
-                holder,
-                publish,
-                telemetry,
-                trace_id,
-                suspend,
+                request, user_id, session, run, flow, created, holder, publish, telemetry, trace_id
             )
 
         await rt.runs.reserve(session.id, run.id)
@@ -301,7 +285,6 @@ class SAgent:
         publish: Callable[[EventBase], None],
         telemetry: RunTelemetry | None = None,
         trace_id: str = "",
-        suspend: list[bool] | None = None,
     ) -> None:
         rt = self.runtime
         bind_run(session.id, run.id, trace_id)  # this task's log records carry them
@@ -364,7 +347,7 @@ class SAgent:
             if task is not None:
                 task.uncancel()
             reason = rt.runs.cancel_reason(run.id) or "cancelled"
-            if suspend:
+            if rt.approvals.suspended(run.id):  # shutdown while it waits: it stays waiting
                 await suspend_waiting(rt.store, run.id, rt.instance_id)
                 if telemetry is not None:
                     telemetry.finish("cancelled", asyncio.CancelledError(reason))
