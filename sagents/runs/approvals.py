@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
 from sagents.events import ApprovalRequested, ApprovalResolved, Emit, EventBase
+from sagents.runs.local import SHUTDOWN_REASON
 from sagents.runs.registry import SessionBusy
 from sagents.settings import Settings
 from sagents.skills.tools import SKILL_TOOL_NAMES
@@ -96,6 +97,7 @@ class ApprovalGate:
         self.poll_s = poll_s
         self._wakers: dict[tuple[str, str], asyncio.Event] = {}
         self._adopters: set[asyncio.Task[None]] = set()
+        self._suspended: set[str] = set()
         self.flush: Callable[[], Awaitable[None]] | None = None
         """Writes the events logged so far (``RunJournal.flush``): called once
         a run starts waiting, so ``approval.requested`` is durable before the
@@ -104,6 +106,20 @@ class ApprovalGate:
     def waiting(self, run_id: str) -> bool:
         """Whether a call of ``run_id`` waits for a decision in this process."""
         return any(key[0] == run_id for key in self._wakers)
+
+    def cancelling(self, run_id: str, reason: str | None) -> None:
+        """A cancel of ``run_id`` was asked for (before its task sees it): a
+        shutdown while it waits suspends it instead (``suspended``)."""
+        if reason == SHUTDOWN_REASON and self.waiting(run_id):
+            self._suspended.add(run_id)
+
+    def suspended(self, run_id: str) -> bool:
+        """Whether the cancel the run is handling is a suspension: it then
+        stays ``waiting`` (``suspend_waiting``) and raises ``RunSuspended``."""
+        if run_id in self._suspended:
+            self._suspended.discard(run_id)
+            return True
+        return False
 
     async def wait(
         self,
