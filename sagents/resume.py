@@ -20,8 +20,12 @@ What a resumed run does:
 - Then continues with the simple agent's tool loop (the run's options: tool
   allow-list, loop count) until the model answers, and ends the run.
 
-What it does not redo: the rest of the original flow. A run that waited
-inside a multi-agent flow (a task's executor) does not go back to its plan,
+A run that waited on its plan (``approve_plan``) instead takes the decision
+on the plan, creates its tasks and runs what follows decomposition in the
+flow (the task loop and the summary).
+
+What it does not redo: the rest of the original flow. A run that waited on
+a tool call inside a multi-agent flow (a task's executor) does not go back to its plan,
 its remaining tasks or its summary: the resumed loop answers from the
 conversation as it stands, which includes the tool results. Memory recall
 and skill selection are not repeated either (the skills listed to the model
@@ -35,6 +39,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
+from sagents.agents.decompose import PLAN_CALL, Decomposition, TaskDecomposeAgent
 from sagents.agents.simple import SimpleAgent
 from sagents.agents.streaming import run_tool_calls
 from sagents.context.messages import CANCELLED_TOOL_RESULT, MessageManager
@@ -42,6 +47,7 @@ from sagents.context.parts import PromptParts
 from sagents.context.session_context import SessionContext
 from sagents.context.tasks import TaskManager
 from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
+from sagents.flow.nodes import AgentNode, Flow, FlowNode, IfNode, LoopNode, SequenceNode
 from sagents.request import RunOptions
 from sagents.runs.approvals import suspend_waiting
 from sagents.runs.registry import RunInfo, RunSuspended
@@ -87,6 +93,25 @@ async def resume_waiting_run(sagent: SAgent, session: SessionRecord, run: RunRec
         on_cancel=on_cancel,
         first_seq=last + 1,
     )
+
+
+def _after_decompose(flow: Flow) -> Flow | None:
+    """What follows decomposition in ``flow`` (the task loop and the
+    summary, in the default flow), as a flow of its own; None when the flow
+    has no sequence starting with the decompose agent."""
+    nodes: list[FlowNode] = [flow.root]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, SequenceNode):
+            first = node.steps[0] if node.steps else None
+            if isinstance(first, AgentNode) and first.agent == TaskDecomposeAgent.name:
+                return Flow(name=f"{flow.name}-after-plan", root=SequenceNode(steps=node.steps[1:]))
+            nodes += node.steps
+        elif isinstance(node, IfNode):
+            nodes += [node.then] + ([node.otherwise] if node.otherwise else [])
+        elif isinstance(node, LoopNode):
+            nodes.append(node.body)
+    return None
 
 
 def _pending_calls(history: list[MessageRecord], run_id: str) -> MessageRecord | None:
@@ -136,10 +161,23 @@ async def _continue(
         ctx.history = rt.history
         ctx.control.emit = emit
         emit.agents = ctx.control.open_agents
-        message = _pending_calls(history, run.id)
+        asked = {a.call_id: a for a in await rt.store.list_approvals(run.id)}
+        plan = asked.get(PLAN_CALL)
+        rest = _after_decompose(sagent.flow) if plan is not None else None
+        if plan is not None and rest is not None:
+            # It waited on its plan: take the decision, then run the rest of
+            # the multi-agent flow (the task loop and the summary).
+            async for event in TaskDecomposeAgent().create_tasks(
+                ctx, Decomposition.model_validate(plan.arguments)
+            ):
+                emit(event)
+            async for event in sagent.executor.run(rest, ctx):
+                emit(event)
+            message = None
+        else:
+            message = _pending_calls(history, run.id)
         if message is not None:
             agent = message.agent or SimpleAgent.name
-            asked = {a.call_id for a in await rt.store.list_approvals(run.id)}
             lost = {
                 call["id"]: INTERRUPTED_TOOL_RESULT
                 for call in message.tool_calls or []
@@ -148,8 +186,9 @@ async def _continue(
             async for event in run_tool_calls(ctx, message, agent, refused=lost):
                 emit(event)
         await rt.store.settle_approvals(run.id, session.id)
-        async for event in SimpleAgent().run(ctx):
-            emit(event)
+        if plan is None or rest is None:
+            async for event in SimpleAgent().run(ctx):
+                emit(event)
         answer = ctx.answer or ""
         await rt.store.end_run(
             run.id,

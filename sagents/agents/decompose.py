@@ -112,6 +112,15 @@ class TaskDecomposeAgent:
             plan = Decomposition(tasks=list(first.values()))
         if not plan.tasks:
             plan = Decomposition(tasks=[Subtask(id="1", title=ctx.user_input[:300])])
+        async for event in self.create_tasks(ctx, plan):
+            yield event
+
+    async def create_tasks(
+        self, ctx: SessionContext, plan: Decomposition
+    ) -> AsyncIterator[EventBase]:
+        """Create the plan's tasks, after the person's decision on it when
+        the run asked for one (``approve_plan``; a run resumed after a
+        restart comes here with the plan it was waiting on)."""
         rejected: str | None = None
         if ctx.options.approve_plan and ctx.approvals is not None:
             plan, rejected = await self._checkpoint(ctx, plan)

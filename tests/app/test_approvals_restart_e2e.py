@@ -190,3 +190,65 @@ async def test_a_decision_past_the_timeout_after_a_restart_rejects(
     assert (resolved.decision, resolved.by) == ("reject", "timeout")
     assert isinstance(events[-1], RunFinished) and events[-1].answer == "Not paid."
     assert not (tmp_path / "paid.txt").exists()
+
+
+async def test_a_restart_while_the_plan_waits_then_edit_runs_the_plan(
+    tmp_path: Path, mock_llm: MockLLMServer
+) -> None:
+    """The plan checkpoint survives a restart too: the edited plan's tasks
+    run on the new server (the task loop and the summary of the flow)."""
+    mock_llm.set_script(
+        Script(
+            turns=[
+                Turn(role="decompose", json={"tasks": [{"id": "1", "title": "Count"}]}),
+                Turn(role="planning", text="Plan."),
+                Turn(role="executor", text="Counted: 3."),
+                Turn(role="observation", text="Fine."),
+                Turn(
+                    role="judge",
+                    json={
+                        "tasks": [{"task_id": "1", "status": "done", "result": "3"}],
+                        "all_done": True,
+                    },
+                ),
+                Turn(role="stage_summary", text="Done."),
+                Turn(role="summary", text="There are 3."),
+            ]
+        )
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data, pay_log = tmp_path / "data", tmp_path / "paid.txt"
+    proc = serve_with_pay(tmp_path, data, port, mock_llm.base_url, pay_log)
+    try:
+        async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+            body = {
+                **SIMPLE,
+                "multi_agent": True,
+                "approve_plan": True,
+                "message": "count",
+                "on_disconnect": "continue",
+            }
+            async for event in sse_events(http, "POST", "/api/v1/chat", json=body):
+                if isinstance(event, ApprovalRequested):
+                    requested = event
+                    break
+    finally:
+        stop(proc)
+    sid, rid = requested.session_id, requested.run_id
+    proc = serve_with_pay(tmp_path, data, port, mock_llm.base_url, pay_log)
+    try:
+        async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+            edited = {"tasks": [{"id": "1", "title": "Count the words"}]}
+            decided = await http.post(
+                f"/api/v1/sessions/{sid}/runs/{rid}/approvals/{requested.call_id}",
+                json={"decision": "edit", "arguments": edited},
+            )
+            assert decided.status_code == 200, decided.text
+            events = await stored_events(http, sid, rid, requested.seq)
+            tasks = (await http.get(f"/api/v1/sessions/{sid}/tasks")).json()
+    finally:
+        stop(proc)
+    assert requested.call_id == "sage:plan"
+    assert isinstance(events[-1], RunFinished) and events[-1].answer == "There are 3."
+    assert [(t["title"], t["status"]) for t in tasks] == [("Count the words", "done")]
