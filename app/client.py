@@ -93,6 +93,11 @@ class SageClient:
                 if frame.data:
                     yield parse_event(frame.data)
 
+    async def decide(self, session_id: str, run_id: str, call_id: str, body: dict[str, Any]) -> Any:
+        """Approve, reject or edit a tool call the run waits for."""
+        url = f"/api/v1/sessions/{session_id}/runs/{run_id}/approvals/{call_id}"
+        return await self.request("POST", url, json=body)
+
     async def cancel(self, session_id: str) -> Any:
         return await self.request("POST", f"/api/v1/sessions/{session_id}/cancel")
 

@@ -15,6 +15,7 @@ from app.host_guard import HostGuardMiddleware, HostPolicy
 from app.openapi_errors import install_error_documentation
 from app.routes import (
     agui,
+    approvals,
     chat,
     files,
     flow,
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(status_routes.router)
     app.include_router(chat.router)
     app.include_router(sessions.router)
+    app.include_router(approvals.router)
     app.include_router(files.router)
     app.include_router(flow.router)
     app.include_router(skills.router)

@@ -90,6 +90,11 @@ class RunOptions(BaseModel):
     system_context: dict[ContextKey, Utf8Str] | None = Field(
         default=None, description="Extra context for the model, treated as untrusted data."
     )
+    approve_plan: JsonBool | None = Field(
+        default=None,
+        description="Multi-agent runs: pause after decomposition until a person approves, "
+        "edits or rejects the task list (approval.requested for call 'sage:plan').",
+    )
 
     def resolved(self, settings: Settings) -> RunOptions:
         """These options with the operator's defaults filled in where the

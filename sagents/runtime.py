@@ -28,6 +28,7 @@ from sagents.memory.extractor import MemoryExtractor
 from sagents.memory.manager import UserMemoryManager
 from sagents.observability.redact import Redactor
 from sagents.observability.setup import Observability
+from sagents.runs.approvals import ApprovalGate
 from sagents.runs.journal import RunJournal
 from sagents.runs.local import LocalRunRegistry
 from sagents.runs.registry import RunRegistry
@@ -97,6 +98,19 @@ class Runtime:
     """The durable event log and the leases of the runs this process executes."""
     instance_id: str = field(default_factory=lambda: instance_name())
     """Names this process as the owner of its runs (``runs.owner``)."""
+    approvals: ApprovalGate = field(init=False)
+    """Where tool calls that need a person's approval wait for it."""
+
+    def __post_init__(self) -> None:
+        # Always there: a tool that needs approval never runs unasked, however
+        # the Runtime was built.
+        self.approvals = ApprovalGate(
+            self.store,
+            timeout_s=self.settings.approval_timeout_s,
+            poll_s=self.settings.approval_poll_s,
+        )
+        if self.journal is not None:
+            self.approvals.flush = self.journal.flush
 
     @classmethod
     async def create(
@@ -244,6 +258,7 @@ class Runtime:
 
     async def aclose(self) -> None:
         """Stop active runs first (they still write to the store), then close."""
+        await self.approvals.aclose()  # no run is resumed from here on
         await self.runs.aclose()
         await self.observability.aclose()  # flush the last runs' spans
         if self.mcp is not None:  # before the store: no MCP child outlives the Runtime

@@ -44,8 +44,9 @@ from sagents.observability.logs import bind_run
 from sagents.observability.run_telemetry import RunTelemetry, start_run_telemetry, step
 from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
+from sagents.runs.approvals import refuse_if_waiting, suspend_waiting
 from sagents.runs.channel import EventsDropped
-from sagents.runs.registry import RunInfo
+from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
 from sagents.skills.view import SkillView
 from sagents.store.records import (
@@ -176,6 +177,8 @@ class SAgent:
             session = await rt.store.get_session(user_id, request.session_id)
             if session is None:
                 raise SessionNotFound(request.session_id)
+            if session.status is SessionStatus.WAITING:
+                await refuse_if_waiting(rt.store, session.id)
             created = False
         else:
             session = SessionRecord(
@@ -206,6 +209,7 @@ class SAgent:
                 telemetry.cancel_requested()
             if holder:
                 holder[0].control.cancel_requested = True
+            rt.approvals.cancelling(run.id, rt.runs.cancel_reason(run.id))
 
         async def body(publish: Callable[[EventBase], None]) -> None:
             await self._execute(
@@ -310,6 +314,7 @@ class SAgent:
                     skill_view=await self._skill_view(user_id, request.available_skills)
                 ),
                 telemetry=telemetry,
+                approvals=rt.approvals,
             )
             holder.append(ctx)
             emit.agents = ctx.control.open_agents  # who made an event that does not say
@@ -342,6 +347,11 @@ class SAgent:
             if task is not None:
                 task.uncancel()
             reason = rt.runs.cancel_reason(run.id) or "cancelled"
+            if rt.approvals.suspended(run.id):  # shutdown while it waits: it stays waiting
+                await suspend_waiting(rt.store, run.id, rt.instance_id)
+                if telemetry is not None:
+                    telemetry.finish("cancelled", asyncio.CancelledError(reason))
+                raise RunSuspended(run.id) from None
             await self._stop(
                 ctx, emit, "cancelled", RunStatus.CANCELLED, SessionStatus.INTERRUPTED, reason
             )

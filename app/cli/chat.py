@@ -19,12 +19,13 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.address import resolve_url
+from app.cli.approve import ask, decide_remote
 from app.cli.remote import DEFAULT_URL, KeyOpt, UrlOpt, call, console, err
 from app.cli.render import EventPrinter
 from app.cli.sessions import resolve
 from app.client import SageAPIError, SageClient
 from sagents.data_dir_lock import DataDirInUse
-from sagents.events import EventBase
+from sagents.events import ApprovalRequested, EventBase, InputRequested
 from sagents.settings import Settings
 
 SetCancel = Callable[[Callable[[], object]], None]
@@ -84,6 +85,8 @@ async def remote_turn(
             async for event in client.chat(payload):
                 session_id[:] = [event.session_id]
                 printer(event)
+                if isinstance(event, ApprovalRequested | InputRequested):
+                    await decide_remote(client, event)
         except SageAPIError as exc:
             err.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from None
@@ -117,6 +120,16 @@ async def in_process_turn(
         events: AsyncIterator[EventBase] = runtime.runs.subscribe(info.run_id)
         async for event in events:
             printer(event)
+            if isinstance(event, ApprovalRequested | InputRequested):
+                body = await asyncio.to_thread(ask, event)
+                await runtime.approvals.decide(
+                    info.run_id,
+                    event.call_id,
+                    body["decision"],
+                    by=settings.local_user,
+                    arguments=body.get("arguments"),
+                    reason=body.get("reason"),
+                )
     finally:
         await runtime.aclose()
 

@@ -9,8 +9,11 @@ from sagents.events import (
     AgentFinished,
     AgentNotice,
     AgentStarted,
+    ApprovalRequested,
+    ApprovalResolved,
     EventBase,
     FileCreated,
+    InputRequested,
     MessageCompleted,
     MessageDelta,
     ReasoningDelta,
@@ -69,6 +72,22 @@ class EventPrinter:
                 f"[cyan]📄 {escape(event.path)}[/] [dim]{event.size} bytes · GET "
                 f"/api/v1/sessions/{event.session_id}/files/{escape(event.path)}[/]"
             )
+        elif isinstance(event, ApprovalRequested):
+            self._break()
+            c.print(
+                f"[yellow]⏸ {escape(event.tool)}[/] [dim]{escape(str(event.arguments))}[/] "
+                f"[yellow]waits for your approval[/] [dim]({escape(event.reason)})[/]"
+            )
+        elif isinstance(event, InputRequested):
+            self._break()
+            c.print(
+                f"[yellow]? {escape(event.server)} asks:[/] {escape(event.message)} "
+                f"[dim](answer with e and a JSON object; y accepts, n declines)[/]"
+            )
+        elif isinstance(event, ApprovalResolved):
+            said = {"approve": "approved", "reject": "rejected", "edit": "edited"}
+            why = f": {escape(event.reason)}" if event.reason else ""
+            c.print(f"[dim]  {said[event.decision]} by {escape(event.by)}{why}[/]")
         elif isinstance(event, AgentNotice):
             self._break()
             c.print(f"[yellow]! {escape(event.message)}[/]")

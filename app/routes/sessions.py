@@ -30,6 +30,7 @@ from app.schemas import (
 )
 from app.sse import EventStream, frames
 from sagents.observability.export import export_session
+from sagents.resume import cancel_waiting_run
 from sagents.runs.replay import stored_batches
 from sagents.runtime import Runtime
 from sagents.store.records import RunStatus, SessionRecord, SessionStatus, new_id
@@ -56,14 +57,26 @@ async def _active_run_id(rt: Runtime, session_id: str) -> str | None:
     return await rt.runs.find_active(session_id)
 
 
+async def _shown_active(rt: Runtime, session: SessionRecord) -> str | None:
+    """The run a client should follow: the running one, or one that waits
+    for an approval although no process runs it (its server restarted):
+    its events replay the request, and the decision resumes it."""
+    active = await rt.runs.find_active(session.id)
+    if active is None and session.status is SessionStatus.WAITING:
+        for run in reversed(await rt.store.list_runs(session.id)):
+            if run.status is RunStatus.WAITING:
+                return run.id
+    return active
+
+
 async def _listed_active(rt: Runtime, session: SessionRecord) -> str | None:
     """This replica's run at once; another replica's only for a session the
     store says is running, so a page costs no lookup per idle session."""
     local = rt.runs.active_for_session(session.id)
     if local is not None:
         return local.run_id
-    if session.status is SessionStatus.RUNNING:
-        return await rt.runs.find_active(session.id)
+    if session.status in (SessionStatus.RUNNING, SessionStatus.WAITING):
+        return await _shown_active(rt, session)
     return None
 
 
@@ -105,7 +118,7 @@ async def get_session(session_id: str, user: User, rt: Rt) -> SessionDetail:
     runs = await rt.store.list_runs(session_id)
     return SessionDetail.of(
         session,
-        active_run_id=await _active_run_id(rt, session_id),
+        active_run_id=await _shown_active(rt, session),
         runs=[RunOut.of(r) for r in runs],
     )
 
@@ -160,8 +173,14 @@ async def delete_session(session_id: str, user: User, rt: Rt) -> None:
 @router.post("/{session_id}/cancel", status_code=202, responses=error_responses(404, 409))
 async def cancel_session(session_id: str, user: User, rt: Rt) -> CancelOut:
     """Ask the running run to stop. The stream then ends with ``run.cancelled``."""
-    await _own_session(rt, user, session_id)
+    session = await _own_session(rt, user, session_id)
     active = await _active_run_id(rt, session_id)
+    if active is None and session.status is SessionStatus.WAITING:
+        # A run waiting for an approval whose server stopped: no process
+        # runs it, so it is ended here.
+        for run in await rt.store.list_runs(session_id):
+            if run.status is RunStatus.WAITING and await cancel_waiting_run(rt, session, run):
+                return CancelOut(session_id=session_id, run_id=run.id, cancelled=True)
     if active is None:
         raise ApiError(409, "not_running", f"session '{session_id}' has no running run")
     cancelled = await rt.runs.request_cancel(active, "cancelled by the user")
@@ -207,6 +226,12 @@ async def run_events(
         # another replica runs it): the durable event log has it.
         return await _stored_events(rt, session_id, run_id, start)
     first_kept = rt.runs.first_kept_seq(run_id)
+    if start + 1 < first_kept:
+        # Before what this process holds. A run resumed after an approval
+        # holds only its new events; the stored log has the earlier ones.
+        bounds = await rt.store.event_bounds(run_id)
+        if bounds is not None and bounds[0] <= start + 1:
+            return await _stored_events(rt, session_id, run_id, start)
     _check_resume(run_id, start, first_kept)
     last = rt.runs.last_seq(run_id)
     if info.finished and start > last:
@@ -217,7 +242,7 @@ async def run_events(
 async def _stored_events(rt: Runtime, session_id: str, run_id: str, start: int) -> EventStream:
     async def running() -> bool:
         run = await rt.store.get_run(session_id, run_id)
-        return run is not None and run.status is RunStatus.RUNNING
+        return run is not None and run.status in (RunStatus.RUNNING, RunStatus.WAITING)
 
     bounds = await rt.store.event_bounds(run_id)
     if bounds is None:

@@ -33,6 +33,8 @@ class ToolOut(BaseModel):
     """The MCP server providing it (MCP sources only)."""
     parameters: dict[str, Any]
     shadows: list[ShadowedTool]
+    requires_approval: bool = False
+    """Each call waits for a person's decision (``approval.requested``)."""
 
 
 def _out(rt: Runtime, spec: ToolSpec) -> ToolOut:
@@ -46,6 +48,7 @@ def _out(rt: Runtime, spec: ToolSpec) -> ToolOut:
             ShadowedTool(source=s.source.value, server=s.origin)
             for s in rt.tools.shadowed(spec.name)
         ],
+        requires_approval=spec.requires_approval,
     )
 
 

@@ -10,8 +10,9 @@ all, means one task: the whole request.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from sagents.agents.deciding import Decision, decide
 from sagents.agents.prompts import user_turn
@@ -24,6 +25,10 @@ looks like, and depends_on: the ids of subtasks that must finish first (no
 cycles). Prefer few, meaningful subtasks; a simple request may need only one."""
 
 MAX_SUBTASKS = 10
+PLAN_CALL = "sage:plan"
+"""Call id and tool name of the plan checkpoint's approval (``approve_plan``);
+no tool can have this name (``:`` is not allowed in one)."""
+PLAN_REASON = "the run asked for its plan to be approved before it runs (approve_plan)"
 
 
 class Subtask(BaseModel):
@@ -107,5 +112,66 @@ class TaskDecomposeAgent:
             plan = Decomposition(tasks=list(first.values()))
         if not plan.tasks:
             plan = Decomposition(tasks=[Subtask(id="1", title=ctx.user_input[:300])])
+        async for event in self.create_tasks(ctx, plan):
+            yield event
+
+    async def create_tasks(
+        self, ctx: SessionContext, plan: Decomposition
+    ) -> AsyncIterator[EventBase]:
+        """Create the plan's tasks, after the person's decision on it when
+        the run asked for one (``approve_plan``; a run resumed after a
+        restart comes here with the plan it was waiting on)."""
+        rejected: str | None = None
+        if ctx.options.approve_plan and ctx.approvals is not None:
+            plan, rejected = await self._checkpoint(ctx, plan)
         for task in plan.tasks:
             yield await ctx.tasks.create(task.id, task.title, task.description, task.depends_on)
+        if rejected is not None:
+            # The tasks stay visible, none runs, and the summary says so.
+            for record in list(ctx.tasks.tasks.values()):
+                yield await ctx.tasks.update(
+                    record.id, "skipped", f"not run: the plan was rejected ({rejected})"
+                )
+            yield AgentNotice(code="plan_rejected", message=f"The plan was rejected: {rejected}")
+
+    async def _checkpoint(
+        self, ctx: SessionContext, plan: Decomposition
+    ) -> tuple[Decomposition, str | None]:
+        """Wait for the person's decision on the plan: the plan to run (an
+        edit replaces it) and, when it was rejected, why."""
+        assert ctx.approvals is not None
+        approval = await ctx.approvals.wait(
+            session_id=ctx.session_id,
+            run_id=ctx.run_id,
+            call_id=PLAN_CALL,
+            tool=PLAN_CALL,
+            arguments=plan.model_dump(),
+            reason=PLAN_REASON,
+            emit=ctx.control.emit,
+            agent=self.name,
+        )
+        if approval.decision == "reject":
+            return plan, approval.decision_reason or "no reason given"
+        if approval.decision == "edit":
+            # Checked by the endpoint (plan_problems) before it was accepted.
+            return Decomposition.model_validate(approval.edited_arguments), None
+        return plan, None
+
+
+def plan_problems(arguments: dict[str, Any]) -> list[dict[str, str]]:
+    """What is wrong with an edited plan: ``{field, problem}`` items, none
+    when it can run."""
+    try:
+        plan = Decomposition.model_validate(arguments)
+    except ValidationError as error:
+        return [
+            {
+                "field": ".".join(["arguments", *(str(p) for p in item["loc"])]),
+                "problem": item["msg"],
+            }
+            for item in error.errors(include_url=False)
+        ]
+    if not plan.tasks:
+        return [{"field": "arguments.tasks", "problem": "a plan needs at least one task"}]
+    problem = dependency_problem(plan.tasks)
+    return [] if problem is None else [{"field": "arguments.tasks", "problem": problem}]

@@ -34,6 +34,7 @@ from sagents.events import (
 from sagents.files.tool_media import save_tool_media
 from sagents.llm.types import LLMRequest, StreamEnd, TextDelta, ToolCallDelta, UsageReport
 from sagents.llm.types import ReasoningDelta as ReasoningChunk
+from sagents.runs.approvals import approval_reason, rejection_text
 from sagents.skills.tools import SKILL_TOOL_NAMES
 from sagents.store.records import MessageRecord
 from sagents.tools.call_scope import CallScope, in_call
@@ -283,6 +284,24 @@ async def run_tool_calls(
             return call, ToolOutcome(False, error, 0.0)
         fn = call["function"]
         name = fn["name"]
+        arguments: str | dict[str, Any] = fn["arguments"]
+        if ctx.approvals is not None:
+            reason = approval_reason(name, ctx.tools.get(name), ctx.settings)
+            if reason is not None:
+                approval = await ctx.approvals.wait(
+                    session_id=ctx.session_id,
+                    run_id=ctx.run_id,
+                    call_id=call["id"],
+                    tool=name,
+                    arguments=_arguments(fn["arguments"]),
+                    reason=reason,
+                    emit=ctx.control.emit,
+                    agent=agent,
+                )
+                if approval.decision == "reject":
+                    return call, ToolOutcome(False, rejection_text(approval), 0.0)
+                if approval.decision == "edit":
+                    arguments = approval.edited_arguments
         telemetry = ctx.telemetry
         scope = CallScope(
             call["id"],
@@ -293,13 +312,14 @@ async def run_tool_calls(
             session_id=ctx.session_id,
             user_id=ctx.user_id,
             context=ctx,
+            approvals=ctx.approvals,
         )
         with in_call(scope):
             if telemetry is None:
-                return call, await ctx.tools.call(name, fn["arguments"], timeout_s=timeout)
+                return call, await ctx.tools.call(name, arguments, timeout_s=timeout)
             source, origin = _tool_source(ctx, name, fn["arguments"])
             with telemetry.tool(call["id"], name, source, origin, fn["arguments"]) as span:
-                outcome = await ctx.tools.call(name, fn["arguments"], timeout_s=timeout)
+                outcome = await ctx.tools.call(name, arguments, timeout_s=timeout)
                 telemetry.tool_outcome(span, name, outcome.ok, outcome.content)
             return call, outcome
 

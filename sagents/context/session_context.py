@@ -28,6 +28,7 @@ from sagents.tools.proxy import ToolProxy
 
 if TYPE_CHECKING:
     from sagents.observability.run_telemetry import RunTelemetry
+    from sagents.runs.approvals import ApprovalGate
 
 
 @dataclass
@@ -59,6 +60,9 @@ class SessionContext:
 
     telemetry: RunTelemetry | None = None
     """The run's spans and metrics; None when telemetry is off (no cost then)."""
+    approvals: ApprovalGate | None = None
+    """Where calls of tools that need approval wait; None runs them unasked
+    (a bare context in a test)."""
 
     def __post_init__(self) -> None:
         self.notes = FlowNotes(

@@ -70,10 +70,12 @@ class EventsDropped(LookupError):
 
 
 class EventChannel:
-    def __init__(self, max_bytes: int | None = None) -> None:
+    def __init__(self, max_bytes: int | None = None, *, first_seq: int = 1) -> None:
         self._log: list[EventBase] = []
-        self._dropped = 0
-        """Events 1…_dropped are gone; ``_log[0]`` has seq ``_dropped + 1``."""
+        self._dropped = first_seq - 1
+        """Events 1…_dropped are gone; ``_log[0]`` has seq ``_dropped + 1``.
+        A run resumed after an approval starts past 1: its earlier events are
+        in the store's log only."""
         self._bytes = 0
         self._max_bytes = max_bytes
         self._closed = False

@@ -87,9 +87,12 @@ class RunJournal:
 
     # the runs
 
-    def opened(self, run_id: str, first_kept: Callable[[], int]) -> None:
+    def opened(self, run_id: str, first_kept: Callable[[], int], floor: int = 1) -> None:
+        """Start logging a run whose channel keeps from ``first_kept()``;
+        ``floor`` is its first event (past 1 for a run resumed after an
+        approval: its earlier events are stored already and must stay)."""
         self._runs[run_id] = first_kept
-        self._floors[run_id] = 1
+        self._floors[run_id] = floor
 
     def append(self, event: EventBase) -> None:
         pending = self._pending

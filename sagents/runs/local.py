@@ -27,9 +27,12 @@ from typing import Any
 from sagents.events import EventBase, RunCancelled, RunFailed, is_terminal
 from sagents.runs.channel import EventChannel
 from sagents.runs.journal import RunJournal
-from sagents.runs.registry import RunBody, RunInfo, SessionBusy
+from sagents.runs.registry import RunBody, RunInfo, RunSuspended, SessionBusy
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_REASON = "server shutting down"
+"""The cancel reason of the runs stopped by :meth:`LocalRunRegistry.aclose`."""
 
 
 @dataclass(slots=True)
@@ -78,17 +81,18 @@ class LocalRunRegistry:
         user_id: str,
         body: RunBody,
         on_cancel: Callable[[], None],
+        first_seq: int = 1,
     ) -> RunInfo:
         active = self._active_by_session.get(session_id)
         if active is not None:
             raise SessionBusy(session_id, active)
         self._sweep()
-        run = _Run(run_id, session_id, user_id, EventChannel(self.max_run_bytes), on_cancel)
+        channel = EventChannel(self.max_run_bytes, first_seq=first_seq)
+        run = _Run(run_id, session_id, user_id, channel, on_cancel)
         self._runs[run_id] = run
         self._active_by_session[session_id] = run_id
         if self.journal is not None:
-            channel = run.channel
-            self.journal.opened(run_id, lambda: channel.first_kept_seq)
+            self.journal.opened(run_id, lambda: channel.first_kept_seq, first_seq)
         run.task = asyncio.create_task(self._drive(run, body), name=f"sage-run-{run_id}")
         return run.info()
 
@@ -111,14 +115,18 @@ class LocalRunRegistry:
 
     async def _drive(self, run: _Run, body: RunBody) -> None:
         publish = self._publisher(run)
+        suspended = False
         try:
             await body(publish)
+        except RunSuspended:
+            suspended = True  # waits for an approval: it has not ended
         except BaseException:
             # The body owns error handling and emits the terminal event; if
             # it still raised, log it so it is never lost silently.
             log.exception("run %s body raised", run.run_id)
         finally:
-            self._ensure_terminal(run, publish)
+            if not suspended:
+                self._ensure_terminal(run, publish)
             run.channel.close()
             run.finished_at = time.monotonic()
             self._finished.append(run)
@@ -256,7 +264,7 @@ class LocalRunRegistry:
     async def aclose(self) -> None:
         active = [r for r in self._runs.values() if r.finished_at is None]
         for run in active:
-            self.cancel(run.run_id, "server shutting down")
+            self.cancel(run.run_id, SHUTDOWN_REASON)
         for run in active:
             await run.done.wait()
 

@@ -161,7 +161,7 @@ class RedisRunRegistry(LocalRunRegistry):
         if not holder or self.journal is None:
             return str(holder) if holder else None
         run = await self.journal.store.get_run(session_id, str(holder))
-        if run is None or run.status is RunStatus.RUNNING:
+        if run is None or run.status in (RunStatus.RUNNING, RunStatus.WAITING):
             return str(holder)
         await self.redis.eval(_RELEASE, 1, key, str(holder))
         return None

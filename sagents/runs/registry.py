@@ -28,6 +28,16 @@ class SessionBusy(Exception):
         self.run_id = run_id
 
 
+class RunSuspended(Exception):
+    """Raised by a run's body that stops without ending: it waits for an
+    approval and the server shuts down. The registry then publishes no
+    terminal event (the run goes on when a decision resumes it)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id} is suspended while it waits for an approval")
+        self.run_id = run_id
+
+
 @dataclass(frozen=True, slots=True)
 class RunInfo:
     run_id: str
@@ -51,8 +61,12 @@ class RunRegistry(Protocol):
         user_id: str,
         body: RunBody,
         on_cancel: Callable[[], None],
+        first_seq: int = 1,
     ) -> RunInfo:
         """Register and start a run. Raises ``SessionBusy`` if the session has one.
+
+        ``first_seq`` is the ``seq`` of its first event: more than 1 for a run
+        resumed after an approval, whose earlier events are in the store.
 
         Registration is synchronous so that two concurrent requests cannot
         both pass the busy check. ``on_cancel`` is called the moment a cancel

@@ -17,7 +17,8 @@ validators read together:
 - ``scale_out.py``: PostgreSQL, Redis, run leases, the event log writer;
 - ``sandbox.py``: the limits and confinement of a skill script;
 - ``skills.py``: bundled skills, requirements, skill and session uploads;
-- ``observability.py``: spans, metrics, log format.
+- ``observability.py``: spans, metrics, log format;
+- ``approvals.py``: approval timeouts, polling, skill scripts that wait for a person.
 
 A new setting goes into its area's part; a new area gets its own module
 with a ``BaseModel`` part, added to ``Settings``' bases. A part is a plain
@@ -32,6 +33,7 @@ from typing import Any
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sagents.settings.access import AccessSettings
+from sagents.settings.approvals import ApprovalSettings
 from sagents.settings.context import ContextSettings
 from sagents.settings.llm import DECIDER_ROLES, LlmSettings
 from sagents.settings.observability import ObservabilitySettings
@@ -55,6 +57,7 @@ __all__ = [
 # pydantic lists the fields of the last base first: the bases are in reverse
 # of the order ``model_dump`` (and so ``sage doctor``) shows the areas in.
 class Settings(
+    ApprovalSettings,
     ObservabilitySettings,
     SkillSettings,
     SandboxSettings,

@@ -49,13 +49,15 @@ async def bounds(tx: Tx, run_id: str) -> tuple[int, int] | None:
 
 
 async def renew(tx: Tx, run_ids: Sequence[str], owner: str, until: float) -> int:
-    """Extend the leases of the owner's runs that are still running; the
+    """Extend the leases of the owner's runs that are still running (or
+    waiting for an approval: the owner is alive and waits with them); the
     number renewed. A run another process already marked interrupted (its
     lease had expired) stays so: the owner learns it lost the run."""
     renewed = 0
     for run_id in run_ids:
         renewed += await tx.execute(
-            "UPDATE runs SET lease_until = ?, owner = ? WHERE id = ? AND status = 'running'",
+            "UPDATE runs SET lease_until = ?, owner = ? WHERE id = ?"
+            " AND status IN ('running', 'waiting')",
             (until, owner, run_id),
         )
     return renewed

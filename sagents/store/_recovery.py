@@ -86,6 +86,13 @@ async def recover(db: Tx, at: float) -> Recovered:
             " WHERE id = ? AND status = 'running'",
             (RunStatus.INTERRUPTED.value, INTERRUPTED_RUN_ERROR, row["id"]),
         )
+    # A waiting run is not interrupted: a decision resumes it (on whichever
+    # process receives it, ``sagents.resume``). Its expired lease is only
+    # cleared, so that the decision's process may take it at once.
+    await db.execute(
+        "UPDATE runs SET lease_until = NULL WHERE status = ? AND lease_until < ?",
+        (RunStatus.WAITING.value, at),
+    )
     # Every running session without a running run: a live run's session is
     # left alone (its owner vouches for it), and begin_run/end_run change a
     # run and its session in one transaction, so none is caught in between.

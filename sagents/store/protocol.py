@@ -8,9 +8,10 @@ Every read that a client can trigger takes the ``user_id`` and returns
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from sagents.store.records import (
+    ApprovalRecord,
     MessageRecord,
     RunRecord,
     RunStatus,
@@ -138,3 +139,46 @@ class Store(Protocol):
     async def upsert_task(self, task: TaskRecord) -> None: ...
 
     async def list_tasks(self, session_id: str) -> list[TaskRecord]: ...
+
+    # approvals (tool calls waiting for a person; sagents/runs/approvals.py)
+    async def request_approval(self, approval: ApprovalRecord) -> None:
+        """Record a pending call and mark its run and session ``waiting``, in
+        one transaction; a call already recorded keeps its first row."""
+        ...
+
+    async def decide_approval(
+        self,
+        run_id: str,
+        call_id: str,
+        decision: str,
+        *,
+        by: str,
+        arguments: Any = None,
+        reason: str | None = None,
+    ) -> ApprovalRecord | None:
+        """Take the decision unless one was taken; the decided row, or None
+        when the call is unknown or was already decided (the first wins)."""
+        ...
+
+    async def get_approval(self, run_id: str, call_id: str) -> ApprovalRecord | None: ...
+
+    async def list_approvals(
+        self, run_id: str, *, pending_only: bool = False
+    ) -> list[ApprovalRecord]:
+        """The run's approvals in the order they were requested."""
+        ...
+
+    async def settle_approvals(self, run_id: str, session_id: str) -> bool:
+        """Back to ``running`` (run and session) once no approval of the run
+        is pending; whether the run changed."""
+        ...
+
+    async def claim_waiting_run(self, run_id: str, owner: str, until: float) -> bool:
+        """Become the owner of a waiting run nobody vouches for (its lease
+        expired or was released); False if it has a live owner or is not
+        waiting. One claimant wins."""
+        ...
+
+    async def release_waiting_run(self, run_id: str, owner: str) -> None:
+        """Stop vouching for a waiting run (shutdown): it stays ``waiting``."""
+        ...

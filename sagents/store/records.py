@@ -22,6 +22,8 @@ def now() -> float:
 class SessionStatus(StrEnum):
     IDLE = "idle"
     RUNNING = "running"
+    WAITING = "waiting"
+    """Its run waits for a person's decision on a tool call."""
     INTERRUPTED = "interrupted"
     COMPLETED = "completed"
     ERROR = "error"
@@ -29,6 +31,10 @@ class SessionStatus(StrEnum):
 
 class RunStatus(StrEnum):
     RUNNING = "running"
+    WAITING = "waiting"
+    """Waits for a person's decision on a tool call (``ApprovalRecord``).
+    Recovery leaves a waiting run alone: a decision resumes it, on whichever
+    process receives it, even after the process that ran it stopped."""
     FINISHED = "finished"
     CANCELLED = "cancelled"
     FAILED = "failed"
@@ -124,3 +130,33 @@ class StoredEvent:
     seq: int
     type: str
     data: str
+
+
+@dataclass(slots=True)
+class ApprovalRecord:
+    """A tool call waiting for (or given) a person's decision.
+
+    Kept in the store, not in memory, so the wait survives a restart and any
+    replica can take the decision; ``decision`` is None while it waits.
+    """
+
+    run_id: str
+    call_id: str
+    session_id: str
+    tool: str
+    arguments: Any
+    reason: str
+    requested_at: float = field(default_factory=now)
+    expires_at: float = 0.0
+    decision: str | None = None
+    """``approve``, ``reject`` or ``edit``; None while pending."""
+    decided_by: str | None = None
+    decided_at: float | None = None
+    edited_arguments: Any = None
+    """The arguments an ``edit`` runs the call with."""
+    decision_reason: str | None = None
+    """A rejection's reason: the model reads it as the call's result."""
+
+    @property
+    def pending(self) -> bool:
+        return self.decision is None

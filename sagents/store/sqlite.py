@@ -12,11 +12,12 @@ from typing import Any, Self, TypeVar
 
 import aiosqlite
 
-from sagents.store import _eventlog, _rows
+from sagents.store import _approvals, _eventlog, _rows
 from sagents.store._recovery import Recovered, recover
 from sagents.store._schema import load_migrations, migrate
 from sagents.store._sql import SQLiteTx, Tx
 from sagents.store.records import (
+    ApprovalRecord,
     MessageRecord,
     RunRecord,
     RunStatus,
@@ -446,6 +447,46 @@ class SQLiteStore:
             f"{_SELECT_TASK} WHERE session_id = ? ORDER BY rowid", (session_id,)
         )
         return [_rows.task_from(r) for r in rows]
+
+    # approvals (sagents/store/_approvals.py)
+
+    async def request_approval(self, approval: ApprovalRecord) -> None:
+        await self._in_tx(lambda tx: _approvals.request(tx, approval))
+
+    async def decide_approval(
+        self,
+        run_id: str,
+        call_id: str,
+        decision: str,
+        *,
+        by: str,
+        arguments: Any = None,
+        reason: str | None = None,
+    ) -> ApprovalRecord | None:
+        return await self._in_tx(
+            lambda tx: _approvals.decide(
+                tx, run_id, call_id, decision, by=by, arguments=arguments, reason=reason
+            )
+        )
+
+    async def get_approval(self, run_id: str, call_id: str) -> ApprovalRecord | None:
+        return await self._in_tx(lambda tx: _approvals.get(tx, run_id, call_id))
+
+    async def list_approvals(
+        self, run_id: str, *, pending_only: bool = False
+    ) -> list[ApprovalRecord]:
+        return await self._in_tx(
+            lambda tx: _approvals.of_run(tx, run_id, pending_only=pending_only)
+        )
+
+    async def settle_approvals(self, run_id: str, session_id: str) -> bool:
+        return await self._in_tx(lambda tx: _approvals.settle(tx, run_id, session_id))
+
+    async def claim_waiting_run(self, run_id: str, owner: str, until: float) -> bool:
+        return await self._in_tx(lambda tx: _approvals.claim(tx, run_id, owner, until, now()))
+
+    async def release_waiting_run(self, run_id: str, owner: str) -> None:
+        await self._in_tx(lambda tx: _approvals.release(tx, run_id, owner))
 
 
 async def _recover(db: aiosqlite.Connection, at: float) -> Recovered:

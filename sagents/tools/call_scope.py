@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sagents.context.session_context import SessionContext
     from sagents.events import Emit
+    from sagents.runs.approvals import ApprovalGate
     from sagents.tools.proxy import ToolProxy
 
 
@@ -40,6 +41,8 @@ class CallScope:
     """Who the run acts for (the built-in memory tools use their memory)."""
     context: SessionContext | None = None
     """The calling agent's context (an agent run as a tool starts from it)."""
+    approvals: ApprovalGate | None = None
+    """Where the call waits when its MCP server asks the person for input."""
 
 
 _CURRENT: ContextVar[CallScope | None] = ContextVar("sage_tool_call", default=None)

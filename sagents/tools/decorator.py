@@ -40,6 +40,7 @@ def tool(
     description: str | None = None,
     timeout_s: float | None = None,
     max_result_chars: int | None = None,
+    requires_approval: bool = False,
 ) -> Callable[[Callable[..., Any]], ToolSpec]: ...
 
 
@@ -51,6 +52,7 @@ def tool(
     description: str | None = None,
     timeout_s: float | None = None,
     max_result_chars: int | None = None,
+    requires_approval: bool = False,
 ) -> ToolSpec | Callable[[Callable[..., Any]], ToolSpec]:
     """Turn a typed function (sync or async) into a local ToolSpec.
 
@@ -69,6 +71,9 @@ def tool(
     Arguments are validated (and coerced, e.g. ``"3"`` to ``3``) against the
     same model the schema came from; unknown arguments are rejected rather
     than ignored, so a model that misnames a parameter is told so.
+
+    ``requires_approval=True`` makes every call wait for a person's decision
+    (approve, reject or edit the arguments) before it runs.
 
     Sync functions run in a worker thread so they never block the event loop.
     A thread cannot be interrupted: on timeout or cancellation the caller stops
@@ -89,6 +94,7 @@ def tool(
             description=description,
             timeout_s=timeout_s,
             max_result_chars=max_result_chars,
+            requires_approval=requires_approval,
         )
 
     if func is None:
@@ -123,6 +129,7 @@ def _build_spec(
     description: str | None,
     timeout_s: float | None,
     max_result_chars: int | None,
+    requires_approval: bool = False,
 ) -> ToolSpec:
     tool_name = name or getattr(func, "__name__", None)
     if not tool_name:
@@ -153,6 +160,7 @@ def _build_spec(
         invoke=_invoker(tool_name, func, model, arguments),
         timeout_s=timeout_s,
         max_result_chars=max_result_chars,
+        requires_approval=requires_approval,
     )
 
 

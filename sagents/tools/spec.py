@@ -88,6 +88,10 @@ class ToolSpec:
     origin: str | None = None
     """Where within its source the tool lives: the MCP server's name for MCP
     tools, None for local functions. Shown by ``GET /api/v1/tools``."""
+    requires_approval: bool = False
+    """A person must approve each call before it runs (``approval.requested``;
+    ``sagents.runs.approvals``): for tools whose effects cannot be taken back
+    (sending, paying, deleting)."""
     _openai: dict[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -42,7 +42,7 @@ async def test_open_creates_dirs_schema_and_wal(db_path: Path) -> None:
             " (SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             " ORDER BY name)",
         )
-        assert tables == "messages,run_events,runs,sessions,tasks"
+        assert tables == "approvals,messages,run_events,runs,sessions,tasks"
     finally:
         await store.close()
 
@@ -95,6 +95,6 @@ async def test_a_version_1_data_dir_upgrades_in_place(db_path: Path) -> None:
         assert session is not None and session.title == "old"
         run = await store.get_run("s1", "r1")
         assert run is not None and run.status is RunStatus.FINISHED
-    assert raw_scalar(db_path, "PRAGMA user_version") == LATEST == 2
+    assert raw_scalar(db_path, "PRAGMA user_version") == LATEST == 3
     assert raw_scalar(db_path, "SELECT COUNT(*) FROM run_events") == 0
     assert raw_scalar(db_path, "SELECT lease_until FROM runs WHERE id = 'r1'") is None

@@ -3,6 +3,7 @@
 // takes Sage's events in order; a replayed stream rebuilds the same view.
 
 import { downloadFile } from "./api.js";
+import { ApprovalCard } from "./approval.js";
 import { h, formatCount } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 import { StepList } from "./steps.js";
@@ -21,11 +22,13 @@ export class RunView {
     this.status = h("div", { class: "run-status", hidden: true });
     this.usage = h("div", { class: "usage muted", hidden: true });
     this.chips = h("div", { class: "chips", hidden: true });
+    this.approvalList = h("div", { class: "approvals" });
+    this.approvals = new Map(); // call_id → its ApprovalCard
     this.el = h(
       "article",
       { class: "turn" },
       h("div", { class: "bubble user" }, input),
-      h("div", { class: "assistant" }, this.board.el, this.steps.el, this.answer, this.status, this.usage, this.chips),
+      h("div", { class: "assistant" }, this.board.el, this.steps.el, this.approvalList, this.answer, this.status, this.usage, this.chips),
     );
     this.text = "";
     this.pending = false;
@@ -91,6 +94,17 @@ export class RunView {
       case "tool.args.delta": s.toolArgs(event); break;
       case "tool.called": s.toolCalled(event); break;
       case "tool.result": s.toolResult(event); break;
+      case "input.requested":
+      case "approval.requested": {
+        if (this.approvals.has(event.call_id)) break; // a resumed run asks again
+        const card = new ApprovalCard(event);
+        this.approvals.set(event.call_id, card);
+        this.approvalList.append(card.el);
+        break;
+      }
+      case "approval.resolved":
+        this.approvals.get(event.call_id)?.resolved(event);
+        break;
       case "task.created":
         this.board.upsert(event);
         s.task(event, true, this.board.titleOf(event.task_id));

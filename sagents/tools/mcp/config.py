@@ -29,6 +29,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -86,6 +87,18 @@ class McpServerEntry(BaseModel):
         "SAGE_MCP_TOOL_PREFIX setting.",
         json_schema_extra={"pattern": "^[A-Za-z0-9_-]{0,32}$"},
     )
+    requires_approval: StrictBool | list[Utf8Str] = Field(
+        default=False,
+        description="Calls wait for a person's approval: true for every tool of the "
+        "server, or a list of the server's own tool names (before any prefix). A Sage "
+        "key: other MCP clients ignore it.",
+    )
+
+    def approval_needed(self, tool: str) -> bool:
+        """Whether calls of the server's tool ``tool`` (its own name) need approval."""
+        if isinstance(self.requires_approval, bool):
+            return self.requires_approval
+        return tool in self.requires_approval
 
     @field_validator("command")
     @classmethod

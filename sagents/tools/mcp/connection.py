@@ -21,7 +21,7 @@ import anyio
 import anyio.lowlevel
 import mcp_types
 from mcp import Client
-from mcp.client.session import IncomingMessage
+from mcp.client.session import ElicitationFnT, IncomingMessage
 
 from sagents.tools.mcp.catalog import Catalog, list_extras, list_tools
 from sagents.tools.mcp.changes import Changes, listen, relist
@@ -111,9 +111,11 @@ async def open_session(
     connect_timeout_s: float,
     call_timeout_s: float,
     max_message_bytes: int,
+    elicitation: ElicitationFnT | None = None,
 ) -> tuple[Client, Catalog]:
     """Open the transport and the client on ``stack`` and list what the server
-    offers; the owner task leaves ``stack`` when the connection ends."""
+    offers; the owner task leaves ``stack`` when the connection ends.
+    ``elicitation`` answers the server's requests for the user's input."""
     transport = await open_transport(
         entry,
         stack,
@@ -130,6 +132,7 @@ async def open_session(
             client_info=CLIENT_INFO,
             read_timeout_seconds=connect_timeout_s,
             message_handler=connection.message_handler(name),
+            elicitation_callback=elicitation,
         )
     )
     tools = await list_tools(client, connect_timeout_s)

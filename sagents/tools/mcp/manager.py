@@ -322,7 +322,15 @@ class McpManager:
 
     def _spec(self, server: ManagedServer, proxy: McpProxy, tool: Any) -> ToolSpec | str:
         prefix = self._prefix(server)
-        return mcp_tool_spec(server.name, prefix, proxy, tool, self._call_timeout_s)
+        approval = server.entry is not None and server.entry.approval_needed(tool.name)
+        return mcp_tool_spec(
+            server.name,
+            prefix,
+            proxy,
+            tool,
+            self._call_timeout_s,
+            requires_approval=approval,
+        )
 
     def _unregister(self, server: ManagedServer, name: str) -> None:
         server.registered.pop(name, None)

@@ -34,6 +34,7 @@ from mcp import Client
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
+from sagents.tools.call_scope import CallScope, current_call
 from sagents.tools.mcp.catalog import (
     Catalog,
     list_extras,
@@ -42,6 +43,7 @@ from sagents.tools.mcp.catalog import (
 from sagents.tools.mcp.config import McpServerEntry, Transport
 from sagents.tools.mcp.connection import Connection, open_session
 from sagents.tools.mcp.convert import McpToolError
+from sagents.tools.mcp.elicitation import elicitation_callback
 from sagents.tools.mcp.health import (
     CONNECTION_ERRORS,
     Backoff,
@@ -90,6 +92,8 @@ class McpProxy:
         self._failures = 0
         self._retry_at = 0.0
         self._closed = False
+        self._calls: dict[object, CallScope] = {}
+        """The run calls now running on this server (elicitation.py)."""
 
     @property
     def status(self) -> McpStatus:
@@ -166,7 +170,13 @@ class McpProxy:
                 progress_callback=progress,
             )
 
-        return await self._request(f"tool {tool!r}", send)
+        key, scope = object(), current_call()
+        if scope is not None:
+            self._calls[key] = scope
+        try:
+            return await self._request(f"tool {tool!r}", send)
+        finally:
+            self._calls.pop(key, None)
 
     async def read_resource(self, uri: str) -> mcp_types.ReadResourceResult:
         async def send(client: Client) -> mcp_types.ReadResourceResult:
@@ -302,6 +312,9 @@ class McpProxy:
                         connect_timeout_s=self._connect_timeout_s,
                         call_timeout_s=self._call_timeout_s,
                         max_message_bytes=self._max_message_bytes,
+                        elicitation=elicitation_callback(
+                            self.name, lambda: list(self._calls.values())
+                        ),
                     )
                     if connection.ready.done():  # the deadline passed meanwhile
                         return

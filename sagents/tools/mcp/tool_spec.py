@@ -34,7 +34,13 @@ def tool_prefix(
 
 
 def mcp_tool_spec(
-    server: str, prefix: str, proxy: McpProxy, tool: mcp_types.Tool, timeout_s: float
+    server: str,
+    prefix: str,
+    proxy: McpProxy,
+    tool: mcp_types.Tool,
+    timeout_s: float,
+    *,
+    requires_approval: bool = False,
 ) -> ToolSpec | str:
     """The spec offering ``tool`` as ``<prefix>_<name>``, or why it cannot be offered.
 
@@ -64,6 +70,7 @@ def mcp_tool_spec(
             invoke=invoke,
             timeout_s=timeout_s,
             origin=server,
+            requires_approval=requires_approval,
         )
     except ValueError as error:
         return str(error)

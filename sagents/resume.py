@@ -1,0 +1,268 @@
+"""Resuming a run that waits for an approval after its process stopped.
+
+A run that waits for a decision is ``waiting`` in the store, with the
+assistant message that made the call already committed and the call
+recorded in ``approvals``. If its process stops (a restart: shutdown lets go
+of it at once; a crash: its lease runs out), the decision, on whichever
+server receives it, resumes it here, under the same run id, with its event
+``seq`` going on from the stored log, so a client following the run's events
+sees one run.
+
+What a resumed run does:
+
+- Loads the session's stored messages and takes the run's last assistant
+  message with tool calls. Its calls that have a result keep it. A call with
+  an approval row gets the decision (waiting again for one still pending):
+  approve and edit run the call, reject gives the model the reason. A call
+  without an approval and without a result was running when the process
+  stopped: it gets the same "interrupted, outcome unknown" result recovery
+  writes after a crash, and is not run again.
+- Then continues with the simple agent's tool loop (the run's options: tool
+  allow-list, loop count) until the model answers, and ends the run.
+
+A run that waited on its plan (``approve_plan``) instead takes the decision
+on the plan, creates its tasks and runs what follows decomposition in the
+flow (the task loop and the summary).
+
+What it does not redo: the rest of the original flow. A run that waited on
+a tool call inside a multi-agent flow (a task's executor) does not go back to its plan,
+its remaining tasks or its summary: the resumed loop answers from the
+conversation as it stands, which includes the tool results. Memory recall
+and skill selection are not repeated either (the skills listed to the model
+are the run's allowed ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from sagents.agents.decompose import PLAN_CALL, Decomposition, TaskDecomposeAgent
+from sagents.agents.simple import SimpleAgent
+from sagents.agents.streaming import run_tool_calls
+from sagents.context.messages import CANCELLED_TOOL_RESULT, MessageManager
+from sagents.context.parts import PromptParts
+from sagents.context.session_context import SessionContext
+from sagents.context.tasks import TaskManager
+from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
+from sagents.flow.nodes import AgentNode, Flow, FlowNode, IfNode, LoopNode, SequenceNode
+from sagents.request import RunOptions
+from sagents.runs.approvals import suspend_waiting
+from sagents.runs.registry import RunInfo, RunSuspended
+from sagents.runtime import Runtime
+from sagents.sagent import SAgent, _describe, _Emitter
+from sagents.store import INTERRUPTED_TOOL_RESULT
+from sagents.store.records import (
+    MessageRecord,
+    RunRecord,
+    RunStatus,
+    SessionRecord,
+    SessionStatus,
+    StoredEvent,
+    new_id,
+    now,
+)
+from sagents.tools.builtin import hidden_builtins
+
+log = logging.getLogger(__name__)
+
+CANCEL_REASON = "cancelled by the user"
+
+
+async def resume_waiting_run(sagent: SAgent, session: SessionRecord, run: RunRecord) -> RunInfo:
+    """Start the continuation of ``run`` (claimed by this process) in the
+    background; raises ``SessionBusy`` if the session has a live run."""
+    rt = sagent.runtime
+    bounds = await rt.store.event_bounds(run.id)
+    last = bounds[1] if bounds is not None else 0
+
+    def on_cancel() -> None:
+        rt.approvals.cancelling(run.id, rt.runs.cancel_reason(run.id))
+
+    async def body(publish: Callable[[EventBase], None]) -> None:
+        await _continue(sagent, session, run, publish, last)
+
+    await rt.runs.reserve(session.id, run.id)
+    return rt.runs.start(
+        run_id=run.id,
+        session_id=session.id,
+        user_id=session.user_id,
+        body=body,
+        on_cancel=on_cancel,
+        first_seq=last + 1,
+    )
+
+
+def _after_decompose(flow: Flow) -> Flow | None:
+    """What follows decomposition in ``flow`` (the task loop and the
+    summary, in the default flow), as a flow of its own; None when the flow
+    has no sequence starting with the decompose agent."""
+    nodes: list[FlowNode] = [flow.root]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, SequenceNode):
+            first = node.steps[0] if node.steps else None
+            if isinstance(first, AgentNode) and first.agent == TaskDecomposeAgent.name:
+                return Flow(name=f"{flow.name}-after-plan", root=SequenceNode(steps=node.steps[1:]))
+            nodes += node.steps
+        elif isinstance(node, IfNode):
+            nodes += [node.then] + ([node.otherwise] if node.otherwise else [])
+        elif isinstance(node, LoopNode):
+            nodes.append(node.body)
+    return None
+
+
+def _pending_calls(history: list[MessageRecord], run_id: str) -> MessageRecord | None:
+    """The run's last assistant message with tool calls, cut to the calls
+    that have no result yet (None when every call has one)."""
+    answered = {m.tool_call_id for m in history if m.role == "tool"}
+    for message in reversed(history):
+        if message.run_id != run_id or message.role != "assistant" or not message.tool_calls:
+            continue
+        open_calls = [c for c in message.tool_calls if c["id"] not in answered]
+        return dataclasses.replace(message, tool_calls=open_calls) if open_calls else None
+    return None
+
+
+async def _continue(
+    sagent: SAgent,
+    session: SessionRecord,
+    run: RunRecord,
+    publish: Callable[[EventBase], None],
+    last_seq: int,
+) -> None:
+    rt = sagent.runtime
+    emit = _Emitter(publish, session.id, run.id)
+    emit.seq = last_seq
+    ctx: SessionContext | None = None
+    try:
+        options = RunOptions.model_validate(run.options).resolved(rt.settings)
+        history = await rt.store.list_messages(session.id)
+        ctx = SessionContext(
+            session=session,
+            run=run,
+            user_id=session.user_id,
+            user_input=run.input,
+            options=options,
+            settings=rt.settings,
+            llm=rt.llm,
+            tools=rt.tools.proxy(
+                options.available_tools, hidden_builtins(rt.tools, options.builtin_tools)
+            ),
+            store=rt.store,
+            messages=MessageManager(session.id, history),
+            tasks=TaskManager(session.id, run.id, rt.store),
+            skills=rt.skills,
+            prompt=PromptParts(skill_view=await sagent._skill_view(session.user_id, None)),
+            approvals=rt.approvals,
+        )
+        ctx.history = rt.history
+        ctx.control.emit = emit
+        emit.agents = ctx.control.open_agents
+        asked = {a.call_id: a for a in await rt.store.list_approvals(run.id)}
+        plan = asked.get(PLAN_CALL)
+        rest = _after_decompose(sagent.flow) if plan is not None else None
+        if plan is not None and rest is not None:
+            # It waited on its plan: take the decision, then run the rest of
+            # the multi-agent flow (the task loop and the summary).
+            async for event in TaskDecomposeAgent().create_tasks(
+                ctx, Decomposition.model_validate(plan.arguments)
+            ):
+                emit(event)
+            async for event in sagent.executor.run(rest, ctx):
+                emit(event)
+            message = None
+        else:
+            message = _pending_calls(history, run.id)
+        if message is not None:
+            agent = message.agent or SimpleAgent.name
+            lost = {
+                call["id"]: INTERRUPTED_TOOL_RESULT
+                for call in message.tool_calls or []
+                if call["id"] not in asked
+            }
+            async for event in run_tool_calls(ctx, message, agent, refused=lost):
+                emit(event)
+        await rt.store.settle_approvals(run.id, session.id)
+        if plan is None or rest is None:
+            async for event in SimpleAgent().run(ctx):
+                emit(event)
+        answer = ctx.answer or ""
+        await rt.store.end_run(
+            run.id,
+            RunStatus.FINISHED,
+            session_id=session.id,
+            session_status=SessionStatus.COMPLETED,
+            answer=answer,
+            input_tokens=ctx.usage.input_tokens,
+            output_tokens=ctx.usage.output_tokens,
+        )
+        emit(RunFinished(answer=answer, usage=ctx.usage))
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        if rt.approvals.suspended(run.id):
+            await suspend_waiting(rt.store, run.id, rt.instance_id)
+            raise RunSuspended(run.id) from None
+        reason = rt.runs.cancel_reason(run.id) or "cancelled"
+        await sagent._stop(
+            ctx, emit, "cancelled", RunStatus.CANCELLED, SessionStatus.INTERRUPTED, reason
+        )
+        emit(RunCancelled(reason=reason))
+    except Exception as exc:
+        error_type, text = _describe(exc, run.id)
+        text = rt.redactor.text(text)
+        await sagent._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, text)
+        emit(RunFailed(error_type=error_type, message=text))
+
+
+async def cancel_waiting_run(rt: Runtime, session: SessionRecord, run: RunRecord) -> bool:
+    """Cancel a waiting run no process runs (its server stopped); whether
+    it was. Like any cancelled run it ends ``cancelled``, its calls without
+    a result get the "cancelled" one (the history stays valid), and its
+    event log ends with ``run.cancelled``."""
+    if not await rt.store.claim_waiting_run(
+        run.id, rt.instance_id, now() + rt.settings.run_lease_s
+    ):
+        return False
+    history = await rt.store.list_messages(session.id)
+    message = _pending_calls(history, run.id)
+    calls = message.tool_calls or [] if message is not None else []
+    agent = message.agent if message is not None else None
+    stamp = now()
+    results = [
+        MessageRecord(
+            id=new_id("msg"),
+            session_id=session.id,
+            role="tool",
+            content=CANCELLED_TOOL_RESULT,
+            tool_call_id=call["id"],
+            name=call["function"]["name"],
+            run_id=run.id,
+            agent=agent,
+            interrupted=True,
+            created_at=stamp,
+            completed_at=stamp,
+        )
+        for call in calls
+    ]
+    await rt.store.end_run(
+        run.id,
+        RunStatus.CANCELLED,
+        session_id=session.id,
+        session_status=SessionStatus.INTERRUPTED,
+        messages=results,
+    )
+    bounds = await rt.store.event_bounds(run.id)
+    end = RunCancelled(
+        reason=CANCEL_REASON,
+        seq=(bounds[1] if bounds is not None else 0) + 1,
+        session_id=session.id,
+        run_id=run.id,
+        ts=stamp,
+    )
+    await rt.store.append_events([StoredEvent(run.id, end.seq, end.type, end.model_dump_json())])
+    return True
