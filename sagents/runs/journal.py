@@ -7,10 +7,12 @@ writer task writes what accumulated to the store in one transaction when
 ``batch`` events are waiting or ``flush_s`` has passed since the first of
 them, and at once when a run ends, so a run's terminal event is durable
 before anyone waits on the run. That is a commit per batch, never a commit
-per token. If the store fails, the batch is kept and retried at the next
-flush; past ``max_pending`` events the oldest are dropped (logged), and a
-reader that needs them gets the same ``events_dropped`` answer as for the
-in-memory cap.
+per token. A run that ends well writes its end, what is pending and its
+terminal event in one transaction (:meth:`end_run`), so the flush at its
+close usually finds nothing left to write. If the store fails, the batch is
+kept and retried at the next flush; past ``max_pending`` events the oldest
+are dropped (logged), and a reader that needs them gets the same
+``events_dropped`` answer as for the in-memory cap.
 
 Cap. The stored log of a run keeps what its in-memory channel keeps: when the
 channel drops its oldest events (``SAGE_RUN_LOG_MAX_BYTES``), the next flush
@@ -30,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from sagents.events import EventBase
 from sagents.store.protocol import Store
@@ -62,6 +64,9 @@ class RunJournal:
         self._runs: dict[str, Callable[[], int]] = {}
         """Active runs → their channel's first kept ``seq``."""
         self._floors: dict[str, int] = {}
+        self._logged: dict[str, int] = {}
+        """Runs whose terminal event :meth:`end_run` wrote → its ``seq``: the
+        same event, published after, is not written again."""
         self._wake = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -97,16 +102,44 @@ class RunJournal:
         finally:
             self._runs.pop(run_id, None)
             self._floors.pop(run_id, None)
+            self._logged.pop(run_id, None)
+
+    async def end_run(
+        self,
+        terminal: EventBase,
+        end: Callable[[list[StoredEvent], dict[str, int]], Awaitable[None]],
+    ) -> None:
+        """Write the run's end, what is pending and ``terminal`` in one
+        transaction: ``end`` is the store's ``end_run`` given these events and
+        floors. ``terminal`` is stamped but not yet published (a client must
+        not see the run end before the store says so); once it is, the
+        journal does not write it again. If ``end`` fails, the pending events
+        stay pending and ``terminal`` is forgotten (it will not be published)."""
+        async with self._flush_lock:
+            events, self._pending = self._pending, []
+            floors = self._due_floors()
+            try:
+                await end(_rows(events) + _rows([terminal]), floors)
+            except BaseException:
+                self._requeue(events)
+                raise
+            self.flushes += 1
+            self._floors.update(floors)
+            self._logged[terminal.run_id] = terminal.seq
+            await self._announce([*events, terminal])
 
     # writing
 
     async def flush(self) -> None:
         async with self._flush_lock:
             events, self._pending = self._pending, []
+            if self._logged:
+                logged = self._logged
+                events = [e for e in events if e.seq > logged.get(e.run_id, 0)]
             floors = self._due_floors()
             if not events and not floors:
                 return
-            rows = [StoredEvent(e.run_id, e.seq, e.type, e.model_dump_json()) for e in events]
+            rows = _rows(events)
             try:
                 await self.store.append_events(rows, floors)
             except Exception as exc:
@@ -115,11 +148,14 @@ class RunJournal:
                 return
             self.flushes += 1
             self._floors.update(floors)
-            if self.on_flushed is not None and events:
-                try:
-                    await self.on_flushed({e.run_id for e in events})
-                except Exception as exc:  # readers fall back to polling
-                    log.warning("event log: could not announce a flush: %r", exc)
+            await self._announce(events)
+
+    async def _announce(self, events: Sequence[EventBase]) -> None:
+        if self.on_flushed is not None and events:
+            try:
+                await self.on_flushed({e.run_id for e in events})
+            except Exception as exc:  # readers fall back to polling
+                log.warning("event log: could not announce a flush: %r", exc)
 
     def _due_floors(self) -> dict[str, int]:
         floors: dict[str, int] = {}
@@ -171,3 +207,7 @@ class RunJournal:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.flush()
+
+
+def _rows(events: Sequence[EventBase]) -> list[StoredEvent]:
+    return [StoredEvent(e.run_id, e.seq, e.type, e.model_dump_json()) for e in events]

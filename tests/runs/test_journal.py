@@ -14,7 +14,8 @@ import pytest
 from sagents.events import AgentNotice, EventBase, MessageDelta, RunFinished, parse_event
 from sagents.runs.journal import RunJournal
 from sagents.runs.local import LocalRunRegistry
-from sagents.store import RunRecord, RunStatus, SessionRecord, SQLiteStore
+from sagents.store import RunRecord, RunStatus, SessionRecord, SessionStatus, SQLiteStore
+from sagents.store.records import StoredEvent
 
 
 @pytest.fixture
@@ -93,4 +94,74 @@ async def test_leases_of_active_runs_are_renewed(store: SQLiteStore) -> None:
         raise AssertionError("the lease was never renewed")
     gate.set()
     await registry.wait("r1")
+    await journal.aclose()
+
+
+async def _begun(store: SQLiteStore) -> None:
+    await store.create_session(SessionRecord(id="s1", user_id="u"))
+    await store.create_run(RunRecord(id="r1", session_id="s1", input="hi"))
+
+
+async def test_a_run_ends_in_one_commit_with_its_pending_events(store: SQLiteStore) -> None:
+    """end_run writes what is pending, the run's end and its terminal event
+    together; the terminal event, published after, is not written again."""
+    await _begun(store)
+    journal = RunJournal(store, owner="me", flush_s=60, batch=10_000)  # never on its own
+    journal.start()
+    registry = LocalRunRegistry(journal=journal)
+    before: list[int] = []
+
+    async def end(events: list[StoredEvent], floors: dict[str, int]) -> None:
+        await store.end_run(
+            "r1",
+            RunStatus.FINISHED,
+            session_id="s1",
+            session_status=SessionStatus.COMPLETED,
+            events=events,
+            floors=floors,
+        )
+
+    async def body(publish: Callable[[EventBase], None]) -> None:
+        for seq in range(1, 10):
+            publish(MessageDelta(message_id="m", delta="t", seq=seq, run_id="r1"))
+        before.append(store.write_batches)
+        finished = RunFinished(answer="done", seq=10, run_id="r1")
+        await journal.end_run(finished, end)
+        publish(finished)
+
+    registry.start(run_id="r1", session_id="s1", user_id="u", body=body, on_cancel=lambda: None)
+    await registry.wait("r1")
+    assert store.write_batches - before[0] == 1  # the close found nothing left to write
+    assert journal.flushes == 1
+    assert [e.seq for e in await store.read_events("r1")] == list(range(1, 11))
+    run = await store.get_run("s1", "r1")
+    assert run is not None and run.status is RunStatus.FINISHED
+    await journal.aclose()
+
+
+async def test_a_failed_end_keeps_the_pending_events_and_forgets_the_terminal(
+    store: SQLiteStore,
+) -> None:
+    await _begun(store)
+    journal = RunJournal(store, owner="me", flush_s=60, batch=10_000)
+    journal.start()
+    registry = LocalRunRegistry(journal=journal)
+
+    async def failing(events: list[StoredEvent], floors: dict[str, int]) -> None:
+        raise OSError("disk full")
+
+    async def body(publish: Callable[[EventBase], None]) -> None:
+        for seq in range(1, 4):
+            publish(MessageDelta(message_id="m", delta="t", seq=seq, run_id="r1"))
+        with pytest.raises(OSError):
+            await journal.end_run(RunFinished(answer="done", seq=4, run_id="r1"), failing)
+        # The run reports its failure instead, under the seq the lost end had.
+        publish(AgentNotice(code="failed", message="store", seq=4, run_id="r1"))
+        publish(RunFinished(answer="", seq=5, run_id="r1"))
+
+    registry.start(run_id="r1", session_id="s1", user_id="u", body=body, on_cancel=lambda: None)
+    await registry.wait("r1")
+    stored = await store.read_events("r1")
+    assert [e.seq for e in stored] == [1, 2, 3, 4, 5]
+    assert stored[3].type == "agent.notice"
     await journal.aclose()
