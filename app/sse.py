@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError
 from starlette.types import Receive, Scope, Send
 
@@ -16,8 +16,13 @@ from sagents.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def to_frame(event: EventBase) -> ServerSentEvent:
-    return ServerSentEvent(data=event.model_dump_json(), event=event.type, id=str(event.seq))
+def to_frame(event: EventBase) -> bytes:
+    """The event's SSE frame, as sse-starlette's ``ServerSentEvent`` would
+    encode it (CRLF line ends). Built here from the event's shared JSON
+    (``as_json``: dumped once per event, not once per stream); an event's
+    JSON holds no line break, and its type and seq none either, so one
+    ``data:`` line is the whole frame."""
+    return f"id: {event.seq}\r\nevent: {event.type}\r\ndata: {event.as_json()}\r\n\r\n".encode()
 
 
 async def frames(
@@ -36,7 +41,7 @@ async def frames(
     completed = False
     try:
         async for batch in batches:
-            yield b"".join([to_frame(event).encode() for event in batch])
+            yield b"".join([to_frame(event) for event in batch])
         completed = True
     except EventsDropped as dropped:
         # This reader fell further behind than the run log keeps. End the

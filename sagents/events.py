@@ -12,7 +12,8 @@ an agent never needs to know which run it is part of to report progress.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -50,6 +51,29 @@ class EventBase(BaseModel):
     """Set on the events of an agent run as a tool (``AgentToolSpec``): the
     call id of the tool call it answers, so clients can nest them under it."""
 
+    def as_json(self) -> str:
+        """The event as JSON, made once and shared by every reader that
+        sends it on unchanged (each SSE stream of the run, the durable event
+        log). A stamped event is frozen, so the text cannot go stale: it is
+        kept in the instance dict under a key that is no field (pydantic's
+        dumps, equality and repr read fields only), dropped by :func:`stamp`
+        and by :meth:`model_copy`. A run with one SSE reader and the event
+        log dumped each event twice; now once, whatever the readers."""
+        fields = self.__dict__
+        text: str | None = fields.get(_JSON)
+        if text is None:
+            text = fields[_JSON] = self.model_dump_json()
+        return text
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop(_JSON, None)
+        return copy
+
+
+_JSON = "_sage_json"
+"""Where :meth:`EventBase.as_json` keeps the text (see there)."""
+
 
 E = TypeVar("E", bound=EventBase)
 
@@ -73,6 +97,7 @@ def stamp(
     against everything else.
     """
     fields = event.__dict__
+    fields.pop(_JSON, None)  # dumped before its stamps (a test, a log line)
     fields["seq"] = seq
     fields["session_id"] = session_id
     fields["run_id"] = run_id
@@ -352,6 +377,14 @@ def parse_event(data: str | bytes | dict[str, Any]) -> Event:
     if isinstance(data, dict):
         return _EVENT_ADAPTER.validate_python(data)
     return _EVENT_ADAPTER.validate_json(data)
+
+
+def parse_stored(data: str) -> Event:
+    """An event read back from the event log, whose text it keeps as its
+    :meth:`~EventBase.as_json`: a replay sends what was stored, undumped."""
+    event = _EVENT_ADAPTER.validate_json(data)
+    event.__dict__[_JSON] = data
+    return event
 
 
 def is_terminal(event: EventBase) -> bool:

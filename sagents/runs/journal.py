@@ -68,6 +68,8 @@ class RunJournal:
         """Runs whose terminal event :meth:`end_run` wrote → its ``seq``: the
         same event, published after, is not written again."""
         self._wake = asyncio.Event()
+        self._first_at = 0.0
+        """When the oldest pending event arrived (``time.monotonic``)."""
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.on_flushed: Callable[[set[str]], Awaitable[None]] | None = None
@@ -92,7 +94,10 @@ class RunJournal:
         pending = self._pending
         pending.append(event)
         # The first event starts the flush_s clock; a full batch ends it.
-        if len(pending) == 1 or len(pending) >= self.batch:
+        if len(pending) == 1:
+            self._first_at = time.monotonic()
+            self._wake.set()
+        elif len(pending) >= self.batch:
             self._wake.set()
 
     async def closed(self, run_id: str) -> None:
@@ -179,8 +184,15 @@ class RunJournal:
         while True:
             # Idle: sleep until an event arrives or the lease tick is due.
             await self._wait(next_tick - time.monotonic())
-            if 0 < len(self._pending) < self.batch:
-                await self._wait(self.flush_s)  # let a batch gather
+            # Let a batch gather until flush_s after its oldest event. Not
+            # from the wake-up: the pending list may have been emptied (a
+            # run's end_run took it) and refilled since (the next run began),
+            # and flushing that newcomer at once would cost a commit.
+            while 0 < len(self._pending) < self.batch:
+                due = self._first_at + self.flush_s - time.monotonic()
+                if due <= 0:
+                    break
+                await self._wait(due)
             try:
                 await self.flush()
                 if time.monotonic() >= next_tick:
@@ -194,9 +206,15 @@ class RunJournal:
                 log.exception("run journal: store call failed")
 
     async def _wait(self, seconds: float) -> None:
+        """Until woken or ``seconds`` passed. ``asyncio.timeout``, not
+        ``wait_for``: on Python 3.11, a ``wait_for`` whose event was set just
+        before the task was cancelled returns normally and drops the cancel,
+        so ``aclose`` (which cancels this task right after the last run's
+        events woke it) waited forever."""
         if seconds > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), seconds)
+                async with asyncio.timeout(seconds):
+                    await self._wake.wait()
         self._wake.clear()
 
     async def aclose(self) -> None:
@@ -210,4 +228,4 @@ class RunJournal:
 
 
 def _rows(events: Sequence[EventBase]) -> list[StoredEvent]:
-    return [StoredEvent(e.run_id, e.seq, e.type, e.model_dump_json()) for e in events]
+    return [StoredEvent(e.run_id, e.seq, e.type, e.as_json()) for e in events]

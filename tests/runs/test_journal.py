@@ -165,3 +165,48 @@ async def test_a_failed_end_keeps_the_pending_events_and_forgets_the_terminal(
     assert [e.seq for e in stored] == [1, 2, 3, 4, 5]
     assert stored[3].type == "agent.notice"
     await journal.aclose()
+
+
+async def test_an_event_after_a_runs_end_waits_for_its_batch(store: SQLiteStore) -> None:
+    """The end of one run empties the pending list and the next run's first
+    event refills it: that event gathers a batch for ``flush_s`` like any
+    first event, instead of being flushed at once by the end's wake-up."""
+    journal = RunJournal(store, owner="me", flush_s=1.0, batch=10_000)
+    journal.start()
+    journal.append(MessageDelta(message_id="m", delta="t", seq=1, run_id="r1"))
+    await asyncio.sleep(0.05)  # the writer woke and is gathering a batch
+    finished = RunFinished(answer="done", seq=2, run_id="r1")
+    await journal.end_run(finished, store.append_events)
+    journal.append(finished)  # published after its end committed: wakes the writer
+    journal.append(MessageDelta(message_id="m", delta="t", seq=1, run_id="r2"))
+    before = store.write_batches
+    await asyncio.sleep(0.3)
+    assert store.write_batches == before  # r2's event is gathering, not flushed alone
+    for _ in range(100):
+        if await store.read_events("r2"):
+            break
+        await asyncio.sleep(0.05)
+    assert [e.seq for e in await store.read_events("r2")] == [1]
+    assert [e.seq for e in await store.read_events("r1")] == [1, 2]
+    await journal.aclose()
+
+
+@pytest.mark.parametrize("yields", [0, 1, 2, 3])
+async def test_aclose_right_after_an_event_woke_the_writer_returns(
+    store: SQLiteStore, yields: int
+) -> None:
+    """The last run's events wake the writer just before shutdown cancels
+    it; whatever the interleaving, the cancel must end it (not be lost)."""
+    journal = RunJournal(store, owner="me", flush_s=0.05)
+    journal.start()
+    await asyncio.sleep(0.01)  # the writer is idle, waiting to be woken
+    journal.append(MessageDelta(message_id="m", delta="t", seq=1, run_id="r1"))
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    closing = asyncio.ensure_future(journal.aclose())
+    done, _ = await asyncio.wait([closing], timeout=5)  # waits without cancelling
+    if not done:  # the cancel was lost: a second one ends the writer
+        closing.cancel()
+        await journal.aclose()
+    assert done, "aclose() did not return: the writer dropped its cancel"
+    assert [e.seq for e in await store.read_events("r1")] == [1]
