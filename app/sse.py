@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from sagents.events import EventBase
 from sagents.runs.channel import EventsDropped
@@ -54,6 +56,68 @@ async def frames(
             on_close(completed)
 
 
+class _SendGuard:
+    """The send timeout of one SSE response, with one timer per stream.
+
+    The guarantee (``SAGE_SSE_SEND_TIMEOUT_S``): an ASGI send that has not
+    returned after ``timeout_s`` is cancelled and raises ``SendTimeoutError``,
+    so a client that stops reading is dropped. sse-starlette gives it with
+    an anyio cancel scope around every send (a task look-up, a deadline and
+    a timer per token on a streamed answer); here a send only notes which
+    task is sending since when, and one timer, re-armed at most once per
+    ``timeout_s``, checks whether that send has been waiting too long.
+    """
+
+    __slots__ = ("_handle", "_send", "_since", "_stalled", "_task", "timeout_s")
+
+    def __init__(self, send: Send, timeout_s: float | None) -> None:
+        self._send = send
+        self.timeout_s = timeout_s
+        self._task: asyncio.Task[Any] | None = None
+        """The task waiting in a send now; None between sends."""
+        self._since = 0.0
+        self._stalled = False
+        self._handle: asyncio.TimerHandle | None = None
+
+    async def send(self, message: Message) -> None:
+        if self.timeout_s is None:
+            await self._send(message)
+            return
+        if self._stalled:
+            raise SendTimeoutError()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        self._task, self._since = task, loop.time()
+        if self._handle is None:
+            self._handle = loop.call_at(self._since + self.timeout_s, self._check)
+        try:
+            await self._send(message)
+        except asyncio.CancelledError:
+            if self._stalled and task is not None and task.uncancel() == 0:
+                raise SendTimeoutError() from None
+            raise
+        finally:
+            self._task = None
+
+    def _check(self) -> None:
+        self._handle = None
+        task, timeout_s = self._task, self.timeout_s
+        if task is None or timeout_s is None:
+            return  # between sends: the next one re-arms
+        loop = asyncio.get_running_loop()
+        due = self._since + timeout_s
+        if loop.time() < due:  # a later send than the one this timer was for
+            self._handle = loop.call_at(due, self._check)
+            return
+        self._stalled = True
+        task.cancel()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 class EventStream(EventSourceResponse):
     """An SSE response that gives up on a client that stops reading.
 
@@ -83,12 +147,21 @@ class EventStream(EventSourceResponse):
             headers={"Cache-Control": "no-cache", **(headers or {})},
         )
 
+    async def _send_with_timeout(self, send: Send, message: Message) -> None:
+        """sse-starlette's one place that sends (events, pings, the end),
+        which wraps each send in a cancel scope of ``send_timeout``; ``send``
+        here is the ``_SendGuard``'s, which keeps the same timeout cheaper."""
+        await send(message)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        guard = _SendGuard(send, self.send_timeout)
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, guard.send)
         except SendTimeoutError:
             log.info(
                 "closed the event stream of %s: the client read nothing for %g s",
                 scope.get("path"),
                 self.send_timeout,
             )
+        finally:
+            guard.close()
