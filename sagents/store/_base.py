@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
 from sagents.store import _eventlog, _rows
+from sagents.store._recovery import Recovered
 from sagents.store._sql import RowLike, Tx
 from sagents.store._writer import BatchWriter
 from sagents.store.records import (
@@ -90,6 +91,21 @@ class StoreBase:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    def _note(self, recovered: Recovered, where: str) -> None:
+        """Keep what a recovery at start-up found, and log it when it found any."""
+        self.recovered_runs = recovered.runs
+        self.recovered_sessions = recovered.sessions
+        self.recovered_tool_results = recovered.tool_results
+        if recovered.runs or recovered.sessions:
+            log.warning(
+                "marked %d run(s) and %d session(s) left running as interrupted in %s,"
+                " and gave %d unanswered tool call(s) an interrupted result",
+                recovered.runs,
+                recovered.sessions,
+                where,
+                recovered.tool_results,
+            )
 
     @property
     def write_batches(self) -> int:

@@ -129,17 +129,7 @@ class PostgresStore(StoreBase):
         async with self._connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
             recovered = await recover(PostgresTx(conn), now())
-        self.recovered_runs = recovered.runs
-        self.recovered_sessions = recovered.sessions
-        self.recovered_tool_results = recovered.tool_results
-        if recovered.runs or recovered.sessions:
-            log.warning(
-                "marked %d run(s) whose lease expired and %d session(s) as interrupted,"
-                " and gave %d unanswered tool call(s) an interrupted result",
-                recovered.runs,
-                recovered.sessions,
-                recovered.tool_results,
-            )
+        self._note(recovered, "the database")
         return recovered.runs
 
     async def close(self) -> None:

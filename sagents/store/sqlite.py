@@ -114,18 +114,7 @@ class SQLiteStore(StoreBase):
             raise
         self._db = db
         self._writer = BatchWriter(self._run_batch, name="sage-sqlite-writer")
-        self.recovered_runs = recovered.runs
-        self.recovered_sessions = recovered.sessions
-        self.recovered_tool_results = recovered.tool_results
-        if recovered.runs or recovered.sessions:
-            log.warning(
-                "marked %d run(s) and %d session(s) left running as interrupted in %s,"
-                " and gave %d unanswered tool call(s) an interrupted result",
-                recovered.runs,
-                recovered.sessions,
-                self.path,
-                recovered.tool_results,
-            )
+        self._note(recovered, str(self.path))
 
     def _prepare(self) -> list[tuple[int, list[str]]]:
         """The blocking part of :meth:`open`, run in a worker thread."""
