@@ -65,52 +65,53 @@ class _SendGuard:
     an anyio cancel scope around every send (a task look-up, a deadline and
     a timer per token on a streamed answer); here a send only notes which
     task is sending since when, and one timer, re-armed at most once per
-    ``timeout_s``, checks whether that send has been waiting too long.
+    ``timeout_s``, checks whether a send has been waiting too long. Sends
+    can overlap (a keep-alive ping beside an event), so each is tracked.
     """
 
-    __slots__ = ("_handle", "_send", "_since", "_stalled", "_task", "timeout_s")
+    __slots__ = ("_handle", "_send", "_sending", "_stalled", "timeout_s")
 
     def __init__(self, send: Send, timeout_s: float | None) -> None:
         self._send = send
         self.timeout_s = timeout_s
-        self._task: asyncio.Task[Any] | None = None
-        """The task waiting in a send now; None between sends."""
-        self._since = 0.0
+        self._sending: dict[asyncio.Task[Any], float] = {}
+        """The tasks waiting in a send now, with when they started."""
         self._stalled = False
         self._handle: asyncio.TimerHandle | None = None
 
     async def send(self, message: Message) -> None:
-        if self.timeout_s is None:
+        task = asyncio.current_task()
+        if self.timeout_s is None or task is None:
             await self._send(message)
             return
         if self._stalled:
             raise SendTimeoutError()
         loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        self._task, self._since = task, loop.time()
+        self._sending[task] = since = loop.time()
         if self._handle is None:
-            self._handle = loop.call_at(self._since + self.timeout_s, self._check)
+            self._handle = loop.call_at(since + self.timeout_s, self._check)
         try:
             await self._send(message)
         except asyncio.CancelledError:
-            if self._stalled and task is not None and task.uncancel() == 0:
+            if self._stalled and task.uncancel() == 0:
                 raise SendTimeoutError() from None
             raise
         finally:
-            self._task = None
+            del self._sending[task]
 
     def _check(self) -> None:
         self._handle = None
-        task, timeout_s = self._task, self.timeout_s
-        if task is None or timeout_s is None:
+        timeout_s = self.timeout_s
+        if not self._sending or timeout_s is None:
             return  # between sends: the next one re-arms
         loop = asyncio.get_running_loop()
-        due = self._since + timeout_s
-        if loop.time() < due:  # a later send than the one this timer was for
+        due = min(self._sending.values()) + timeout_s
+        if loop.time() < due:  # later sends than the one this timer was for
             self._handle = loop.call_at(due, self._check)
             return
         self._stalled = True
-        task.cancel()
+        for task in self._sending:
+            task.cancel()
 
     def close(self) -> None:
         if self._handle is not None:

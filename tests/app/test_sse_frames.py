@@ -39,14 +39,16 @@ async def test_every_stream_sends_the_one_shared_text() -> None:
 
 
 class _Socket:
-    """An ASGI send whose writes take ``seconds`` each (a client reading slowly)."""
+    """An ASGI send whose writes take ``seconds`` each (a client reading
+    slowly), or the given times in turn, the last one for the rest."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    def __init__(self, *seconds: float) -> None:
+        self.seconds = list(seconds)
         self.sent = 0
 
     async def send(self, message: Message) -> None:
-        await asyncio.sleep(self.seconds)
+        delay = self.seconds.pop(0) if len(self.seconds) > 1 else self.seconds[0]
+        await asyncio.sleep(delay)
         self.sent += 1
 
 
@@ -78,4 +80,18 @@ async def test_a_cancel_from_elsewhere_stays_a_cancel() -> None:
     sending.cancel()
     with pytest.raises(asyncio.CancelledError):
         await sending
+    guard.close()
+
+
+async def test_a_stalled_send_beside_one_that_returns_is_still_dropped() -> None:
+    """A keep-alive ping may send beside an event: the ping returning must
+    not hide the event's send that is stuck."""
+    socket = _Socket(30, 0.05)  # the first send sticks, the next one returns
+    guard = _SendGuard(socket.send, 0.4)
+    stuck = asyncio.ensure_future(guard.send({"type": "http.response.body"}))
+    await asyncio.sleep(0.1)
+    await guard.send({"type": "http.response.body"})
+    assert socket.sent == 1
+    with pytest.raises(SendTimeoutError):
+        await asyncio.wait_for(stuck, 5)
     guard.close()
