@@ -130,6 +130,7 @@ class RunJournal:
                 raise
             self.flushes += 1
             self._floors.update(floors)
+            _written(events)
             self._logged[terminal.run_id] = terminal.seq
             await self._announce([*events, terminal])
 
@@ -153,6 +154,7 @@ class RunJournal:
                 return
             self.flushes += 1
             self._floors.update(floors)
+            _written(events)
             await self._announce(events)
 
     async def _announce(self, events: Sequence[EventBase]) -> None:
@@ -229,3 +231,10 @@ class RunJournal:
 
 def _rows(events: Sequence[EventBase]) -> list[StoredEvent]:
     return [StoredEvent(e.run_id, e.seq, e.type, e.as_json()) for e in events]
+
+
+def _written(events: Sequence[EventBase]) -> None:
+    """The log is the last reader of an event's shared JSON (live streams
+    sent it already): let it go (``EventBase.drop_json``)."""
+    for event in events:
+        event.drop_json()

@@ -210,3 +210,20 @@ async def test_aclose_right_after_an_event_woke_the_writer_returns(
         await journal.aclose()
     assert done, "aclose() did not return: the writer dropped its cancel"
     assert [e.seq for e in await store.read_events("r1")] == [1]
+
+
+async def test_the_log_lets_go_of_the_events_shared_json_once_written(
+    store: SQLiteStore,
+) -> None:
+    """The channel keeps events for replay; their JSON text is kept only
+    until the log, its last reader, has written it."""
+    journal = RunJournal(store, owner="me", flush_s=60)
+    event = MessageDelta(message_id="m", delta="t", seq=1, run_id="r1")
+    text = event.as_json()  # a live stream sent it
+    journal.append(event)
+    assert event.as_json() is text  # still shared until the log has it
+    await journal.flush()
+    assert [e.data for e in await store.read_events("r1")] == [text]
+    again = event.as_json()
+    assert again == text and again is not text  # dumped anew: the text was let go
+    await journal.aclose()
