@@ -1,7 +1,10 @@
 """The persistence contract. SQLite implements it by default, PostgreSQL
 for several replicas (``SAGE_DATABASE_URL``); no agent notices which.
 
-Every read that a client can trigger takes the ``user_id`` and returns
+Every write a method makes is committed when the method returns (both
+stores group the writes that wait at the same moment into one transaction,
+``_writer``, without weakening that). Every read that a client can trigger
+takes the ``user_id`` and returns
 ``None`` (not an error) for another user's rows, so the HTTP layer can answer
 404 without learning that the row exists.
 """
