@@ -3,8 +3,9 @@ for several replicas (``SAGE_DATABASE_URL``); no agent notices which.
 
 Every write a method makes is committed when the method returns (both
 stores group the writes that wait at the same moment into one transaction,
-``_writer``, without weakening that). Every read that a client can trigger
-takes the ``user_id`` and returns
+``_writer``, without weakening that).
+
+Every read that a client can trigger takes the ``user_id`` and returns
 ``None`` (not an error) for another user's rows, so the HTTP layer can answer
 404 without learning that the row exists.
 """
