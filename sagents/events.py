@@ -60,18 +60,24 @@ class EventBase(BaseModel):
         and by :meth:`model_copy`. A run with one SSE reader and the event
         log dumped each event twice; now once, whatever the readers."""
         fields = self.__dict__
-        text: str | None = fields.get(_JSON)
+        text: str | bool | None = fields.get(_JSON)
+        if type(text) is str:
+            return text
+        dumped = self.model_dump_json()
         if text is None:
-            text = fields[_JSON] = self.model_dump_json()
-        return text
+            fields[_JSON] = dumped
+        return dumped
 
     def drop_json(self) -> None:
         """Let go of the text :meth:`as_json` kept, once the last reader that
         needed it has it: the run's channel keeps its events for replay, and
         keeping each one's text beside it cost ~350 bytes per event (~35 KiB
         per 100-token answer). The event log's writer, the last of those
-        readers, drops it after each write; a later reader dumps again."""
-        self.__dict__.pop(_JSON, None)
+        readers, drops it after each write. A reader after that (a stream
+        that fell behind, a replay) dumps again and does not keep the text:
+        under a backlog that is most readers, and keeping theirs would bring
+        the memory back."""
+        self.__dict__[_JSON] = False
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         copy = super().model_copy(update=update, deep=deep)

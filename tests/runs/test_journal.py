@@ -226,4 +226,5 @@ async def test_the_log_lets_go_of_the_events_shared_json_once_written(
     assert [e.data for e in await store.read_events("r1")] == [text]
     again = event.as_json()
     assert again == text and again is not text  # dumped anew: the text was let go
+    assert event.as_json() is not again  # and a late reader's dump is not kept
     await journal.aclose()
