@@ -52,13 +52,10 @@ class EventBase(BaseModel):
     call id of the tool call it answers, so clients can nest them under it."""
 
     def as_json(self) -> str:
-        """The event as JSON, made once and shared by every reader that
-        sends it on unchanged (each SSE stream of the run, the durable event
-        log). A stamped event is frozen, so the text cannot go stale: it is
-        kept in the instance dict under a key that is no field (pydantic's
-        dumps, equality and repr read fields only), dropped by :func:`stamp`
-        and by :meth:`model_copy`. A run with one SSE reader and the event
-        log dumped each event twice; now once, whatever the readers."""
+        """The event as JSON, dumped once and shared by every reader that
+        sends it unchanged (the run's SSE streams, the event log). Kept in
+        the instance dict under a key that is no field (dumps, equality and
+        repr read fields only); :func:`stamp` and :meth:`model_copy` drop it."""
         fields = self.__dict__
         text: str | bool | None = fields.get(_JSON)
         if type(text) is str:
@@ -69,14 +66,10 @@ class EventBase(BaseModel):
         return dumped
 
     def drop_json(self) -> None:
-        """Let go of the text :meth:`as_json` kept, once the last reader that
-        needed it has it: the run's channel keeps its events for replay, and
-        keeping each one's text beside it cost ~350 bytes per event (~35 KiB
-        per 100-token answer). The event log's writer, the last of those
-        readers, drops it after each write. A reader after that (a stream
-        that fell behind, a replay) dumps again and does not keep the text:
-        under a backlog that is most readers, and keeping theirs would bring
-        the memory back."""
+        """Let go of the kept text once the last reader that needed it (the
+        event log's writer) has it: the channel keeps events for replay, and
+        their text cost ~350 bytes each. A reader after that (a stream that
+        fell behind, a replay) dumps again without keeping the text."""
         self.__dict__[_JSON] = False
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
