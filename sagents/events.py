@@ -12,7 +12,8 @@ an agent never needs to know which run it is part of to report progress.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -50,6 +51,36 @@ class EventBase(BaseModel):
     """Set on the events of an agent run as a tool (``AgentToolSpec``): the
     call id of the tool call it answers, so clients can nest them under it."""
 
+    def as_json(self) -> str:
+        """The event as JSON, dumped once and shared by every reader that
+        sends it unchanged (the run's SSE streams, the event log). Kept in
+        the instance dict under a key that is no field (dumps, equality and
+        repr read fields only); :func:`stamp` and :meth:`model_copy` drop it."""
+        fields = self.__dict__
+        text: str | bool | None = fields.get(_JSON)
+        if type(text) is str:
+            return text
+        dumped = self.model_dump_json()
+        if text is None:
+            fields[_JSON] = dumped
+        return dumped
+
+    def drop_json(self) -> None:
+        """Let go of the kept text once the last reader that needed it (the
+        event log's writer) has it: the channel keeps events for replay, and
+        their text cost ~350 bytes each. A reader after that (a stream that
+        fell behind, a replay) dumps again without keeping the text."""
+        self.__dict__[_JSON] = False
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop(_JSON, None)
+        return copy
+
+
+_JSON = "_sage_json"
+"""Where :meth:`EventBase.as_json` keeps the text (see there)."""
+
 
 E = TypeVar("E", bound=EventBase)
 
@@ -73,6 +104,7 @@ def stamp(
     against everything else.
     """
     fields = event.__dict__
+    fields.pop(_JSON, None)  # dumped before its stamps (a test, a log line)
     fields["seq"] = seq
     fields["session_id"] = session_id
     fields["run_id"] = run_id
@@ -407,6 +439,14 @@ def parse_event(data: str | bytes | dict[str, Any]) -> Event:
     if isinstance(data, dict):
         return _EVENT_ADAPTER.validate_python(data)
     return _EVENT_ADAPTER.validate_json(data)
+
+
+def parse_stored(data: str) -> Event:
+    """An event read back from the event log, whose text it keeps as its
+    :meth:`~EventBase.as_json`: a replay sends what was stored, undumped."""
+    event = _EVENT_ADAPTER.validate_json(data)
+    event.__dict__[_JSON] = data
+    return event
 
 
 def is_terminal(event: EventBase) -> bool:

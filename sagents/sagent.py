@@ -55,6 +55,7 @@ from sagents.store.records import (
     RunStatus,
     SessionRecord,
     SessionStatus,
+    StoredEvent,
     new_id,
 )
 from sagents.tools.builtin import hidden_builtins
@@ -118,20 +119,23 @@ class _Emitter:
     def __call__(
         self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
     ) -> None:
-        self.seq += 1
+        self.send(self.stamped(event, agent=agent, parent_call_id=parent_call_id))
+
+    def stamped(
+        self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
+    ) -> EventBase:
+        """``event`` stamped as the next one, not yet published (``send`` it
+        before stamping another)."""
         if agent is None and self.agents:
             agent = self.agents[-1][0]
-        self._publish(
-            stamp(
-                event,
-                self.seq,
-                self.session_id,
-                self.run_id,
-                self.trace_id,
-                agent,
-                parent_call_id,
-            )
+        return stamp(
+            event, self.seq + 1, self.session_id, self.run_id, self.trace_id, agent, parent_call_id
         )
+
+    def send(self, event: EventBase) -> None:
+        """Publish an event ``stamped`` last."""
+        self.seq += 1
+        self._publish(event)
 
 
 class SAgent:
@@ -327,17 +331,29 @@ class SAgent:
             async for event in self.executor.run(flow, ctx):
                 emit(event)
             answer = ctx.answer or ""
-            with step(telemetry, "store.end_run"):
+            finished = emit.stamped(RunFinished(answer=answer, usage=ctx.usage))
+            usage = ctx.usage
+
+            async def end(events: list[StoredEvent], floors: dict[str, int]) -> None:
                 await rt.store.end_run(
                     run.id,
                     RunStatus.FINISHED,
                     session_id=session.id,
                     session_status=SessionStatus.COMPLETED,
                     answer=answer,
-                    input_tokens=ctx.usage.input_tokens,
-                    output_tokens=ctx.usage.output_tokens,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    events=events,
+                    floors=floors,
                 )
-            emit(RunFinished(answer=answer, usage=ctx.usage))
+
+            with step(telemetry, "store.end_run"):
+                # With the run's event log, one commit ends the run and
+                # makes its log durable up to the terminal event, which
+                # clients see only after that commit.
+                journal = rt.runs.journal
+                await (end([], {}) if journal is None else journal.end_run(finished, end))
+            emit.send(finished)
             if telemetry is not None:
                 telemetry.finish("finished")
             if rt.memory_extractor is not None:  # after the terminal event: never delays it

@@ -33,6 +33,7 @@ import openai
 
 from sagents.context.tokens import TokenCounters
 from sagents.llm.capabilities import FEATURES, Capabilities
+from sagents.llm.deadline import ReadDeadline
 from sagents.llm.errors import (
     LLMError,
     LLMNotConfigured,
@@ -142,6 +143,9 @@ class OpenAIChatModel:
         chunks = 0
         text_chars = 0
         finish: str | None = None
+        # The one timer of the stream's reads (see ReadDeadline); the first
+        # read, in _open, has its own per-attempt first-chunk deadline.
+        reads = ReadDeadline(deadline)
         try:
             while True:
                 chunks += decoded.decoded
@@ -162,8 +166,7 @@ class OpenAIChatModel:
                 if decoded.finish is not None:
                     finish = decoded.finish
                 try:
-                    async with asyncio.timeout_at(deadline):
-                        decoded = decode_batch(await anext(batches), model)
+                    decoded = decode_batch(await reads.read(batches), model)
                 except StopAsyncIteration:
                     break
         except STREAM_ERRORS as exc:
@@ -173,6 +176,7 @@ class OpenAIChatModel:
         finally:
             # Also reached when the consuming task is cancelled or the caller
             # closes this generator: the HTTP response must not outlive it.
+            reads.close()
             await response.aclose()
         for part in think.flush():
             if type(part) is TextDelta or type(part) is ReasoningDelta:

@@ -7,10 +7,12 @@ writer task writes what accumulated to the store in one transaction when
 ``batch`` events are waiting or ``flush_s`` has passed since the first of
 them, and at once when a run ends, so a run's terminal event is durable
 before anyone waits on the run. That is a commit per batch, never a commit
-per token. If the store fails, the batch is kept and retried at the next
-flush; past ``max_pending`` events the oldest are dropped (logged), and a
-reader that needs them gets the same ``events_dropped`` answer as for the
-in-memory cap.
+per token. A run that ends well writes its end, what is pending and its
+terminal event in one transaction (:meth:`end_run`), so the flush at its
+close usually finds nothing left to write. If the store fails, the batch is
+kept and retried at the next flush; past ``max_pending`` events the oldest
+are dropped (logged), and a reader that needs them gets the same
+``events_dropped`` answer as for the in-memory cap.
 
 Cap. The stored log of a run keeps what its in-memory channel keeps: when the
 channel drops its oldest events (``SAGE_RUN_LOG_MAX_BYTES``), the next flush
@@ -35,7 +37,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from sagents.events import EventBase
 from sagents.store.protocol import Store
@@ -70,7 +72,12 @@ class RunJournal:
         self._runs: dict[str, Callable[[], int]] = {}
         """Active runs → their channel's first kept ``seq``."""
         self._floors: dict[str, int] = {}
+        self._logged: dict[str, int] = {}
+        """Runs whose terminal event :meth:`end_run` wrote → its ``seq``: the
+        same event, published after, is not written again."""
         self._wake = asyncio.Event()
+        self._first_at = 0.0
+        """When the oldest pending event arrived (``time.monotonic``)."""
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.on_flushed: Callable[[set[str]], Awaitable[None]] | None = None
@@ -98,7 +105,10 @@ class RunJournal:
         pending = self._pending
         pending.append(event)
         # The first event starts the flush_s clock; a full batch ends it.
-        if len(pending) == 1 or len(pending) >= self.batch:
+        if len(pending) == 1:
+            self._first_at = time.monotonic()
+            self._wake.set()
+        elif len(pending) >= self.batch:
             self._wake.set()
 
     async def closed(self, run_id: str) -> None:
@@ -108,16 +118,49 @@ class RunJournal:
         finally:
             self._runs.pop(run_id, None)
             self._floors.pop(run_id, None)
+            self._logged.pop(run_id, None)
+
+    async def end_run(
+        self,
+        terminal: EventBase,
+        end: Callable[[list[StoredEvent], dict[str, int]], Awaitable[None]],
+    ) -> None:
+        """Write the run's end, what is pending and ``terminal`` in one
+        transaction: ``end`` is the store's ``end_run`` given these events and
+        floors. ``terminal`` is stamped but not yet published (a client must
+        not see the run end before the store says so); once it is, the
+        journal does not write it again. If ``end`` fails, the pending events
+        stay pending and ``terminal`` is forgotten (it will not be published).
+        With the log off, only the run's end is written."""
+        if not self.log_events:
+            await end([], {})
+            return
+        async with self._flush_lock:
+            events, self._pending = self._pending, []
+            floors = self._due_floors()
+            try:
+                await end(_rows(events) + _rows([terminal]), floors)
+            except BaseException:
+                self._requeue(events)
+                raise
+            self.flushes += 1
+            self._floors.update(floors)
+            _written(events)
+            self._logged[terminal.run_id] = terminal.seq
+            await self._announce([*events, terminal])
 
     # writing
 
     async def flush(self) -> None:
         async with self._flush_lock:
             events, self._pending = self._pending, []
+            if self._logged:
+                logged = self._logged
+                events = [e for e in events if e.seq > logged.get(e.run_id, 0)]
             floors = self._due_floors()
             if not events and not floors:
                 return
-            rows = [StoredEvent(e.run_id, e.seq, e.type, e.model_dump_json()) for e in events]
+            rows = _rows(events)
             try:
                 await self.store.append_events(rows, floors)
             except Exception as exc:
@@ -126,11 +169,15 @@ class RunJournal:
                 return
             self.flushes += 1
             self._floors.update(floors)
-            if self.on_flushed is not None and events:
-                try:
-                    await self.on_flushed({e.run_id for e in events})
-                except Exception as exc:  # readers fall back to polling
-                    log.warning("event log: could not announce a flush: %r", exc)
+            _written(events)
+            await self._announce(events)
+
+    async def _announce(self, events: Sequence[EventBase]) -> None:
+        if self.on_flushed is not None and events:
+            try:
+                await self.on_flushed({e.run_id for e in events})
+            except Exception as exc:  # readers fall back to polling
+                log.warning("event log: could not announce a flush: %r", exc)
 
     def _due_floors(self) -> dict[str, int]:
         floors: dict[str, int] = {}
@@ -156,8 +203,15 @@ class RunJournal:
         while True:
             # Idle: sleep until an event arrives or the lease tick is due.
             await self._wait(next_tick - time.monotonic())
-            if 0 < len(self._pending) < self.batch:
-                await self._wait(self.flush_s)  # let a batch gather
+            # Let a batch gather until flush_s after its oldest event. Not
+            # from the wake-up: the pending list may have been emptied (a
+            # run's end_run took it) and refilled since (the next run began),
+            # and flushing that newcomer at once would cost a commit.
+            while 0 < len(self._pending) < self.batch:
+                due = self._first_at + self.flush_s - time.monotonic()
+                if due <= 0:
+                    break
+                await self._wait(due)
             try:
                 await self.flush()
                 if time.monotonic() >= next_tick:
@@ -171,9 +225,15 @@ class RunJournal:
                 log.exception("run journal: store call failed")
 
     async def _wait(self, seconds: float) -> None:
+        """Until woken or ``seconds`` passed. ``asyncio.timeout``, not
+        ``wait_for``: on Python 3.11, a ``wait_for`` whose event was set just
+        before the task was cancelled returns normally and drops the cancel,
+        so ``aclose`` (which cancels this task right after the last run's
+        events woke it) waited forever."""
         if seconds > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), seconds)
+                async with asyncio.timeout(seconds):
+                    await self._wake.wait()
         self._wake.clear()
 
     async def aclose(self) -> None:
@@ -184,3 +244,14 @@ class RunJournal:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.flush()
+
+
+def _rows(events: Sequence[EventBase]) -> list[StoredEvent]:
+    return [StoredEvent(e.run_id, e.seq, e.type, e.as_json()) for e in events]
+
+
+def _written(events: Sequence[EventBase]) -> None:
+    """The log is the last reader of an event's shared JSON (live streams
+    sent it already): let it go (``EventBase.drop_json``)."""
+    for event in events:
+        event.drop_json()

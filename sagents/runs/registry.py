@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sagents.events import EventBase
+
+if TYPE_CHECKING:
+    from sagents.runs.journal import RunJournal
 
 
 class SessionBusy(Exception):
@@ -53,6 +56,9 @@ RunBody = Callable[[Callable[[EventBase], None]], Coroutine[Any, Any, None]]
 
 
 class RunRegistry(Protocol):
+    journal: RunJournal | None
+    """Where the runs' events are made durable; None keeps them in memory only."""
+
     def start(
         self,
         *,

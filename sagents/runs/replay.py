@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sagents.events import EventBase, is_terminal, parse_event
+from sagents.events import EventBase, is_terminal, parse_stored
 from sagents.runs.channel import EventsDropped
 from sagents.store.protocol import Store
 
@@ -54,7 +54,7 @@ async def stored_batches(
             for row in stored:
                 if row.seq != wanted + 1:
                     break  # a gap inside the page: the next read reports it
-                batch.append(parse_event(row.data))
+                batch.append(parse_stored(row.data))
                 wanted = row.seq
             yield batch
             if is_terminal(batch[-1]):

@@ -1,13 +1,15 @@
 """The durable event log and run leases: the statements both stores share.
 
-Each function runs inside the caller's transaction (``Tx``), so a batch of
-events, the trimming of a run's oldest events and a lease renewal commit as
-one unit, with one commit per flush rather than one per event.
+The statements go to a store's batch writer (``_writer``) or run inside the
+caller's transaction (``append``, for recovery), so a batch of events, the
+trimming of a run's oldest events and a lease renewal commit as one unit, with
+one commit per flush (or fewer: see the writer) rather than one per event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sagents.store import _rows
 from sagents.store._sql import Tx
@@ -25,42 +27,42 @@ async def append(tx: Tx, events: Sequence[StoredEvent], floors: Mapping[str, int
     first ``seq`` still kept once the run's log passed its cap)."""
     await tx.executemany(_APPEND, [_rows.event_row(e) for e in events])
     for run_id, floor in floors.items():
-        await tx.execute("DELETE FROM run_events WHERE run_id = ? AND seq < ?", (run_id, floor))
+        await tx.execute(_TRIM, (run_id, floor))
 
 
-async def read(tx: Tx, run_id: str, after_seq: int, limit: int) -> list[StoredEvent]:
-    rows = await tx.fetch(
-        f"SELECT {', '.join(_rows.EVENT_COLUMNS)} FROM run_events"
-        " WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        (run_id, after_seq, limit),
-    )
-    return [_rows.event_from(r) for r in rows]
+READ = (
+    f"SELECT {', '.join(_rows.EVENT_COLUMNS)} FROM run_events"
+    " WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+)
+"""A page of a run's events after a ``seq`` (run_id, after_seq, limit)."""
+
+BOUNDS = "SELECT MIN(seq) AS first, MAX(seq) AS last FROM run_events WHERE run_id = ?"
+"""(first, last) ``seq`` kept for a run; NULLs when it has none."""
+
+_TRIM = "DELETE FROM run_events WHERE run_id = ? AND seq < ?"
+
+_RENEW = (
+    "UPDATE runs SET lease_until = ?, owner = ? WHERE id = ? AND status IN ('running', 'waiting')"
+)
+"""A run another process already marked interrupted (its lease had expired)
+stays so: the owner learns it lost the run (the row count is 0)."""
 
 
-async def bounds(tx: Tx, run_id: str) -> tuple[int, int] | None:
-    """(first, last) ``seq`` kept for the run, or None when it has none."""
-    rows = await tx.fetch(
-        "SELECT MIN(seq) AS first, MAX(seq) AS last FROM run_events WHERE run_id = ?",
-        (run_id,),
-    )
-    if not rows or rows[0]["first"] is None:
-        return None
-    return int(rows[0]["first"]), int(rows[0]["last"])
+def statements(
+    events: Sequence[StoredEvent], floors: Mapping[str, int]
+) -> list[tuple[str, Sequence[Any]]]:
+    """``append`` as a list of statements, for a store's batch writer."""
+    appends: list[tuple[str, Sequence[Any]]] = [(_APPEND, _rows.event_row(e)) for e in events]
+    return appends + [(_TRIM, (run_id, floor)) for run_id, floor in floors.items()]
 
 
-async def renew(tx: Tx, run_ids: Sequence[str], owner: str, until: float) -> int:
+def renew_statements(
+    run_ids: Sequence[str], owner: str, until: float
+) -> list[tuple[str, Sequence[Any]]]:
     """Extend the leases of the owner's runs that are still running (or
     waiting for an approval: the owner is alive and waits with them); the
-    number renewed. A run another process already marked interrupted (its
-    lease had expired) stays so: the owner learns it lost the run."""
-    renewed = 0
-    for run_id in run_ids:
-        renewed += await tx.execute(
-            "UPDATE runs SET lease_until = ?, owner = ? WHERE id = ?"
-            " AND status IN ('running', 'waiting')",
-            (until, owner, run_id),
-        )
-    return renewed
+    sum of the row counts is the number renewed."""
+    return [(_RENEW, (until, owner, run_id)) for run_id in run_ids]
 
 
 DELETE_SESSION_EVENTS = (

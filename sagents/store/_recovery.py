@@ -124,7 +124,7 @@ async def _terminal(db: Tx, session_id: str, run_id: str) -> StoredEvent:
         run_id=run_id,
         ts=now(),  # not ``at``: an exclusive recovery passes infinity
     )
-    return StoredEvent(run_id, event.seq, event.type, event.model_dump_json())
+    return StoredEvent(run_id, event.seq, event.type, event.as_json())
 
 
 async def _unanswered(db: Tx, session_id: str, run_id: str) -> list[MessageRecord]:

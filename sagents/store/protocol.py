@@ -1,6 +1,10 @@
 """The persistence contract. SQLite implements it by default, PostgreSQL
 for several replicas (``SAGE_DATABASE_URL``); no agent notices which.
 
+Every write a method makes is committed when the method returns (both
+stores group the writes that wait at the same moment into one transaction,
+``_writer``, without weakening that).
+
 Every read that a client can trigger takes the ``user_id`` and returns
 ``None`` (not an error) for another user's rows, so the HTTP layer can answer
 404 without learning that the row exists.
@@ -8,6 +12,7 @@ Every read that a client can trigger takes the ``user_id`` and returns
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sagents.store.records import (
@@ -95,15 +100,20 @@ class Store(Protocol):
         answer: str | None = None,
         input_tokens: int = 0,
         output_tokens: int = 0,
+        events: Sequence[StoredEvent] = (),
+        floors: dict[str, int] | None = None,
     ) -> None:
         """End a run in one transaction: commit its last ``messages`` (partial
-        output of a stopped run), record how it ended and set the session's
-        status."""
+        output of a stopped run), record how it ended, set the session's
+        status and append ``events`` to the event log (with ``floors`` as in
+        :meth:`append_events`): the run journal's pending events and the
+        run's terminal event, so the end of a run is one commit, not two."""
         ...
 
     # messages
     async def add_messages(self, messages: list[MessageRecord]) -> None:
-        """Commit completed messages durably (they survive a kill -9)."""
+        """Commit completed messages durably (they survive a kill -9) before
+        returning, all or none of them."""
         ...
 
     async def list_messages(self, session_id: str) -> list[MessageRecord]:

@@ -339,3 +339,39 @@ async def test_a_closed_model_refuses_to_stream(make_model: ModelFactory) -> Non
     await model.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await collect(model, request())
+
+
+async def test_a_stream_that_stalls_mid_way_times_out_at_the_deadline(
+    mock: MockLLMServer, make_model: ModelFactory
+) -> None:
+    """The deadline holds for every read, not only the first: a provider that
+    sends a little and then nothing more ends the call at llm_timeout_s."""
+    mock.set_script([Turn(text="one two", faults=Faults(token_delay_s=30))])
+    model = make_model(llm_timeout_s=0.5, llm_first_chunk_timeout_s=5)
+    started = time.monotonic()
+    with pytest.raises(LLMTimeout) as caught:
+        async for _ in model.stream(request()):
+            pass
+    assert time.monotonic() - started < 3
+    assert "did not finish within 0.5 s" in str(caught.value)
+
+
+async def test_a_cancel_mid_stream_stays_a_cancel(
+    mock: MockLLMServer, make_model: ModelFactory
+) -> None:
+    """Only the deadline's own cancel becomes a timeout: a run cancelled while
+    its stream waits for the next token is cancelled, not timed out."""
+    mock.set_script([Turn(text="one two three", faults=Faults(token_delay_s=30))])
+    model = make_model(llm_timeout_s=60)
+    first = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in model.stream(request()):
+            first.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(first.wait(), timeout=5)
+    await asyncio.sleep(0.05)  # now waiting in a read
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
