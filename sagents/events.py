@@ -4,18 +4,26 @@ Every step of a run is reported as one of these models. The same objects feed
 the SSE encoder, the CLI renderer, logs and tests, so there is exactly one
 place where a payload's shape is defined.
 
-Agents create events without stamps; the run (``sagents.sagent``) stamps each
-one with ``seq``, ``session_id``, ``run_id`` and ``ts`` as it is published, so
-an agent never needs to know which run it is part of to report progress.
+Every event derives from ``EventBase`` (``sagents.event_base``: the common
+fields and ``stamp``, the one writer of them); the events of people in the
+loop are in ``sagents.approval_events``. Both are re-exported here.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
+
+from sagents.approval_events import ApprovalDecision as ApprovalDecision
+from sagents.approval_events import ApprovalRequested as ApprovalRequested
+from sagents.approval_events import ApprovalResolved as ApprovalResolved
+from sagents.approval_events import InputRequested as InputRequested
+from sagents.event_base import E as E
+from sagents.event_base import Emit as Emit
+from sagents.event_base import EventBase as EventBase
+from sagents.event_base import keep_json
+from sagents.event_base import stamp as stamp
 
 if TYPE_CHECKING:
     from sagents.llm.types import UsageReport
@@ -25,106 +33,6 @@ MessageKind = Literal[
 ]
 TaskStatus = Literal["pending", "running", "done", "failed", "skipped"]
 AgentStatus = Literal["ok", "error", "cancelled"]
-
-
-class EventBase(BaseModel):
-    """Fields every event carries.
-
-    An agent builds an event with what it knows; the run's emitter gives it
-    its coordinates (``seq``, ``session_id``, ``run_id``, ``trace_id``,
-    ``ts``, the agent and, for a sub-agent, ``parent_call_id``) exactly once, through
-    :func:`stamp`, before anyone else sees it. Events are frozen: nothing
-    changes one after it is published, so every reader sees the same thing.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: str
-    seq: int = 0
-    session_id: str = ""
-    run_id: str = ""
-    trace_id: str = ""
-    """The run's trace id (32 hex digits): the same in logs, spans and exports."""
-    ts: float = 0.0
-    agent: str | None = None
-    parent_call_id: str | None = None
-    """Set on the events of an agent run as a tool (``AgentToolSpec``): the
-    call id of the tool call it answers, so clients can nest them under it."""
-
-    def as_json(self) -> str:
-        """The event as JSON, dumped once and shared by every reader that
-        sends it unchanged (the run's SSE streams, the event log). Kept in
-        the instance dict under a key that is no field (dumps, equality and
-        repr read fields only); :func:`stamp` and :meth:`model_copy` drop it."""
-        fields = self.__dict__
-        text: str | bool | None = fields.get(_JSON)
-        if type(text) is str:
-            return text
-        dumped = self.model_dump_json()
-        if text is None:
-            fields[_JSON] = dumped
-        return dumped
-
-    def drop_json(self) -> None:
-        """Let go of the kept text once the last reader that needed it (the
-        event log's writer) has it: the channel keeps events for replay, and
-        their text cost ~350 bytes each. A reader after that (a stream that
-        fell behind, a replay) dumps again without keeping the text."""
-        self.__dict__[_JSON] = False
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        copy = super().model_copy(update=update, deep=deep)
-        copy.__dict__.pop(_JSON, None)
-        return copy
-
-
-_JSON = "_sage_json"
-"""Where :meth:`EventBase.as_json` keeps the text (see there)."""
-
-
-E = TypeVar("E", bound=EventBase)
-
-
-def stamp(
-    event: E,
-    seq: int,
-    session_id: str,
-    run_id: str,
-    trace_id: str,
-    agent: str | None,
-    parent_call_id: str | None,
-) -> E:
-    """Give a new event its coordinates, once, as it is published.
-
-    Written into the instance dict rather than through ``model_copy``: the
-    values are ours and already typed, and on a loaded 2-core machine a
-    ``model_copy(update=...)`` of a delta took 4.8 µs against 0.5 µs for
-    this, on every streamed token (the event itself costs 2.5 µs to build).
-    It is the only place that writes to an event; ``EventBase`` is frozen
-    against everything else.
-    """
-    fields = event.__dict__
-    fields.pop(_JSON, None)  # dumped before its stamps (a test, a log line)
-    fields["seq"] = seq
-    fields["session_id"] = session_id
-    fields["run_id"] = run_id
-    fields["trace_id"] = trace_id
-    fields["ts"] = time.time()
-    if fields["agent"] is None:
-        fields["agent"] = agent
-    if fields["parent_call_id"] is None:
-        fields["parent_call_id"] = parent_call_id
-    return event
-
-
-class Emit(Protocol):
-    """Publishes an event of the run. ``agent`` and ``parent_call_id`` say
-    who made it when the event does not (a sub-agent's events pass through
-    its parent's emitter with the call they answer)."""
-
-    def __call__(
-        self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
-    ) -> None: ...
 
 
 class RunStarted(EventBase):
@@ -240,58 +148,6 @@ class FileCreated(EventBase):
     media_type: str
     call_id: str | None = None
     """The tool call that made it."""
-
-
-ApprovalDecision = Literal["approve", "reject", "edit"]
-
-
-class ApprovalRequested(EventBase):
-    """A tool call that needs a person's approval is waiting for it; the run
-    is ``waiting`` until ``POST …/runs/{run_id}/approvals/{call_id}`` decides
-    (or ``expires_at`` passes, which rejects it)."""
-
-    type: Literal["approval.requested"] = "approval.requested"
-    call_id: str
-    tool: str
-    arguments: Any
-    reason: str
-    """Why approval is needed (which setting or flag asked for it)."""
-    expires_at: float
-    """Epoch seconds after which the call is rejected unanswered."""
-
-
-class InputRequested(EventBase):
-    """An MCP server asks the person for input while one of the run's tool
-    calls runs (an elicitation). Answered through the same endpoint as an
-    approval, with ``call_id``: ``edit`` with the answer as ``arguments``
-    (checked against ``requested_schema``) accepts, ``approve`` accepts
-    with no data, ``reject`` declines."""
-
-    type: Literal["input.requested"] = "input.requested"
-    call_id: str
-    """The request's own id (``<tool call id>.input<n>``)."""
-    tool: str
-    """The tool whose call asked (``parent_call_id`` names the call)."""
-    server: str
-    message: str
-    requested_schema: dict[str, Any] = Field(default_factory=dict)
-    url: str | None = None
-    """For a URL-mode request: where the person should go."""
-    expires_at: float
-
-
-class ApprovalResolved(EventBase):
-    """The decision on an ``approval.requested`` call; the run goes on."""
-
-    type: Literal["approval.resolved"] = "approval.resolved"
-    call_id: str
-    decision: ApprovalDecision
-    by: str
-    """Who decided: the user's id, or ``timeout``."""
-    reason: str | None = None
-    """A rejection's reason, which the model reads as the call's result."""
-    arguments: Any = None
-    """An ``edit``'s new arguments, which the call runs with."""
 
 
 class TaskCreated(EventBase):
@@ -445,7 +301,7 @@ def parse_stored(data: str) -> Event:
     """An event read back from the event log, whose text it keeps as its
     :meth:`~EventBase.as_json`: a replay sends what was stored, undumped."""
     event = _EVENT_ADAPTER.validate_json(data)
-    event.__dict__[_JSON] = data
+    keep_json(event, data)
     return event
 
 
