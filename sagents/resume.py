@@ -49,10 +49,11 @@ from sagents.context.tasks import TaskManager
 from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
 from sagents.flow.nodes import AgentNode, Flow, FlowNode, IfNode, LoopNode, SequenceNode
 from sagents.request import RunOptions
+from sagents.run_emitter import RunEmitter, describe_failure
 from sagents.runs.approvals import suspend_waiting
 from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
-from sagents.sagent import SAgent, _describe, _Emitter
+from sagents.sagent import SAgent
 from sagents.store import INTERRUPTED_TOOL_RESULT
 from sagents.store.records import (
     MessageRecord,
@@ -134,7 +135,7 @@ async def _continue(
     last_seq: int,
 ) -> None:
     rt = sagent.runtime
-    emit = _Emitter(publish, session.id, run.id)
+    emit = RunEmitter(publish, session.id, run.id)
     emit.seq = last_seq
     ctx: SessionContext | None = None
     try:
@@ -213,7 +214,7 @@ async def _continue(
         )
         emit(RunCancelled(reason=reason))
     except Exception as exc:
-        error_type, text = _describe(exc, run.id)
+        error_type, text = describe_failure(exc, run.id)
         text = rt.redactor.text(text)
         await sagent._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, text)
         emit(RunFailed(error_type=error_type, message=text))

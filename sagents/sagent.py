@@ -33,17 +33,20 @@ from sagents.events import (
     RunFailed,
     RunFinished,
     RunStarted,
-    stamp,
 )
 from sagents.flow.default import default_flow
 from sagents.flow.executor import FlowExecutor
 from sagents.flow.nodes import Flow
-from sagents.llm.errors import LLMError
 from sagents.memory.recall import prepare_context
 from sagents.observability.logs import bind_run
 from sagents.observability.run_telemetry import RunTelemetry, start_run_telemetry, step
 from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
+from sagents.run_emitter import RunEmitter, describe_failure
+from sagents.run_errors import SessionNotFound as SessionNotFound
+from sagents.run_errors import UnknownNames as UnknownNames
+from sagents.run_errors import UnknownSkills as UnknownSkills
+from sagents.run_errors import UnknownTools as UnknownTools
 from sagents.runs.approvals import refuse_if_waiting, suspend_waiting
 from sagents.runs.channel import EventsDropped
 from sagents.runs.registry import RunInfo, RunSuspended
@@ -63,79 +66,6 @@ from sagents.tools.builtin import hidden_builtins
 log = logging.getLogger(__name__)
 
 TITLE_CHARS = 80
-
-
-class SessionNotFound(LookupError):
-    """No such session for this user (another user's session looks the same)."""
-
-    def __init__(self, session_id: str) -> None:
-        super().__init__(f"session '{session_id}' not found")
-        self.session_id = session_id
-
-
-class UnknownNames(ValueError):
-    """The request names tools or skills that do not exist (for this user)."""
-
-    def __init__(self, kind: str, names: list[str], available: list[str]) -> None:
-        listed = ", ".join(sorted(available)) if available else "none"
-        super().__init__(
-            f"unknown {kind} in available_{kind}: {', '.join(sorted(names))} (available: {listed})"
-        )
-        self.names = names
-
-
-class UnknownTools(UnknownNames):
-    def __init__(self, names: list[str], available: list[str]) -> None:
-        super().__init__("tools", names, available)
-
-
-class UnknownSkills(UnknownNames):
-    def __init__(self, names: list[str], available: list[str]) -> None:
-        super().__init__("skills", names, available)
-
-
-class _Emitter:
-    """The run's one publisher: stamps each event once (``events.stamp``)
-    with the run's coordinates, a gap-free ``seq`` and, when the event does
-    not name one, the agent now running (the innermost of ``agents``, the
-    run's ``RunControl.open_agents``, which the flow executor keeps)."""
-
-    __slots__ = ("_publish", "agents", "run_id", "seq", "session_id", "trace_id")
-
-    def __init__(
-        self,
-        publish: Callable[[EventBase], None],
-        session_id: str,
-        run_id: str,
-        trace_id: str = "",
-    ) -> None:
-        self._publish = publish
-        self.session_id = session_id
-        self.run_id = run_id
-        self.trace_id = trace_id
-        self.seq = 0
-        self.agents: list[tuple[str, str, float]] = []
-
-    def __call__(
-        self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
-    ) -> None:
-        self.send(self.stamped(event, agent=agent, parent_call_id=parent_call_id))
-
-    def stamped(
-        self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
-    ) -> EventBase:
-        """``event`` stamped as the next one, not yet published (``send`` it
-        before stamping another)."""
-        if agent is None and self.agents:
-            agent = self.agents[-1][0]
-        return stamp(
-            event, self.seq + 1, self.session_id, self.run_id, self.trace_id, agent, parent_call_id
-        )
-
-    def send(self, event: EventBase) -> None:
-        """Publish an event ``stamped`` last."""
-        self.seq += 1
-        self._publish(event)
 
 
 class SAgent:
@@ -294,7 +224,7 @@ class SAgent:
         bind_run(session.id, run.id, trace_id)  # this task's log records carry them
         if telemetry is not None:
             telemetry.started()
-        emit = _Emitter(publish, session.id, run.id, trace_id)
+        emit = RunEmitter(publish, session.id, run.id, trace_id)
         emit(RunStarted(input=request.message, options=run.options))
         ctx: SessionContext | None = None
         try:
@@ -375,7 +305,7 @@ class SAgent:
             if telemetry is not None:
                 telemetry.finish("cancelled", asyncio.CancelledError(reason))
         except Exception as exc:
-            error_type, message = _describe(exc, run.id)
+            error_type, message = describe_failure(exc, run.id)
             message = rt.redactor.text(message)  # a provider's error may echo a key
             await self._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, message)
             emit(RunFailed(error_type=error_type, message=message))
@@ -385,7 +315,7 @@ class SAgent:
     async def _stop(
         self,
         ctx: SessionContext | None,
-        emit: _Emitter,
+        emit: RunEmitter,
         agent_status: str,
         run_status: RunStatus,
         session_status: SessionStatus,
@@ -441,15 +371,3 @@ class SAgent:
 
 def _kind(kind: str | None) -> MessageKind:
     return cast(MessageKind, kind) if kind in get_args(MessageKind) else "answer"
-
-
-def _describe(exc: Exception, run_id: str) -> tuple[str, str]:
-    """What a client may see of a failure: our own errors in full, nothing
-    of an unexpected one but its type name and where to look."""
-    if isinstance(exc, LLMError):
-        return type(exc).__name__, str(exc)
-    log.exception("run %s failed", run_id)
-    return (
-        "InternalError",
-        f"internal error ({type(exc).__name__}); see the server log for run {run_id}",
-    )

@@ -1,0 +1,69 @@
+"""How a run publishes: the one emitter that stamps each event once, and
+what a client may be told of a failure."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sagents.events import EventBase, stamp
+from sagents.llm.errors import LLMError
+
+log = logging.getLogger("sagents.sagent")
+"""The run's logger: a failure is logged where runs log."""
+
+
+class RunEmitter:
+    """The run's one publisher: stamps each event once (``events.stamp``)
+    with the run's coordinates, a gap-free ``seq`` and, when the event does
+    not name one, the agent now running (the innermost of ``agents``, the
+    run's ``RunControl.open_agents``, which the flow executor keeps)."""
+
+    __slots__ = ("_publish", "agents", "run_id", "seq", "session_id", "trace_id")
+
+    def __init__(
+        self,
+        publish: Callable[[EventBase], None],
+        session_id: str,
+        run_id: str,
+        trace_id: str = "",
+    ) -> None:
+        self._publish = publish
+        self.session_id = session_id
+        self.run_id = run_id
+        self.trace_id = trace_id
+        self.seq = 0
+        self.agents: list[tuple[str, str, float]] = []
+
+    def __call__(
+        self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
+    ) -> None:
+        self.send(self.stamped(event, agent=agent, parent_call_id=parent_call_id))
+
+    def stamped(
+        self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
+    ) -> EventBase:
+        """``event`` stamped as the next one, not yet published (``send`` it
+        before stamping another)."""
+        if agent is None and self.agents:
+            agent = self.agents[-1][0]
+        return stamp(
+            event, self.seq + 1, self.session_id, self.run_id, self.trace_id, agent, parent_call_id
+        )
+
+    def send(self, event: EventBase) -> None:
+        """Publish an event ``stamped`` last."""
+        self.seq += 1
+        self._publish(event)
+
+
+def describe_failure(exc: Exception, run_id: str) -> tuple[str, str]:
+    """What a client may see of a failure: our own errors in full, nothing
+    of an unexpected one but its type name and where to look."""
+    if isinstance(exc, LLMError):
+        return type(exc).__name__, str(exc)
+    log.exception("run %s failed", run_id)
+    return (
+        "InternalError",
+        f"internal error ({type(exc).__name__}); see the server log for run {run_id}",
+    )
