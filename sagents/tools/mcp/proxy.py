@@ -4,8 +4,8 @@ The SDK's transports and ``Client`` are anyio context managers with task
 groups inside; entering one in a task and leaving it in another raises
 cancel-scope errors. So each connection has an *owner* task that enters the
 context, stays in it until told to stop, and leaves it (``connection.py``
-holds the connection's state and what the owner runs while it is open). Everything else
-(every session's tool calls, refreshes) only sends requests over the open
+holds the connection's state and what the owner runs while it is open).
+Everything else (every session's tool calls, refreshes) only sends requests over the open
 ``Client``, which the SDK supports from any task of the loop: each request
 waits on its own response stream, and a caller that is cancelled sends the
 server ``notifications/cancelled`` itself (the SDK does this in
@@ -35,11 +35,7 @@ from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
 from sagents.tools.call_scope import CallScope, current_call
-from sagents.tools.mcp.catalog import (
-    Catalog,
-    list_extras,
-    list_tools,
-)
+from sagents.tools.mcp.catalog import Catalog, list_extras, list_tools
 from sagents.tools.mcp.config import McpServerEntry, Transport
 from sagents.tools.mcp.connection import Connection, open_session
 from sagents.tools.mcp.convert import McpToolError
