@@ -272,3 +272,27 @@ async def test_a_tool_without_the_flag_runs_unasked(
     }
     assert not any(isinstance(e, ApprovalRequested) for e in events)
     assert tool_results(events) == [(True, "100")]
+
+
+async def test_a_decision_taken_here_wakes_the_run_at_once(
+    start_server: StartServer, mock_llm: MockLLMServer
+) -> None:
+    """The store is polled only for decisions taken on another replica; one
+    taken by this process wakes the waiting run without waiting for a poll
+    (here a poll would come only after 60 s)."""
+    sent: list[tuple[str, int]] = []
+    url = start_server(turns("Paid."), tools=send_tools(sent), approval_poll_s=60.0)
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+        decided_at: list[float] = []
+        events: list[EventBase] = []
+        body = {**SIMPLE, "message": "pay bob"}
+        loop = asyncio.get_running_loop()
+        async for event in sse_events(http, "POST", "/api/v1/chat", json=body):
+            events.append(event)
+            if isinstance(event, ApprovalRequested):
+                path = f"/api/v1/sessions/{event.session_id}/runs/{event.run_id}/approvals/call_1"
+                assert (await http.post(path, json={"decision": "approve"})).status_code == 200
+                decided_at.append(loop.time())
+        ended_after = loop.time() - decided_at[0]
+    assert isinstance(events[-1], RunFinished) and sent == [("bob", 5)]
+    assert ended_after < 10, f"the run went on {ended_after:.1f} s after the decision"
