@@ -81,9 +81,20 @@ class WorkspaceStore:
         """Read the launcher's ``result`` stream and merge it (see the module doc).
 
         Shielded: once started, a save finishes even if the call is cancelled,
-        so the lock is never released while files are being moved.
+        so the lock is never released while files are being moved. A
+        cancelled caller waits for that end before the cancel goes on: what
+        it removes on its way out (a probe's temporary folder, holding the
+        workspace and its staging) must not be removed under the save. Saves
+        run only after a script ended by itself, so the wait is one merge.
         """
-        return await asyncio.shield(self._save(result, seed))
+        task = asyncio.ensure_future(self._save(result, seed))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.wait({task})
+            if not task.cancelled():
+                task.exception()  # seen: the cancel, not this, is what goes on
+            raise
 
     async def delete(self) -> None:
         """Remove the workspace folder (never following a link, however deep)."""

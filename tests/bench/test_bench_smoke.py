@@ -29,7 +29,8 @@ async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
         assert scenario["ok"], (scenario["name"], scenario["checks"], scenario["notes"])
         assert scenario["metrics"], scenario["name"]
         for metric in scenario["metrics"]:
-            assert metric["value"] >= 0, (scenario["name"], metric)
+            if "on − off" not in metric["name"]:  # a paired difference may be < 0
+                assert metric["value"] >= 0, (scenario["name"], metric)
     by_name = {s["name"]: s for s in data["scenarios"]}
     # every scenario but the resource figures is compared with a direct baseline
     for name in ("tool_turn", "tool_turn_http", "concurrency", "concurrency_http", "cancel"):
@@ -51,11 +52,12 @@ async def test_every_scenario_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert by_name["two_replicas"]["checks"]["each replica ran the turns sent to it"]
     for name in ("two replicas vs one replica: p99 per turn", "one replica vs SQLite: throughput"):
         assert replicas[name]["value"] > 0 and replicas[name]["baseline"] > 0, name
-    # the event log on and off: the log costs at least one transaction per turn
+    # the event log on and off: its rows ride in the run's own transactions
+    # (end_run commits them with the run's end), so it adds none per turn
     log_cost = {m["name"]: m for m in by_name["event_log_cost"]["metrics"]}
     assert by_name["event_log_cost"]["checks"]["log off: no event is stored"]
     transactions = log_cost["store transactions per turn"]
-    assert transactions["value"] >= transactions["baseline"] + 1
+    assert transactions["value"] < transactions["baseline"] + 0.5  # a lease renewal may fall in
 
     saved = json.loads((tmp_path / "results" / "latest.json").read_text())
     assert [s["name"] for s in saved["scenarios"]] == names
