@@ -14,6 +14,7 @@ is pending, and go back to ``running`` when the last one is decided.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sagents.store._sql import RowLike, Tx
@@ -124,17 +125,22 @@ async def decide(
     )
     if not changed:
         return None
-    return await get(tx, run_id, call_id)
+    return await get(tx.fetch, run_id, call_id)
 
 
-async def get(tx: Tx, run_id: str, call_id: str) -> ApprovalRecord | None:
-    rows = await tx.fetch(f"{_SELECT} WHERE run_id = ? AND call_id = ?", (run_id, call_id))
+Fetch = Callable[[str, Sequence[Any]], Awaitable[list[RowLike]]]
+"""A read: a store's plain ``_fetch`` (no transaction, no write lock; a
+waiting run polls with it) or a transaction's ``fetch``."""
+
+
+async def get(fetch: Fetch, run_id: str, call_id: str) -> ApprovalRecord | None:
+    rows = await fetch(f"{_SELECT} WHERE run_id = ? AND call_id = ?", (run_id, call_id))
     return _from(rows[0]) if rows else None
 
 
-async def of_run(tx: Tx, run_id: str, *, pending_only: bool) -> list[ApprovalRecord]:
+async def of_run(fetch: Fetch, run_id: str, *, pending_only: bool) -> list[ApprovalRecord]:
     where = " AND decision IS NULL" if pending_only else ""
-    rows = await tx.fetch(
+    rows = await fetch(
         f"{_SELECT} WHERE run_id = ?{where} ORDER BY requested_at, call_id", (run_id,)
     )
     return [_from(r) for r in rows]

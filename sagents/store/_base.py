@@ -339,14 +339,12 @@ class StoreBase:
         )
 
     async def get_approval(self, run_id: str, call_id: str) -> ApprovalRecord | None:
-        return await self._in_tx(lambda tx: _approvals.get(tx, run_id, call_id))
+        return await _approvals.get(self._fetch, run_id, call_id)
 
     async def list_approvals(
         self, run_id: str, *, pending_only: bool = False
     ) -> list[ApprovalRecord]:
-        return await self._in_tx(
-            lambda tx: _approvals.of_run(tx, run_id, pending_only=pending_only)
-        )
+        return await _approvals.of_run(self._fetch, run_id, pending_only=pending_only)
 
     async def settle_approvals(self, run_id: str, session_id: str) -> bool:
         return await self._in_tx(lambda tx: _approvals.settle(tx, run_id, session_id))
