@@ -29,9 +29,15 @@ from tests.app.conftest import SIMPLE, sse_events
 from tests.app.server_process import free_port, stop
 
 
-def serve(tmp_path: Path, port: int, llm_url: str) -> subprocess.Popen[bytes]:
+def serve(tmp_path: Path, port: int, llm_url: str, flush_s: str = "0.2") -> subprocess.Popen[bytes]:
     return serve_with_pay(
-        tmp_path, tmp_path / "data", port, llm_url, tmp_path / "paid.txt", SAGE_RUN_LEASE_S="3"
+        tmp_path,
+        tmp_path / "data",
+        port,
+        llm_url,
+        tmp_path / "paid.txt",
+        SAGE_RUN_LEASE_S="3",
+        SAGE_EVENT_LOG_FLUSH_S=flush_s,
     )
 
 
@@ -49,7 +55,7 @@ async def stored_events(
     ]
 
 
-@pytest.mark.parametrize("how", ["restart", "kill-9"])
+@pytest.mark.parametrize("how", ["restart", "kill-9", "kill-9, slow log"])
 async def test_a_stop_while_waiting_then_approve_completes_the_run(
     tmp_path: Path, mock_llm: MockLLMServer, how: str
 ) -> None:
@@ -57,7 +63,11 @@ async def test_a_stop_while_waiting_then_approve_completes_the_run(
     mock_llm.set_script(Script(turns=[Turn(tool_calls=[call]), Turn(text="Paid bob.")]))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = serve(tmp_path, port, mock_llm.base_url)
+    # "slow log": the event log's own flush would come 10 s after the run's
+    # first event, long after the kill; only the flush the approval gate
+    # makes before it waits puts approval.requested (and what came before
+    # it) in the log.
+    proc = serve(tmp_path, port, mock_llm.base_url, "10" if "slow" in how else "0.2")
     try:
         async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
             body = {**SIMPLE, "message": "pay bob", "on_disconnect": "continue"}
