@@ -52,14 +52,14 @@ async def chat(
             # the buffer meets its LF in the next read and is folded then.
             *frames, buffer = (buffer + chunk).replace(b"\r\n", b"\n").split(b"\n\n")
             for frame in frames:
-                _read_frame(trace, frame, now, parse)
+                read_frame(trace, frame, now, parse)
     if buffer.strip():
-        _read_frame(trace, buffer, time.perf_counter(), parse)
+        read_frame(trace, buffer, time.perf_counter(), parse)
     trace.ended = time.perf_counter()
     return trace
 
 
-def _read_frame(trace: ChatTrace, frame: bytes, now: float, parse: bool) -> None:
+def read_frame(trace: ChatTrace, frame: bytes, now: float, parse: bool) -> None:
     kind = ""
     data = b""
     for line in frame.split(b"\n"):

@@ -11,7 +11,9 @@ difference is what Sage's server costs over the least a Python service could
 do. On this 2-core machine the earlier target (50 ms per token, 50,000
 tokens/s through three processes) was beyond what any server could carry.
 
-The client timestamps every ``message.delta``; the *added latency* of token
+The client (``bench.stream_client``, a bare asyncio protocol: through
+httpx2 the client alone needed more than a core at this rate) timestamps
+every ``message.delta``; the *added latency* of token
 ``i`` is how late it arrives against a zero-overhead schedule:
 ``t_i - t_request - (i + 1) × 200 ms`` (lateness that builds up under load is
 counted, not hidden by the burst that follows a stall), p50/p99 over every
@@ -28,14 +30,13 @@ import asyncio
 import os
 from dataclasses import dataclass, field
 
-import httpx2
-
 from bench.env import BenchEnv
 from bench.mock import Workload
 from bench.procs import Child, cpu_seconds, rss_kib
 from bench.result import Metric, ScenarioResult, ms, percentile
 from bench.scenario import Scenario
-from bench.sse_client import ChatTrace, chat
+from bench.sse_client import ChatTrace
+from bench.stream_client import stream_chat
 
 TITLE = "1,000 concurrent streams over HTTP (one token every 200 ms: 5,000 tokens/s)"
 DELAY_MS = 200.0
@@ -80,13 +81,13 @@ class Phase:
         return (self.peak_kib - self.idle_kib) / max(self.peak_active, 1)
 
 
-async def load(http: httpx2.AsyncClient, sessions: int, ramp_s: float, phase: Phase) -> None:
+async def load(url: str, sessions: int, ramp_s: float, phase: Phase) -> None:
     async def one(index: int) -> None:
         await asyncio.sleep(ramp_s * index / max(sessions, 1))
         phase.active += 1
         phase.peak_active = max(phase.peak_active, phase.active)
         try:
-            trace = await chat(http, PAYLOAD, parse=False)
+            trace = await stream_chat(url, PAYLOAD)
         except Exception as exc:
             phase.errors.append(f"{type(exc).__name__}: {exc}")
         else:
@@ -107,21 +108,19 @@ async def sample_rss(pid: int, out: list[int]) -> None:
 async def measure(env: BenchEnv, server: Child, sessions: int, ramp_s: float, tokens: int) -> Phase:
     """Warm the server up, then put the whole load on it, watching RSS and CPU."""
     phase = Phase(tokens)
-    limits = httpx2.Limits(max_connections=sessions + 100, max_keepalive_connections=sessions + 100)
-    async with httpx2.AsyncClient(base_url=server.url, timeout=120, limits=limits) as http:
-        # warm up: lazy imports, the first SQLite pages, a few pooled connections
-        await asyncio.gather(*(chat(http, PAYLOAD, parse=False) for _ in range(5)))
-        phase.idle_kib = rss_kib(server.pid)[0]
-        pids = {"server": server.pid, "mock": env.mock_pid, "client": os.getpid()}
-        before = {name: cpu_seconds(pid) for name, pid in pids.items() if pid is not None}
-        samples: list[int] = []
-        sampler = asyncio.create_task(sample_rss(server.pid, samples))
-        try:
-            await load(http, sessions, ramp_s, phase)
-        finally:
-            sampler.cancel()
-        phase.cpu = {name: cpu_seconds(pids[name]) - spent for name, spent in before.items()}
-        phase.peak_kib = max([*samples, rss_kib(server.pid)[0]])
+    # warm up: lazy imports, the first SQLite pages
+    await asyncio.gather(*(stream_chat(server.url, PAYLOAD) for _ in range(5)))
+    phase.idle_kib = rss_kib(server.pid)[0]
+    pids = {"server": server.pid, "mock": env.mock_pid, "client": os.getpid()}
+    before = {name: cpu_seconds(pid) for name, pid in pids.items() if pid is not None}
+    samples: list[int] = []
+    sampler = asyncio.create_task(sample_rss(server.pid, samples))
+    try:
+        await load(server.url, sessions, ramp_s, phase)
+    finally:
+        sampler.cancel()
+    phase.cpu = {name: cpu_seconds(pids[name]) - spent for name, spent in before.items()}
+    phase.peak_kib = max([*samples, rss_kib(server.pid)[0]])
     return phase
 
 
