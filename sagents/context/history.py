@@ -126,12 +126,13 @@ class _SessionIndex:
         counts the messages that come later."""
         if self.exact:
             return
-        self.exact = True
-        price = self.price(counter)
-        self.tokens = [price(message) for message in self.messages]
-        self.units = Units()
-        for message, cost in zip(self.messages, self.tokens, strict=True):
-            self.units.add(message, cost, price)
+        price: Price = functools.partial(message_cost, counter.count)
+        tokens = [price(message) for message in self.messages]
+        units = Units()
+        for message, cost in zip(self.messages, tokens, strict=True):
+            units.add(message, cost, price)
+        # Switched only once complete: an exception above leaves the bounds.
+        self.tokens, self.units, self.exact = tokens, units, True
 
     def scores(self, query: str) -> Mapping[int, float]:
         missing = self.messages[len(self.bm25) :]
