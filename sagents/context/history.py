@@ -19,11 +19,16 @@ The rules, in order:
    its call.
 
 When the whole history fits, nothing is ranked and everything is sent.
+Whether it fits is first checked on an upper bound of the tokens (a text's
+UTF-8 bytes, ``TokenCounter.bound``), which tokenizes nothing; only when the
+bound is over the budget are the session's messages counted exactly (once;
+later messages as they come) and the rules above applied on the exact
+counts, so what is sent never depends on the bound.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import logging
 import threading
 from collections import OrderedDict
@@ -32,16 +37,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sagents.context.bm25 import IncrementalBM25, tokenize
+from sagents.context.fitting import fit_history
 from sagents.context.media_parts import accepts_images, with_media_parts
 from sagents.context.tokens import (
-    MESSAGE_OVERHEAD,
     REPLY_PRIMING,
     TokenCounter,
     TokenCounters,
+    message_cost,
     message_tokens,
-    tools_tokens,
+    tools_cost,
 )
-from sagents.context.units import Message, Units, well_formed
+from sagents.context.units import Message, Price, Units, well_formed
 from sagents.events import ContextClamped
 from sagents.settings import Settings
 from sagents.store.records import MessageRecord
@@ -50,10 +56,6 @@ if TYPE_CHECKING:
     from sagents.context.session_context import SessionContext
 
 log = logging.getLogger(__name__)
-
-MIN_NEWEST_TOKENS = 64
-"""The newest message is never shortened below this many tokens."""
-TRUNCATION_NOTE = "\n[… shortened to fit the model's context window]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +67,10 @@ class PreparedHistory:
     dropped: int
     """Stored messages left out to fit the budget."""
     truncated: int
-    tokens: int
+    """Messages shortened to fit."""
     token_budget: int
+    cost: Callable[[], int] = field(compare=False, repr=False)
+    """Gives ``tokens``."""
     discarded: int = 0
     """Stored results that answer no call, never sent."""
     synthesized: int = 0
@@ -76,120 +80,13 @@ class PreparedHistory:
     def clamped(self) -> bool:
         return self.dropped > 0 or self.truncated > 0
 
-
-def shorten(counter: TokenCounter, text: str, max_tokens: int) -> str:
-    """``text`` cut (keeping its start) so that it counts at most ``max_tokens``."""
-    note_tokens = counter.count(TRUNCATION_NOTE)
-    target = max(1, max_tokens - note_tokens)
-    cut = min(len(text), target * 3)
-    for _ in range(8):
-        if counter.count(text[:cut]) <= target:
-            return text[:cut] + TRUNCATION_NOTE
-        cut = int(cut * 0.8)
-    return text[: max(0, target // 4)] + TRUNCATION_NOTE
-
-
-@dataclass(frozen=True, slots=True)
-class Fitted:
-    """What ``fit_history`` chose."""
-
-    messages: list[Message]
-    """The kept messages in the order to send them, synthetic results included."""
-    truncated: int
-    """How many of them were shortened."""
-    tokens: int
-    """What they cost."""
-    synthesized: int
-    """How many synthetic results for calls without one were added."""
-
-
-def fit_history(
-    messages: Sequence[Message],
-    tokens: Sequence[int],
-    scores: Callable[[], Mapping[int, float]],
-    *,
-    available: int,
-    recent_turns: int,
-    counter: TokenCounter,
-    units: Units,
-) -> Fitted:
-    """Choose what of ``messages`` fits into ``available`` tokens.
-
-    ``tokens[i]`` is what ``messages[i]`` costs; ``scores`` (message index →
-    relevance, absent meaning 0) is called only when something has to be
-    dropped; ``units`` is the grouping of ``messages`` the caller keeps
-    up to date.
-    """
-    if units.total <= available:
-        sent, synthesized = units.emit_all(messages)
-        return Fitted(sent, 0, units.total, synthesized)
-    members, cost, user_units = units.members, units.cost, units.user_units
-    if recent_turns <= 0:
-        recent_start = len(members) - 1
-    else:
-        recent_start = user_units[-recent_turns] if len(user_units) >= recent_turns else 0
-    kept: set[int] = set()
-    replaced: dict[int, Message] = {}
-    left = available
-    for u in range(len(members) - 1, recent_start - 1, -1):
-        if cost[u] <= left:
-            kept.add(u)
-            left -= cost[u]
-        elif not kept:
-            spent = _shorten_unit(
-                messages, members[u], cost[u], tokens, max(left, 0), counter, replaced
-            )
-            kept.add(u)
-            left -= spent
-        else:
-            break
-    if recent_start > 0 and left > 0:
-        # Older units: the relevant ones by score, then the rest newest first.
-        best: dict[int, float] = {}
-        for i, score in scores().items():
-            u = units.of_message[i]
-            if 0 <= u < recent_start and score > best.get(u, 0.0):
-                best[u] = score
-        relevant = sorted(best, key=lambda u: (best[u], u), reverse=True)
-        rest = (u for u in range(recent_start - 1, -1, -1) if u not in best)
-        cheapest = MESSAGE_OVERHEAD
-        for u in itertools.chain(relevant, rest):
-            if left < cheapest:
-                break
-            if cost[u] <= left and u not in kept:
-                kept.add(u)
-                left -= cost[u]
-    sent, synthesized = units.emit(messages, sorted(kept), replaced)
-    return Fitted(sent, len(replaced), available - left, synthesized)
-
-
-def _shorten_unit(
-    messages: Sequence[Message],
-    unit: list[int],
-    total: int,
-    tokens: Sequence[int],
-    left: int,
-    counter: TokenCounter,
-    replaced: dict[int, Message],
-) -> int:
-    """Shorten the texts of the newest unit (which costs ``total``), largest
-    first, until it fits; returns what the unit costs afterwards."""
-    for i in sorted(unit, key=lambda i: tokens[i], reverse=True):
-        if total <= left:
-            break
-        content = messages[i].get("content")
-        if not isinstance(content, str) or not content:
-            continue
-        fixed = tokens[i] - counter.count(content)
-        allowed = max(MIN_NEWEST_TOKENS, tokens[i] - (total - left) - fixed)
-        message = {**messages[i], "content": shorten(counter, content, allowed)}
-        new_cost = message_tokens(counter, message)
-        if new_cost < tokens[i]:
-            replaced[i] = message
-            total += new_cost - tokens[i]
-    if total > left:
-        log.warning("the newest message does not fit the context window even when shortened")
-    return total
+    @property
+    def tokens(self) -> int:
+        """What the request costs: system prompt, tool schemas, messages and
+        reply priming. Counted when read if preparing did not need it (the
+        bound showed everything fits); a run reads it only for
+        ``context.clamped``, that is when something was cut and it is known."""
+        return self.cost()
 
 
 @dataclass
@@ -203,19 +100,39 @@ class _SessionIndex:
     units: Units = field(default_factory=Units)
     bm25: IncrementalBM25 = field(default_factory=IncrementalBM25)
     repairs_logged: tuple[int, int] = (0, 0)
+    exact: bool = False
+    """Whether ``tokens`` and the unit costs are exact counts; until a
+    request might not fit, they are upper bounds (``TokenCounter.bound``)."""
 
     def matches(self, records: Sequence[MessageRecord]) -> bool:
         n = len(self.ids)
         return n <= len(records) and (n == 0 or records[n - 1].id == self.ids[-1])
 
+    def price(self, counter: TokenCounter) -> Price:
+        return functools.partial(message_cost, counter.count if self.exact else counter.bound)
+
     def extend(self, records: Sequence[MessageRecord], counter: TokenCounter) -> None:
+        price = self.price(counter)
         for record in records[len(self.ids) :]:
             message = record.to_openai()
-            cost = message_tokens(counter, message)
+            cost = price(message)
             self.ids.append(record.id)
             self.messages.append(message)
             self.tokens.append(cost)
-            self.units.add(message, cost, counter)
+            self.units.add(message, cost, price)
+
+    def count_exactly(self, counter: TokenCounter) -> None:
+        """Replace the bounds by exact counts: once per session, as ``extend``
+        counts the messages that come later."""
+        if self.exact:
+            return
+        price: Price = functools.partial(message_cost, counter.count)
+        tokens = [price(message) for message in self.messages]
+        units = Units()
+        for message, cost in zip(self.messages, tokens, strict=True):
+            units.add(message, cost, price)
+        # Switched only once complete: an exception above leaves the bounds.
+        self.tokens, self.units, self.exact = tokens, units, True
 
     def scores(self, query: str) -> Mapping[int, float]:
         missing = self.messages[len(self.bm25) :]
@@ -283,9 +200,13 @@ class HistoryPreparer:
         Blocking (about 0.8 s for 10,000 messages on one core): the run calls
         it through ``asyncio.to_thread`` so a long session loaded after a
         restart does not stall the event loop; later requests only add what
-        is new.
+        is new. It counts exactly, even if the bound would do: it is called
+        for long sessions only (``sagents.memory.recall.WARM_AT``), which
+        are the ones likely to need it, and off the loop it costs no latency.
         """
-        index = self._index(session_id, records, self.counters.for_model(model))
+        counter = self.counters.for_model(model)
+        index = self._index(session_id, records, counter)
+        index.count_exactly(counter)
         index.scores("")
 
     def prepare(
@@ -302,7 +223,23 @@ class HistoryPreparer:
         counter = self.counters.for_model(model)
         token_budget = self.budget_for(model) if budget is None else budget
         index = self._index(session_id, records, counter)
-        fixed = message_tokens(counter, system) + tools_tokens(counter, tools) + REPLY_PRIMING
+        bound = message_cost(counter.bound, system) + tools_cost(counter.bound, tools)
+        if bound + REPLY_PRIMING + index.units.total <= token_budget:
+            # Everything fits on the bound, so it fits on the exact count.
+            sent, synthesized = index.units.emit_all(index.messages)
+            return self._outcome(
+                index,
+                session_id,
+                [system, *sent],
+                synthesized,
+                0,
+                token_budget,
+                lambda: (
+                    _fixed(counter, system, tools) + sum(message_tokens(counter, m) for m in sent)
+                ),
+            )
+        index.count_exactly(counter)
+        fixed = _fixed(counter, system, tools)
         fitted = fit_history(
             index.messages,
             index.tokens,
@@ -312,7 +249,28 @@ class HistoryPreparer:
             counter=counter,
             units=index.units,
         )
-        kept = len(fitted.messages) - fitted.synthesized
+        tokens = fixed + fitted.tokens
+        return self._outcome(
+            index,
+            session_id,
+            [system, *fitted.messages],
+            fitted.synthesized,
+            fitted.truncated,
+            token_budget,
+            lambda: tokens,
+        )
+
+    @staticmethod
+    def _outcome(
+        index: _SessionIndex,
+        session_id: str,
+        messages: list[Message],
+        synthesized: int,
+        truncated: int,
+        token_budget: int,
+        cost: Callable[[], int],
+    ) -> PreparedHistory:
+        kept = len(messages) - 1 - synthesized
         discarded = index.units.discarded
         repairs = (discarded, len(index.units.missing))
         if repairs != index.repairs_logged and any(repairs):
@@ -326,15 +284,25 @@ class HistoryPreparer:
                 *repairs,
             )
         return PreparedHistory(
-            messages=[system, *fitted.messages],
+            messages=messages,
             kept=kept,
             dropped=len(index.messages) - kept - discarded,
-            truncated=fitted.truncated,
-            tokens=fixed + fitted.tokens,
+            truncated=truncated,
             token_budget=token_budget,
+            cost=cost,
             discarded=discarded,
-            synthesized=fitted.synthesized,
+            synthesized=synthesized,
         )
+
+
+def _fixed(counter: TokenCounter, system: Message, tools: list[Message] | None) -> int:
+    """What the system prompt, the tool schemas and the reply priming cost:
+    the same in every call of a run, so counted through the counter's LRU."""
+    return (
+        message_cost(counter.count_reused, system)
+        + tools_cost(counter.count_reused, tools)
+        + REPLY_PRIMING
+    )
 
 
 def llm_messages(ctx: SessionContext, system: Message, role: str | None = None) -> list[Message]:

@@ -25,12 +25,12 @@ so the cut cannot separate a call from its result either.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sagents.context.tokens import TokenCounter, message_tokens
-
 Message = dict[str, Any]
+Price = Callable[[Message], int]
+"""What a message costs: exact tokens, or an upper bound of them."""
 
 MISSING_TOOL_RESULT = (
     "Interrupted: no result was recorded for this tool call, so whether it took effect is unknown."
@@ -51,7 +51,8 @@ def missing_result(call: Mapping[str, Any]) -> Message:
 
 
 class Units:
-    """Built as messages arrive, with what each unit costs in tokens.
+    """Built as messages arrive, with what each unit costs: in tokens, or in
+    an upper bound of them, as the caller prices its messages.
 
     The cost of a unit counts a synthetic result for each of its calls that
     has no result yet, and swaps it for the real one when that arrives, so a
@@ -87,9 +88,10 @@ class Units:
         no result was stored away from its call and none was discarded."""
         self._owner: dict[str, int] = {}
 
-    def add(self, message: Message, tokens: int, counter: TokenCounter | None = None) -> None:
-        """Append the next message; ``counter`` prices synthetic results
-        (without one they are free, for callers that do not budget)."""
+    def add(self, message: Message, tokens: int, price: Price | None = None) -> None:
+        """Append the next message, which costs ``tokens``; ``price`` prices
+        synthetic results the same way (without it they are free, for
+        callers that do not budget)."""
         index = len(self.of_message)
         role = message.get("role")
         if role == "tool":
@@ -109,7 +111,7 @@ class Units:
                 if not isinstance(call, dict) or not isinstance(call.get("id"), str):
                     continue
                 synthetic = missing_result(call)
-                cost = message_tokens(counter, synthetic) if counter is not None else 0
+                cost = price(synthetic) if price is not None else 0
                 # A repeated id within one message is answered once.
                 if call["id"] not in open_calls:
                     open_calls[call["id"]] = (synthetic, cost)
