@@ -168,10 +168,18 @@ class OpenAIChatModel:
                     raise decoded.error
                 if decoded.finish is not None:
                     finish = decoded.finish
+                task = reads.start()
                 try:
-                    decoded = decode_batch(await reads.read(batches), model)
+                    payloads = await anext(batches)
+                except asyncio.CancelledError:
+                    if reads.timed_out(task):
+                        raise TimeoutError from None
+                    raise
                 except StopAsyncIteration:
                     break
+                finally:
+                    reads.stop()
+                decoded = decode_batch(payloads, model)
         except STREAM_ERRORS as exc:
             raise broken(
                 exc, self._base_url, chunks, text_chars, self._settings.llm_timeout_s
