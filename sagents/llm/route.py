@@ -4,8 +4,8 @@ would build for every request built once.
 The SDK's low-level ``AsyncOpenAI.post`` rebuilds the same request each time:
 two copies of the request options, three URL parses, six header mappings
 merged case-insensitively and validated, the timeout normalised: ~0.4 ms of
-CPU per call measured here (a 50-token call against the bench mock, 1.48 →
-1.06–1.41 ms medians over three interleaved runs).
+CPU per call measured here (a 50-token call against the bench mock, medians
+of three interleaved process pairs 1.58 / 1.88 / 1.47 → 1.15 / 1.41 / 1.06 ms).
 For Sage they never change between calls, so a ``Route`` takes them from the
 SDK client once — its ``base_url``, ``auth_headers`` (the API key),
 ``default_headers`` (organisation, project, the ``default_headers`` setting,
