@@ -1,7 +1,8 @@
 """Scenario: one streamed LLM call through Sage's client, nothing else.
 
-``OpenAIChatModel.stream`` (the openai SDK's low-level request API, the raw
-stream read by ``sagents.llm.wire``) against the same call made with the
+``OpenAIChatModel.stream`` (what the openai SDK client would send, taken
+from it once by ``sagents.llm.route``; the raw stream read by
+``sagents.llm.wire``) against the same call made with the
 SDK's own ``chat.completions.create`` and with a bare httpx2 stream. No
 agents, events or store: what the LLM layer alone costs per call, so a
 change to the transport shows up here rather than lost in a whole turn.

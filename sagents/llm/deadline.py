@@ -18,10 +18,6 @@ would land in the consumer's code instead of the read.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import TypeVar
-
-_T = TypeVar("_T")
 
 
 class ReadDeadline:
@@ -35,7 +31,7 @@ class ReadDeadline:
 
     def __init__(self, deadline: float) -> None:
         self._reading: asyncio.Task[object] | None = None
-        """The task waiting in :meth:`read` now; None between reads."""
+        """The task waiting on a read now (between start and stop); None between reads."""
         self._expired = False
         self._handle = asyncio.get_running_loop().call_at(deadline, self._expire)
 
@@ -44,26 +40,32 @@ class ReadDeadline:
         if self._reading is not None:
             self._reading.cancel()  # the read in progress; read() makes it a TimeoutError
 
-    async def read(self, source: AsyncIterator[_T]) -> _T:
-        """``anext(source)``, or ``TimeoutError`` once the deadline passed.
+    def start(self) -> asyncio.Task[object]:
+        """Call just before awaiting a read; raises ``TimeoutError`` once the
+        deadline passed. Returns the reading task, for :meth:`timed_out`.
 
-        ``StopAsyncIteration`` passes through. A cancel that comes from
-        elsewhere stays a cancel: only the deadline's own one, counted by
-        ``uncancel``, is turned into the timeout (as ``asyncio.timeout`` does).
+        The reader awaits the source itself, between ``start`` and ``stop``
+        (``try``/``finally``), rather than through a ``read`` coroutine of
+        this class: one coroutine less to build and step through on every
+        network read of every stream (~0.7 µs per read measured here).
         """
         if self._expired:
             raise TimeoutError
         task = asyncio.current_task()
         assert task is not None  # a coroutine awaited in a task
         self._reading = task
-        try:
-            return await anext(source)
-        except asyncio.CancelledError:
-            if self._expired and task.uncancel() == 0:
-                raise TimeoutError from None
-            raise
-        finally:
-            self._reading = None
+        return task
+
+    def stop(self) -> None:
+        """Call when the read ended, however it ended."""
+        self._reading = None
+
+    def timed_out(self, task: asyncio.Task[object]) -> bool:
+        """For a ``CancelledError`` out of a read: whether it was this
+        deadline's cancel (then raise ``TimeoutError``). A cancel that came
+        from elsewhere stays a cancel: only the deadline's own one, counted
+        by ``uncancel``, is the timeout (as ``asyncio.timeout`` does)."""
+        return self._expired and task.uncancel() == 0
 
     def close(self) -> None:
         self._handle.cancel()

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sagents.llm.capabilities import Capabilities
+from sagents.llm.strict import StrictTools, strict_tools
 from sagents.llm.types import LLMRequest
 
 UNSUPPORTED_STATUSES = frozenset({400, 422, 500, 501})
@@ -62,9 +63,14 @@ def named_parameters(status: int, body: bytes | str, sent: Iterable[str]) -> lis
 
 
 def request_body(
-    request: LLMRequest, model: str, capabilities: Capabilities
+    request: LLMRequest,
+    model: str,
+    capabilities: Capabilities,
+    strict: StrictTools | None = None,
 ) -> tuple[bytes, list[str]]:
-    """The JSON body for ``request`` and the optional parameters it carries."""
+    """The JSON body for ``request`` and the optional parameters it carries.
+    ``strict`` remembers the strict form of tools seen before (a client
+    keeps one for all its calls); without it each tool is converted anew."""
     body: dict[str, Any] = {"model": model, "messages": request.messages, "stream": True}
     sent: list[str] = []
     if capabilities.allows(model, "stream_options"):
@@ -73,7 +79,7 @@ def request_body(
     if request.tools:
         tools = request.tools
         if capabilities.allows(model, "strict_tools"):
-            tools = strict_tools(tools)
+            tools = strict_tools(tools) if strict is None else strict.tools(tools)
             if tools is not request.tools:
                 sent.append("strict_tools")
         body["tools"] = tools
@@ -96,65 +102,3 @@ def request_body(
         body.update(request.extra)
     encoded = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     return encoded, sent
-
-
-def strict_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``tools`` with ``strict: true`` on each tool whose schema allows it.
-
-    OpenAI's strict mode requires every object to list all its properties as
-    required and to refuse extra ones. A tool with optional arguments stays
-    non-strict (making them required would change what the model must send);
-    for the others only ``additionalProperties: false`` is added. Returns
-    ``tools`` itself when no tool qualifies.
-    """
-    out: list[dict[str, Any]] | None = None
-    for index, tool in enumerate(tools):
-        fn = tool.get("function")
-        if not isinstance(fn, dict) or fn.get("strict") is not None:
-            continue
-        parameters = fn.get("parameters") or {"type": "object", "properties": {}}
-        strict = _strict_schema(parameters, root=True)
-        if strict is None:
-            continue
-        if out is None:
-            out = list(tools)
-        out[index] = {**tool, "function": {**fn, "parameters": strict, "strict": True}}
-    return tools if out is None else out
-
-
-def _strict_schema(schema: Any, *, root: bool = False) -> Any:
-    """A copy with ``additionalProperties: false`` on every object, or ``None``
-    when some object has optional or open-ended properties (a nested object
-    without ``properties`` is a free-form one; only the root may be empty,
-    a tool without arguments)."""
-    if isinstance(schema, list):
-        items = [_strict_schema(item) for item in schema]
-        return None if any(item is None for item in items) else items
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in ("properties", "$defs", "definitions"):
-            if not isinstance(value, dict):
-                return None
-            converted = {name: _strict_schema(sub) for name, sub in value.items()}
-            if any(sub is None for sub in converted.values()):
-                return None
-            out[key] = converted
-        elif key in ("items", "anyOf", "allOf", "oneOf", "not"):
-            converted_value = _strict_schema(value)
-            if converted_value is None:
-                return None
-            out[key] = converted_value
-        else:
-            out[key] = value
-    if out.get("type") == "object" or "properties" in out:
-        if "properties" not in out and not root:
-            return None
-        properties = out.get("properties", {})
-        if out.get("additionalProperties") not in (None, False):
-            return None
-        if set(out.get("required", [])) != set(properties):
-            return None
-        out["additionalProperties"] = False
-    return out

@@ -2,18 +2,18 @@
 
 One instance serves the whole process: it owns the single HTTP connection pool
 that every run shares, so hundreds of concurrent runs reuse warm connections.
-Requests go through the SDK's low-level request API (``AsyncOpenAI.post``
-with ``cast_to=httpx2.Response``), so base URL, credentials, organisation and
-project headers, Azure routing, timeouts and error classes are the SDK's.
-The body is Sage's own JSON and the streamed answer is read raw, by
-``sagents.llm.wire``: ``chat.completions.create`` would walk every request's
-messages through the SDK's TypedDict transformer (~2 ms per request here) and
-build a pydantic chunk per token (~0.2 ms each). Measured here, the
-low-level call costs ~0.5–0.8 ms per request over a bare httpx2 request
-(option copies, URL and header merging), and a 50-token call through this
-client ~1–1.5 ms more than through the hand-written httpx2 client it
-replaced; ``create`` would cost ~20 ms more (``python -m bench --only
-llm_call``, docs/benchmarks.md).
+Base URL, credentials, organisation and project headers, default headers,
+timeouts and error classes are the openai SDK's: each request carries what
+the SDK client would send, taken from it once (``sagents.llm.route``) and
+sent on the SDK's own httpx2 pool; Azure, with its deployment routing, goes
+through the SDK's low-level ``AsyncOpenAI.post``. The body is Sage's own
+JSON and the streamed answer is read raw, by ``sagents.llm.wire``:
+``chat.completions.create`` would walk every request's messages through the
+SDK's TypedDict transformer (~2 ms per request here) and build a pydantic
+chunk per token (~0.2 ms each), and ``post`` rebuilds the same URL, headers
+and options for every request (~0.4 ms more CPU per call than the route,
+measured here on a 50-token call against the bench mock; ~0.7 ms in
+``_build_request`` under a profiler).
 
 Retries happen only before the first chunk, where a retry is invisible to the
 user: once output has started streaming, a failure is reported, never
@@ -44,20 +44,20 @@ from sagents.llm.errors import (
 from sagents.llm.failures import STREAM_ERRORS, broken, open_failure
 from sagents.llm.features import request_body
 from sagents.llm.retry import backoff_delay, is_retryable
+from sagents.llm.route import Route, build_route, send, takes_route
 from sagents.llm.sdk import (
     DEFAULT_BASE_URL,
     build_http_client,
     build_sdk_client,
     omit_auth,
 )
+from sagents.llm.strict import StrictTools
 from sagents.llm.think import ThinkSplitter
 from sagents.llm.types import (
     LLMChunk,
     LLMRequest,
-    ReasoningDelta,
     StreamEnd,
     TextDelta,
-    ToolCallDelta,
     UsageReport,
 )
 from sagents.llm.usage import OutputSample, estimate_usage
@@ -98,10 +98,16 @@ class OpenAIChatModel:
         self._owns_http = http_client is None
         self._http: httpx2.AsyncClient | None = None
         self._sdk: openai.AsyncOpenAI | None = None
+        self._route: Route | None = None
+        """Built from the SDK client at the first call (``sagents.llm.route``);
+        stays ``None`` for a client that must go through ``post``."""
+        self._routable = False
+        self._strict = StrictTools()
         if not settings.llm_configured:
             return
         self._http = http_client or build_http_client(settings)
         self._sdk = build_sdk_client(settings, self._http)
+        self._routable = takes_route(self._sdk)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIChatModel:
@@ -128,6 +134,7 @@ class OpenAIChatModel:
             await self._http.aclose()
         self._http = None
         self._sdk = None
+        self._route = None
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         if self._closed:
@@ -150,14 +157,10 @@ class OpenAIChatModel:
             while True:
                 chunks += decoded.decoded
                 parts = decoded.parts if think.done else think.split(decoded.parts)
+                output.hold(parts)
                 for part in parts:
                     if type(part) is TextDelta:
                         text_chars += len(part.text)
-                        output.add(part.text)
-                    elif type(part) is ReasoningDelta:
-                        output.add(part.text)
-                    elif type(part) is ToolCallDelta:
-                        output.add(part.arguments)
                     elif type(part) is UsageReport:
                         usage_reported = True
                     yield part
@@ -165,10 +168,18 @@ class OpenAIChatModel:
                     raise decoded.error
                 if decoded.finish is not None:
                     finish = decoded.finish
+                task = reads.start()
                 try:
-                    decoded = decode_batch(await reads.read(batches), model)
+                    payloads = await anext(batches)
+                except asyncio.CancelledError:
+                    if reads.timed_out(task):
+                        raise TimeoutError from None
+                    raise
                 except StopAsyncIteration:
                     break
+                finally:
+                    reads.stop()
+                decoded = decode_batch(payloads, model)
         except STREAM_ERRORS as exc:
             raise broken(
                 exc, self._base_url, chunks, text_chars, self._settings.llm_timeout_s
@@ -178,9 +189,9 @@ class OpenAIChatModel:
             # closes this generator: the HTTP response must not outlive it.
             reads.close()
             await response.aclose()
-        for part in think.flush():
-            if type(part) is TextDelta or type(part) is ReasoningDelta:
-                output.add(part.text)
+        rest = think.flush()
+        output.hold(rest)
+        for part in rest:
             yield part
         received = f"{chunks} chunks ({text_chars} characters of text)"
         if finish is None:
@@ -208,24 +219,21 @@ class OpenAIChatModel:
         Returns the response, its batches, the first batch and the body size."""
         settings = self._settings
         loop = asyncio.get_running_loop()
-        body, sent = request_body(request, model, self.capabilities)
-        options: Any = {"headers": {**self._headers, ROLE_HEADER: request.role}}
-        # Azure routes by deployment (Sage's model name) in the path; the SDK
-        # does that only for bodies it serialises itself.
-        path = (
-            f"/deployments/{quote(model, safe='')}/chat/completions"
-            if self._azure
-            else ("/chat/completions")
-        )
+        body, sent = request_body(request, model, self.capabilities, self._strict)
+        route = self._route
+        if route is None and self._routable:
+            route = self._route = await self._build_route(sdk)
+        role = (ROLE_HEADER, request.role)
         attempt = 0
         while True:
             first_deadline = min(deadline, loop.time() + settings.llm_first_chunk_timeout_s)
             response: httpx2.Response | None = None
             try:
                 async with asyncio.timeout_at(first_deadline):
-                    response = await sdk.post(
-                        path, cast_to=httpx2.Response, content=body, options=options, stream=True
-                    )
+                    if route is not None and self._http is not None:
+                        response = await send(self._http, route, role, body)
+                    else:
+                        response = await self._post(sdk, model, role, body)
                     batches = sse_batches(response.aiter_bytes())
                     first = decode_batch(await anext(batches), model)
                     if first.error is not None and not first.parts:
@@ -249,7 +257,7 @@ class OpenAIChatModel:
                 if isinstance(error, LLMParameterUnsupported):
                     dropped = self._drop_refused(model, error)
                     if dropped:
-                        body, sent = request_body(request, model, self.capabilities)
+                        body, sent = request_body(request, model, self.capabilities, self._strict)
                         continue  # at once: a different request, not a retry
                     raise error from exc
                 attempt += 1
@@ -259,6 +267,31 @@ class OpenAIChatModel:
                 if loop.time() + delay >= deadline:
                     raise self._out_of_time(error, delay, deadline - loop.time()) from exc
             await asyncio.sleep(delay)
+
+    async def _build_route(self, sdk: openai.AsyncOpenAI) -> Route:
+        # The SDK's platform headers read the OS release file; the SDK detects
+        # the platform off the event loop, and so does this (the result is
+        # cached by the SDK, so default_headers below only reads it).
+        await asyncio.to_thread(sdk.platform_headers)
+        return build_route(sdk, "chat/completions", self._headers, ROLE_HEADER)
+
+    async def _post(
+        self, sdk: openai.AsyncOpenAI, model: str, role: tuple[str, str], body: bytes
+    ) -> httpx2.Response:
+        """The request through the SDK's ``post``: Azure, or a client that signs
+        its requests itself."""
+        # Azure routes by deployment (Sage's model name) in the path; the SDK
+        # does that only for bodies it serialises itself.
+        path = (
+            f"/deployments/{quote(model, safe='')}/chat/completions"
+            if self._azure
+            else "/chat/completions"
+        )
+        options: Any = {"headers": {**self._headers, role[0]: role[1]}}
+        response: httpx2.Response = await sdk.post(
+            path, cast_to=httpx2.Response, content=body, options=options, stream=True
+        )
+        return response
 
     def _drop_refused(self, model: str, error: LLMParameterUnsupported) -> bool:
         """Learn the refused optional parameters; False when none of them is

@@ -27,6 +27,13 @@ MAX_LINE_BYTES = 8 * 2**20
 must not grow that buffer without bound."""
 
 
+JSON = json.JSONDecoder()
+"""``json.loads`` less its per-call work: on bytes it first sniffs the encoding
+in Python (UTF-16 and UTF-32 JSON; an event stream is UTF-8 by definition),
+then looks up its default decoder (~1 µs per chunk measured here, of ~3).
+A decoder holds only its options, so one serves every stream."""
+
+
 class WireError(Exception):
     """The stream is not a well-formed chat completion stream."""
 
@@ -54,6 +61,21 @@ async def sse_batches(pieces: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]
             # response closed before its end takes its connection with it,
             # and every call would pay a new TCP connect. Servers end the
             # body right after [DONE], so this costs nothing in practice.
+            continue
+        if (
+            not buffer
+            and piece.startswith(b"data: ")
+            and piece.find(b"\n") == len(piece) - 2
+            and piece.endswith(b"\n\n")
+            and not data
+        ):
+            # The common read: exactly one event, "data: {...}" and its blank
+            # line (~1.5 µs less per token than the line loop below).
+            payload = piece[6:-3] if piece[-3] == 13 else piece[6:-2]  # 13: a CR
+            if payload == DONE:
+                done = True
+            else:
+                yield [payload]
             continue
         buffer += piece
         ready: list[bytes] = []
@@ -110,6 +132,12 @@ def decode_batch(payloads: list[bytes], model: str) -> DecodedBatch:
     catch up: every delta becomes an event, a stored part and an SSE frame.
     A payload that fails to decode ends the batch, after what came before it.
     """
+    if len(payloads) == 1:  # the common case: nothing to join
+        try:
+            parts, done = decode_chunk(payloads[0], model)
+        except (WireError, ProviderStreamError) as exc:
+            return DecodedBatch([], None, 0, exc)
+        return DecodedBatch(parts, done, 1)
     out: list[LLMChunk] = []
     finish: str | None = None
     for number, payload in enumerate(payloads):
@@ -136,8 +164,8 @@ def decode_chunk(payload: bytes | str, model: str) -> tuple[list[LLMChunk], str 
     ``ProviderStreamError`` when it is the provider's error report.
     """
     try:
-        data = json.loads(payload)
-    except ValueError as exc:
+        data = JSON.decode(payload.decode() if isinstance(payload, bytes) else payload)
+    except ValueError as exc:  # UnicodeDecodeError included
         raise WireError(f"a chunk is not JSON ({exc}): {_preview(payload)}") from exc
     if not isinstance(data, dict):
         raise WireError(f"a chunk is not a JSON object: {_preview(payload)}")

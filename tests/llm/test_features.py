@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from sagents.llm.capabilities import Capabilities
-from sagents.llm.features import named_parameters, request_body, strict_tools
+from sagents.llm.features import named_parameters, request_body
+from sagents.llm.strict import strict_tools
 from sagents.llm.types import LLMRequest
 
 

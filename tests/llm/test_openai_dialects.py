@@ -135,6 +135,15 @@ async def test_usage_is_reported_or_estimated(connect: Any, dialect: str, estima
     assert model.capabilities.report()["m"]["usage"] == ("estimated" if estimated else "reported")
 
 
+async def test_an_estimate_counts_text_held_back_until_the_stream_ended(connect: Any) -> None:
+    # All of it could still open a <think> block, so it comes out only at the end.
+    _server, model = connect("llamacpp", [Turn(text="<think")])
+    chunks = await collect(model)
+    assert text_of(chunks, TextDelta) == "<think"
+    report = next(c for c in chunks if isinstance(c, UsageReport))
+    assert report.estimated and report.output_tokens >= 1
+
+
 async def test_usage_is_estimated_when_stream_options_are_refused(connect: Any) -> None:
     script = Script(
         turns=[Turn(text="one two three")],

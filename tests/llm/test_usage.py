@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sagents.context.tokens import TokenCounters
-from sagents.llm.usage import OutputSample, count_usage
+from sagents.llm.types import LLMChunk, ReasoningDelta, TextDelta, ToolCallDelta, UsageReport
+from sagents.llm.usage import HELD_BATCHES, OutputSample, count_usage
 
 
 def test_a_short_output_is_counted_exactly() -> None:
@@ -33,3 +34,19 @@ def test_the_report_is_marked_estimated() -> None:
         TokenCounters(), "gpt-4o", [{"role": "user", "content": "hi"}], None, sample
     )
     assert report.estimated and report.output_tokens > 0 and report.input_tokens > 0
+
+
+def test_held_batches_are_counted_and_never_pile_up() -> None:
+    counter = TokenCounters().for_model("gpt-4o")
+    sample = OutputSample(limit=1_000)
+    batch: list[LLMChunk] = [
+        TextDelta("Paris "),
+        ReasoningDelta("hm "),
+        ToolCallDelta(index=0, arguments='{"x":1}'),
+        UsageReport("gpt-4o", 1, 2),
+    ]
+    sample.hold(batch)
+    assert sample.tokens(counter.count) == counter.count('Paris hm {"x":1}')
+    for _ in range(10 * HELD_BATCHES):
+        sample.hold(batch)
+    assert sample.kept <= 1_000 and sample.total == 16 * (1 + 10 * HELD_BATCHES)

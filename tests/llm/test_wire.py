@@ -56,6 +56,20 @@ async def test_a_last_event_without_its_blank_line_is_kept() -> None:
 
 async def test_crlf_line_endings() -> None:
     assert await payloads('data: {"a":1}\r\n\r\ndata: [DONE]\r\n\r\n') == ['{"a":1}']
+    # A read of exactly one event takes a shorter path: a CR before its
+    # first LF is still a line ending there.
+    assert await payloads('data: {"a":1}\r\n\ndata: [DONE]\r\n\n') == ['{"a":1}']
+
+
+async def test_reads_of_one_whole_event_each() -> None:
+    events = ['data: {"a":1}\n\n', 'data:{"b":2}\n\n', "data: x\n", "\n", "data: [DONE]\n\n"]
+
+    async def reads() -> AsyncIterator[bytes]:
+        for event in [*events, 'data: {"late":1}\n\n']:
+            yield event.encode()
+
+    batches = [batch async for batch in sse_batches(reads())]
+    assert batches == [[b'{"a":1}'], [b'{"b":2}'], [b"x"]]
 
 
 def test_text_reasoning_tool_calls_and_usage_are_read() -> None:
