@@ -299,16 +299,28 @@ class SAgent:
                     telemetry.finish("cancelled", asyncio.CancelledError(reason))
                 raise RunSuspended(run.id) from None
             await self._stop(
-                ctx, emit, "cancelled", RunStatus.CANCELLED, SessionStatus.INTERRUPTED, reason
+                ctx,
+                emit,
+                "cancelled",
+                RunStatus.CANCELLED,
+                SessionStatus.INTERRUPTED,
+                reason,
+                RunCancelled(reason=reason),
             )
-            emit(RunCancelled(reason=reason))
             if telemetry is not None:
                 telemetry.finish("cancelled", asyncio.CancelledError(reason))
         except Exception as exc:
             error_type, message = describe_failure(exc, run.id)
             message = rt.redactor.text(message)  # a provider's error may echo a key
-            await self._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, message)
-            emit(RunFailed(error_type=error_type, message=message))
+            await self._stop(
+                ctx,
+                emit,
+                "error",
+                RunStatus.FAILED,
+                SessionStatus.ERROR,
+                message,
+                RunFailed(error_type=error_type, message=message),
+            )
             if telemetry is not None:
                 telemetry.finish("failed", exc)
 
@@ -320,11 +332,18 @@ class SAgent:
         run_status: RunStatus,
         session_status: SessionStatus,
         detail: str,
+        terminal: EventBase,
     ) -> None:
-        """Close open agents, save partial output and record how the run ended.
+        """Close open agents, save partial output, record how the run ended
+        and publish ``terminal``.
+
+        One write, as for a finished run: the run's end, its partial
+        messages, its pending events and ``terminal`` commit together
+        (``RunJournal.end_run``), and ``terminal`` is published after.
 
         Store failures here are logged, not raised: the terminal event must
-        still go out, or a client would wait forever.
+        still go out, or a client would wait forever (the journal then
+        writes it with the run's last flush).
         """
         rt = self.runtime
         saved: list[MessageRecord] = []
@@ -352,21 +371,34 @@ class SAgent:
                         duration_ms=(time.perf_counter() - started) * 1000,
                     )
                 )
-        try:
-            await asyncio.shield(
-                rt.store.end_run(
-                    emit.run_id,
-                    run_status,
-                    session_id=emit.session_id,
-                    session_status=session_status,
-                    messages=saved,
-                    error=detail if run_status is not RunStatus.CANCELLED else None,
-                    input_tokens=ctx.usage.input_tokens if ctx else 0,
-                    output_tokens=ctx.usage.output_tokens if ctx else 0,
-                )
+        terminal = emit.stamped(terminal)
+
+        async def end(events: list[StoredEvent], floors: dict[str, int]) -> None:
+            await rt.store.end_run(
+                emit.run_id,
+                run_status,
+                session_id=emit.session_id,
+                session_status=session_status,
+                messages=saved,
+                error=detail if run_status is not RunStatus.CANCELLED else None,
+                input_tokens=ctx.usage.input_tokens if ctx else 0,
+                output_tokens=ctx.usage.output_tokens if ctx else 0,
+                events=events,
+                floors=floors,
             )
+
+        journal = rt.runs.journal
+        try:
+            await asyncio.shield(end([], {}) if journal is None else journal.end_run(terminal, end))
+        except asyncio.CancelledError:
+            # Cancelled again (shutdown) while the write goes on: publish
+            # the terminal event the write holds, not another one at its
+            # seq; if the write fails, the journal's last flush writes it.
+            emit.send(terminal)
+            raise
         except Exception:
             log.exception("could not record the end of run %s", emit.run_id)
+        emit.send(terminal)
 
 
 def _kind(kind: str | None) -> MessageKind:

@@ -7,9 +7,9 @@ writer task writes what accumulated to the store in one transaction when
 ``batch`` events are waiting or ``flush_s`` has passed since the first of
 them, and at once when a run ends, so a run's terminal event is durable
 before anyone waits on the run. That is a commit per batch, never a commit
-per token. A run that ends well writes its end, what is pending and its
-terminal event in one transaction (:meth:`end_run`), so the flush at its
-close usually finds nothing left to write. If the store fails, the batch is
+per token. A run that ends (finished, failed or cancelled) writes its end,
+what is pending and its terminal event in one transaction (:meth:`end_run`),
+so the flush at its close usually finds nothing left to write. If the store fails, the batch is
 kept and retried at the next flush; past ``max_pending`` events the oldest
 are dropped (logged), and a reader that needs them gets the same
 ``events_dropped`` answer as for the in-memory cap.
