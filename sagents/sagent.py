@@ -42,6 +42,7 @@ from sagents.observability.logs import bind_run
 from sagents.observability.run_telemetry import RunTelemetry, start_run_telemetry, step
 from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
+from sagents.run_commit import AfterCommitChatModel, RunCommit
 from sagents.run_emitter import RunEmitter, describe_failure
 from sagents.run_errors import SessionNotFound as SessionNotFound
 from sagents.run_errors import UnknownNames as UnknownNames
@@ -227,6 +228,8 @@ class SAgent:
         emit = RunEmitter(publish, session.id, run.id, trace_id)
         emit(RunStarted(input=request.message, options=run.options))
         ctx: SessionContext | None = None
+        commit = RunCommit()  # the run's first write (run_commit.py)
+        llm = rt.llm if telemetry is None else TracedChatModel(rt.llm, telemetry)
         try:
             history = [] if created else await rt.store.list_messages(session.id)
             ctx = SessionContext(
@@ -236,7 +239,7 @@ class SAgent:
                 user_input=request.message,
                 options=request.options(rt.settings),
                 settings=rt.settings,
-                llm=rt.llm if telemetry is None else TracedChatModel(rt.llm, telemetry),
+                llm=AfterCommitChatModel(llm, commit),
                 tools=rt.tools.proxy(
                     request.available_tools, hidden_builtins(rt.tools, request.builtin_tools)
                 ),
@@ -253,13 +256,18 @@ class SAgent:
             holder.append(ctx)
             emit.agents = ctx.control.open_agents  # who made an event that does not say
             user_message = ctx.messages.add_user(request.message, run_id=run.id)
-            with step(telemetry, "store.begin_run"):
-                await rt.store.begin_run(
-                    run, user_message, new_session=session if created else None
-                )
+
+            async def begin() -> None:
+                with step(telemetry, "store.begin_run"):
+                    await rt.store.begin_run(
+                        run, user_message, new_session=session if created else None
+                    )
+
+            commit.start(begin())  # committed before the LLM's first chunk is seen
             await prepare_context(ctx, emit, rt)  # history budget + recalled memories
             async for event in self.executor.run(flow, ctx):
                 emit(event)
+            await commit.wait()  # a flow without an LLM call: its error, if any
             answer = ctx.answer or ""
             finished = emit.stamped(RunFinished(answer=answer, usage=ctx.usage))
             usage = ctx.usage
