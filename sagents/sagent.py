@@ -229,7 +229,10 @@ class SAgent:
         emit(RunStarted(input=request.message, options=run.options))
         ctx: SessionContext | None = None
         commit = RunCommit()  # the run's first write (run_commit.py)
-        llm = rt.llm if telemetry is None else TracedChatModel(rt.llm, telemetry)
+        # The gate inside the trace: a sub-agent re-parents the traced
+        # model's spans (agent_tool.py) and keeps its inner model, this gate.
+        gated = AfterCommitChatModel(rt.llm, commit)
+        llm = gated if telemetry is None else TracedChatModel(gated, telemetry)
         try:
             history = [] if created else await rt.store.list_messages(session.id)
             ctx = SessionContext(
@@ -239,7 +242,7 @@ class SAgent:
                 user_input=request.message,
                 options=request.options(rt.settings),
                 settings=rt.settings,
-                llm=AfterCommitChatModel(llm, commit),
+                llm=llm,
                 tools=rt.tools.proxy(
                     request.available_tools, hidden_builtins(rt.tools, request.builtin_tools)
                 ),
