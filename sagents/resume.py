@@ -50,6 +50,7 @@ from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
 from sagents.flow.nodes import AgentNode, Flow, FlowNode, IfNode, LoopNode, SequenceNode
 from sagents.request import RunOptions
 from sagents.run_emitter import RunEmitter, describe_failure
+from sagents.run_stop import stop_run
 from sagents.runs.approvals import suspend_waiting
 from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
@@ -219,7 +220,8 @@ async def _continue(
             await suspend_waiting(rt.store, run.id, rt.instance_id)
             raise RunSuspended(run.id) from None
         reason = rt.runs.cancel_reason(run.id) or "cancelled"
-        await sagent._stop(
+        await stop_run(
+            rt,
             ctx,
             emit,
             "cancelled",
@@ -231,7 +233,8 @@ async def _continue(
     except Exception as exc:
         error_type, text = describe_failure(exc, run.id)
         text = rt.redactor.text(text)
-        await sagent._stop(
+        await stop_run(
+            rt,
             ctx,
             emit,
             "error",

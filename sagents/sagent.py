@@ -15,20 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
-import time
 from collections.abc import AsyncIterator, Callable
-from typing import cast, get_args
 
 from sagents.context.messages import MessageManager
 from sagents.context.parts import PromptParts
 from sagents.context.session_context import SessionContext
 from sagents.context.tasks import TaskManager
 from sagents.events import (
-    AgentFinished,
     EventBase,
-    MessageCompleted,
-    MessageKind,
     RunCancelled,
     RunFailed,
     RunFinished,
@@ -48,13 +42,13 @@ from sagents.run_errors import SessionNotFound as SessionNotFound
 from sagents.run_errors import UnknownNames as UnknownNames
 from sagents.run_errors import UnknownSkills as UnknownSkills
 from sagents.run_errors import UnknownTools as UnknownTools
+from sagents.run_stop import stop_run
 from sagents.runs.approvals import refuse_if_waiting, suspend_waiting
 from sagents.runs.channel import EventsDropped
 from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
 from sagents.skills.view import SkillView
 from sagents.store.records import (
-    MessageRecord,
     RunRecord,
     RunStatus,
     SessionRecord,
@@ -63,8 +57,6 @@ from sagents.store.records import (
     new_id,
 )
 from sagents.tools.builtin import hidden_builtins
-
-log = logging.getLogger(__name__)
 
 TITLE_CHARS = 80
 
@@ -309,7 +301,8 @@ class SAgent:
                 if telemetry is not None:
                     telemetry.finish("cancelled", asyncio.CancelledError(reason))
                 raise RunSuspended(run.id) from None
-            await self._stop(
+            await stop_run(
+                rt,
                 ctx,
                 emit,
                 "cancelled",
@@ -323,7 +316,8 @@ class SAgent:
         except Exception as exc:
             error_type, message = describe_failure(exc, run.id)
             message = rt.redactor.text(message)  # a provider's error may echo a key
-            await self._stop(
+            await stop_run(
+                rt,
                 ctx,
                 emit,
                 "error",
@@ -334,83 +328,3 @@ class SAgent:
             )
             if telemetry is not None:
                 telemetry.finish("failed", exc)
-
-    async def _stop(
-        self,
-        ctx: SessionContext | None,
-        emit: RunEmitter,
-        agent_status: str,
-        run_status: RunStatus,
-        session_status: SessionStatus,
-        detail: str,
-        terminal: EventBase,
-    ) -> None:
-        """Close open agents, save partial output, record how the run ended
-        and publish ``terminal``.
-
-        One write, as for a finished run: the run's end, its partial
-        messages, its pending events and ``terminal`` commit together
-        (``RunJournal.end_run``), and ``terminal`` is published after.
-
-        Store failures here are logged, not raised: the terminal event must
-        still go out, or a client would wait forever (the journal then
-        writes it with the run's last flush).
-        """
-        rt = self.runtime
-        saved: list[MessageRecord] = []
-        if ctx is not None:
-            # Partial messages first: they belong inside their agent's span.
-            saved = ctx.messages.interrupt_open(run_id=ctx.run_id)
-            for record in saved:
-                if record.role == "assistant" and record.content:
-                    emit(
-                        MessageCompleted(
-                            agent=record.agent,
-                            message_id=record.id,
-                            kind=_kind(record.kind),
-                            content=record.content,
-                            interrupted=True,
-                        )
-                    )
-            while ctx.control.open_agents:
-                agent, node, started = ctx.control.open_agents.pop()
-                emit(
-                    AgentFinished(
-                        agent=agent,
-                        node=node,
-                        status="cancelled" if agent_status == "cancelled" else "error",
-                        duration_ms=(time.perf_counter() - started) * 1000,
-                    )
-                )
-        terminal = emit.stamped(terminal)
-
-        async def end(events: list[StoredEvent], floors: dict[str, int]) -> None:
-            await rt.store.end_run(
-                emit.run_id,
-                run_status,
-                session_id=emit.session_id,
-                session_status=session_status,
-                messages=saved,
-                error=detail if run_status is not RunStatus.CANCELLED else None,
-                input_tokens=ctx.usage.input_tokens if ctx else 0,
-                output_tokens=ctx.usage.output_tokens if ctx else 0,
-                events=events,
-                floors=floors,
-            )
-
-        journal = rt.runs.journal
-        try:
-            await asyncio.shield(end([], {}) if journal is None else journal.end_run(terminal, end))
-        except asyncio.CancelledError:
-            # Cancelled again (shutdown) while the write goes on: publish
-            # the terminal event the write holds, not another one at its
-            # seq; if the write fails, the journal's last flush writes it.
-            emit.send(terminal)
-            raise
-        except Exception:
-            log.exception("could not record the end of run %s", emit.run_id)
-        emit.send(terminal)
-
-
-def _kind(kind: str | None) -> MessageKind:
-    return cast(MessageKind, kind) if kind in get_args(MessageKind) else "answer"
