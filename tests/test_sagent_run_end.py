@@ -6,12 +6,16 @@ when the run closes (issue 16)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from sagents.events import RunCancelled, RunFailed, RunFinished, parse_event
 from sagents.request import RunRequest
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.store import SQLiteStore
+from sagents.store.postgres import PostgresStore
 from sagents.store.records import RunStatus
 from sagents.testing import ScriptedLLM, Turn
 from tests.conftest import RuntimeFactory, make_settings
@@ -21,16 +25,26 @@ def simple(message: str) -> RunRequest:
     return RunRequest(message=message, deep_thinking=False, multi_agent=False)
 
 
-async def runtime(make_runtime: RuntimeFactory, tmp_path: Path, llm: ScriptedLLM) -> Runtime:
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The store's settings: the SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return {}
+    return {"database_url": request.getfixturevalue("pg_url")}
+
+
+async def runtime(
+    make_runtime: RuntimeFactory, tmp_path: Path, llm: ScriptedLLM, backend: dict[str, Any]
+) -> Runtime:
     # The journal never flushes on its own here: every write counted below
     # is one the run asked for.
-    settings = make_settings(tmp_path, event_log_flush_s=10.0, event_log_batch=100_000)
+    settings = make_settings(tmp_path, event_log_flush_s=10.0, event_log_batch=100_000, **backend)
     return await make_runtime(llm, settings=settings)
 
 
 def writes(rt: Runtime) -> int:
     """Write transactions the runtime's store committed so far."""
-    assert isinstance(rt.store, SQLiteStore)
+    assert isinstance(rt.store, SQLiteStore | PostgresStore)
     return rt.store.write_batches
 
 
@@ -51,9 +65,9 @@ async def ended_in_one_write(
 
 
 async def test_a_finished_run_ends_in_one_write(
-    make_runtime: RuntimeFactory, tmp_path: Path
+    make_runtime: RuntimeFactory, tmp_path: Path, backend: dict[str, Any]
 ) -> None:
-    rt = await runtime(make_runtime, tmp_path, ScriptedLLM([Turn(text="one two three")]))
+    rt = await runtime(make_runtime, tmp_path, ScriptedLLM([Turn(text="one two three")]), backend)
     before = writes(rt)
     info = await SAgent(rt).start(simple("hi"), "u1")
     await rt.runs.wait(info.run_id)
@@ -61,9 +75,11 @@ async def test_a_finished_run_ends_in_one_write(
     assert status == RunStatus.FINISHED.value
 
 
-async def test_a_failed_run_ends_in_one_write(make_runtime: RuntimeFactory, tmp_path: Path) -> None:
+async def test_a_failed_run_ends_in_one_write(
+    make_runtime: RuntimeFactory, tmp_path: Path, backend: dict[str, Any]
+) -> None:
     llm = ScriptedLLM([Turn(text="one two three four", faults={"cut_after_chunks": 2})])
-    rt = await runtime(make_runtime, tmp_path, llm)
+    rt = await runtime(make_runtime, tmp_path, llm, backend)
     before = writes(rt)
     info = await SAgent(rt).start(simple("hi"), "u1")
     await rt.runs.wait(info.run_id)
@@ -74,11 +90,11 @@ async def test_a_failed_run_ends_in_one_write(make_runtime: RuntimeFactory, tmp_
 
 
 async def test_a_cancelled_run_ends_in_one_write(
-    make_runtime: RuntimeFactory, tmp_path: Path
+    make_runtime: RuntimeFactory, tmp_path: Path, backend: dict[str, Any]
 ) -> None:
     words = " ".join(f"w{i}" for i in range(200))
     llm = ScriptedLLM([Turn(text=words, faults={"token_delay_s": 0.01})])
-    rt = await runtime(make_runtime, tmp_path, llm)
+    rt = await runtime(make_runtime, tmp_path, llm, backend)
     agent = SAgent(rt)
     before = writes(rt)
     info = await agent.start(simple("go"), "u1")
