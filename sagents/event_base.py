@@ -43,7 +43,15 @@ class EventBase(BaseModel):
         """The event as JSON, dumped once and shared by every reader that
         sends it unchanged (the run's SSE streams, the event log). Kept in
         the instance dict under a key that is no field (dumps, equality and
-        repr read fields only); :func:`stamp` and :meth:`model_copy` drop it."""
+        repr read fields only); :func:`stamp` and :meth:`model_copy` drop it.
+
+        pydantic's dump even for the deltas (~51 of a tool turn's ~65
+        events): a hand-written one for their fixed shape (the strings
+        escaped by ``json.encoder.encode_basestring``, the run's coordinates
+        escaped once per run, pydantic kept for what it writes differently:
+        lone surrogates, exponent ``ts``) gave the same bytes but took 1.78 µs
+        against pydantic's 1.28 µs (best of 40 alternating samples of 20,000
+        dumps, 3 runs alike); escaping alone, with no guard, took ~1.05 µs."""
         fields = self.__dict__
         text: str | bool | None = fields.get(_JSON)
         if type(text) is str:

@@ -50,6 +50,7 @@ from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
 from sagents.flow.nodes import AgentNode, Flow, FlowNode, IfNode, LoopNode, SequenceNode
 from sagents.request import RunOptions
 from sagents.run_emitter import RunEmitter, describe_failure
+from sagents.run_stop import stop_run
 from sagents.runs.approvals import suspend_waiting
 from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
@@ -191,16 +192,26 @@ async def _continue(
             async for event in SimpleAgent().run(ctx):
                 emit(event)
         answer = ctx.answer or ""
-        await rt.store.end_run(
-            run.id,
-            RunStatus.FINISHED,
-            session_id=session.id,
-            session_status=SessionStatus.COMPLETED,
-            answer=answer,
-            input_tokens=ctx.usage.input_tokens,
-            output_tokens=ctx.usage.output_tokens,
-        )
-        emit(RunFinished(answer=answer, usage=ctx.usage))
+        usage = ctx.usage
+        finished = emit.stamped(RunFinished(answer=answer, usage=usage))
+
+        async def end(events: list[StoredEvent], floors: dict[str, int]) -> None:
+            await rt.store.end_run(
+                run.id,
+                RunStatus.FINISHED,
+                session_id=session.id,
+                session_status=SessionStatus.COMPLETED,
+                answer=answer,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                events=events,
+                floors=floors,
+            )
+
+        # One commit: the run's end, its pending events and the terminal one.
+        journal = rt.runs.journal
+        await (end([], {}) if journal is None else journal.end_run(finished, end))
+        emit.send(finished)
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is not None:
@@ -209,15 +220,29 @@ async def _continue(
             await suspend_waiting(rt.store, run.id, rt.instance_id)
             raise RunSuspended(run.id) from None
         reason = rt.runs.cancel_reason(run.id) or "cancelled"
-        await sagent._stop(
-            ctx, emit, "cancelled", RunStatus.CANCELLED, SessionStatus.INTERRUPTED, reason
+        await stop_run(
+            rt,
+            ctx,
+            emit,
+            "cancelled",
+            RunStatus.CANCELLED,
+            SessionStatus.INTERRUPTED,
+            reason,
+            RunCancelled(reason=reason),
         )
-        emit(RunCancelled(reason=reason))
     except Exception as exc:
         error_type, text = describe_failure(exc, run.id)
         text = rt.redactor.text(text)
-        await sagent._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, text)
-        emit(RunFailed(error_type=error_type, message=text))
+        await stop_run(
+            rt,
+            ctx,
+            emit,
+            "error",
+            RunStatus.FAILED,
+            SessionStatus.ERROR,
+            text,
+            RunFailed(error_type=error_type, message=text),
+        )
 
 
 async def cancel_waiting_run(rt: Runtime, session: SessionRecord, run: RunRecord) -> bool:
@@ -250,13 +275,9 @@ async def cancel_waiting_run(rt: Runtime, session: SessionRecord, run: RunRecord
         )
         for call in calls
     ]
-    await rt.store.end_run(
-        run.id,
-        RunStatus.CANCELLED,
-        session_id=session.id,
-        session_status=SessionStatus.INTERRUPTED,
-        messages=results,
-    )
+    # The claim made this process the run's only writer: its log's last
+    # seq cannot move before the end below, which writes the terminal
+    # event in the same commit.
     bounds = await rt.store.event_bounds(run.id)
     end = RunCancelled(
         reason=CANCEL_REASON,
@@ -265,5 +286,12 @@ async def cancel_waiting_run(rt: Runtime, session: SessionRecord, run: RunRecord
         run_id=run.id,
         ts=stamp,
     )
-    await rt.store.append_events([StoredEvent(run.id, end.seq, end.type, end.model_dump_json())])
+    await rt.store.end_run(
+        run.id,
+        RunStatus.CANCELLED,
+        session_id=session.id,
+        session_status=SessionStatus.INTERRUPTED,
+        messages=results,
+        events=[StoredEvent(run.id, end.seq, end.type, end.model_dump_json())],
+    )
     return True

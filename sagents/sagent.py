@@ -15,20 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
-import time
 from collections.abc import AsyncIterator, Callable
-from typing import cast, get_args
 
 from sagents.context.messages import MessageManager
 from sagents.context.parts import PromptParts
 from sagents.context.session_context import SessionContext
 from sagents.context.tasks import TaskManager
 from sagents.events import (
-    AgentFinished,
     EventBase,
-    MessageCompleted,
-    MessageKind,
     RunCancelled,
     RunFailed,
     RunFinished,
@@ -42,18 +36,19 @@ from sagents.observability.logs import bind_run
 from sagents.observability.run_telemetry import RunTelemetry, start_run_telemetry, step
 from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
+from sagents.run_commit import AfterCommitChatModel, RunCommit
 from sagents.run_emitter import RunEmitter, describe_failure
 from sagents.run_errors import SessionNotFound as SessionNotFound
 from sagents.run_errors import UnknownNames as UnknownNames
 from sagents.run_errors import UnknownSkills as UnknownSkills
 from sagents.run_errors import UnknownTools as UnknownTools
+from sagents.run_stop import stop_run
 from sagents.runs.approvals import refuse_if_waiting, suspend_waiting
 from sagents.runs.channel import EventsDropped
 from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
 from sagents.skills.view import SkillView
 from sagents.store.records import (
-    MessageRecord,
     RunRecord,
     RunStatus,
     SessionRecord,
@@ -62,8 +57,6 @@ from sagents.store.records import (
     new_id,
 )
 from sagents.tools.builtin import hidden_builtins
-
-log = logging.getLogger(__name__)
 
 TITLE_CHARS = 80
 
@@ -227,6 +220,11 @@ class SAgent:
         emit = RunEmitter(publish, session.id, run.id, trace_id)
         emit(RunStarted(input=request.message, options=run.options))
         ctx: SessionContext | None = None
+        commit = RunCommit()  # the run's first write (run_commit.py)
+        # The gate inside the trace: a sub-agent re-parents the traced
+        # model's spans (agent_tool.py) and keeps its inner model, this gate.
+        gated = AfterCommitChatModel(rt.llm, commit)
+        llm = gated if telemetry is None else TracedChatModel(gated, telemetry)
         try:
             history = [] if created else await rt.store.list_messages(session.id)
             ctx = SessionContext(
@@ -236,7 +234,7 @@ class SAgent:
                 user_input=request.message,
                 options=request.options(rt.settings),
                 settings=rt.settings,
-                llm=rt.llm if telemetry is None else TracedChatModel(rt.llm, telemetry),
+                llm=llm,
                 tools=rt.tools.proxy(
                     request.available_tools, hidden_builtins(rt.tools, request.builtin_tools)
                 ),
@@ -253,13 +251,18 @@ class SAgent:
             holder.append(ctx)
             emit.agents = ctx.control.open_agents  # who made an event that does not say
             user_message = ctx.messages.add_user(request.message, run_id=run.id)
-            with step(telemetry, "store.begin_run"):
-                await rt.store.begin_run(
-                    run, user_message, new_session=session if created else None
-                )
+
+            async def begin() -> None:
+                with step(telemetry, "store.begin_run"):
+                    await rt.store.begin_run(
+                        run, user_message, new_session=session if created else None
+                    )
+
+            commit.start(begin())  # committed before the LLM's first chunk is seen
             await prepare_context(ctx, emit, rt)  # history budget + recalled memories
             async for event in self.executor.run(flow, ctx):
                 emit(event)
+            await commit.wait()  # a flow without an LLM call: its error, if any
             answer = ctx.answer or ""
             finished = emit.stamped(RunFinished(answer=answer, usage=ctx.usage))
             usage = ctx.usage
@@ -298,76 +301,30 @@ class SAgent:
                 if telemetry is not None:
                     telemetry.finish("cancelled", asyncio.CancelledError(reason))
                 raise RunSuspended(run.id) from None
-            await self._stop(
-                ctx, emit, "cancelled", RunStatus.CANCELLED, SessionStatus.INTERRUPTED, reason
+            await stop_run(
+                rt,
+                ctx,
+                emit,
+                "cancelled",
+                RunStatus.CANCELLED,
+                SessionStatus.INTERRUPTED,
+                reason,
+                RunCancelled(reason=reason),
             )
-            emit(RunCancelled(reason=reason))
             if telemetry is not None:
                 telemetry.finish("cancelled", asyncio.CancelledError(reason))
         except Exception as exc:
             error_type, message = describe_failure(exc, run.id)
             message = rt.redactor.text(message)  # a provider's error may echo a key
-            await self._stop(ctx, emit, "error", RunStatus.FAILED, SessionStatus.ERROR, message)
-            emit(RunFailed(error_type=error_type, message=message))
+            await stop_run(
+                rt,
+                ctx,
+                emit,
+                "error",
+                RunStatus.FAILED,
+                SessionStatus.ERROR,
+                message,
+                RunFailed(error_type=error_type, message=message),
+            )
             if telemetry is not None:
                 telemetry.finish("failed", exc)
-
-    async def _stop(
-        self,
-        ctx: SessionContext | None,
-        emit: RunEmitter,
-        agent_status: str,
-        run_status: RunStatus,
-        session_status: SessionStatus,
-        detail: str,
-    ) -> None:
-        """Close open agents, save partial output and record how the run ended.
-
-        Store failures here are logged, not raised: the terminal event must
-        still go out, or a client would wait forever.
-        """
-        rt = self.runtime
-        saved: list[MessageRecord] = []
-        if ctx is not None:
-            # Partial messages first: they belong inside their agent's span.
-            saved = ctx.messages.interrupt_open(run_id=ctx.run_id)
-            for record in saved:
-                if record.role == "assistant" and record.content:
-                    emit(
-                        MessageCompleted(
-                            agent=record.agent,
-                            message_id=record.id,
-                            kind=_kind(record.kind),
-                            content=record.content,
-                            interrupted=True,
-                        )
-                    )
-            while ctx.control.open_agents:
-                agent, node, started = ctx.control.open_agents.pop()
-                emit(
-                    AgentFinished(
-                        agent=agent,
-                        node=node,
-                        status="cancelled" if agent_status == "cancelled" else "error",
-                        duration_ms=(time.perf_counter() - started) * 1000,
-                    )
-                )
-        try:
-            await asyncio.shield(
-                rt.store.end_run(
-                    emit.run_id,
-                    run_status,
-                    session_id=emit.session_id,
-                    session_status=session_status,
-                    messages=saved,
-                    error=detail if run_status is not RunStatus.CANCELLED else None,
-                    input_tokens=ctx.usage.input_tokens if ctx else 0,
-                    output_tokens=ctx.usage.output_tokens if ctx else 0,
-                )
-            )
-        except Exception:
-            log.exception("could not record the end of run %s", emit.run_id)
-
-
-def _kind(kind: str | None) -> MessageKind:
-    return cast(MessageKind, kind) if kind in get_args(MessageKind) else "answer"

@@ -7,9 +7,9 @@ writer task writes what accumulated to the store in one transaction when
 ``batch`` events are waiting or ``flush_s`` has passed since the first of
 them, and at once when a run ends, so a run's terminal event is durable
 before anyone waits on the run. That is a commit per batch, never a commit
-per token. A run that ends well writes its end, what is pending and its
-terminal event in one transaction (:meth:`end_run`), so the flush at its
-close usually finds nothing left to write. If the store fails, the batch is
+per token. A run that ends (finished, failed or cancelled) writes its end,
+what is pending and its terminal event in one transaction (:meth:`end_run`),
+so the flush at its close usually finds nothing left to write. If the store fails, the batch is
 kept and retried at the next flush; past ``max_pending`` events the oldest
 are dropped (logged), and a reader that needs them gets the same
 ``events_dropped`` answer as for the in-memory cap.
@@ -79,6 +79,12 @@ class RunJournal:
         self._first_at = 0.0
         """When the oldest pending event arrived (``time.monotonic``)."""
         self._flush_lock = asyncio.Lock()
+        """Held by a flush from before it waits for the runs' ends in
+        flight until it wrote (see :meth:`end_run`)."""
+        self._ending = 0
+        """Runs' ends in flight."""
+        self._changed = asyncio.Event()
+        """Set when a flush or a run's end finished."""
         self._task: asyncio.Task[None] | None = None
         self.on_flushed: Callable[[set[str]], Awaitable[None]] | None = None
         """Told which runs got events after each write (the Redis registry
@@ -112,9 +118,15 @@ class RunJournal:
             self._wake.set()
 
     async def closed(self, run_id: str) -> None:
-        """The run ended: write everything it logged before returning."""
+        """The run ended: its logged events are durable when this returns.
+
+        Usually they are already: :meth:`end_run` wrote them with the run's
+        end. Only when some are still pending (the end failed, or the run
+        had no ``end_run``) or a flush that may hold some is in flight does
+        this flush; other runs' pending events wait for their batch."""
         try:
-            await self.flush()
+            if self._flush_lock.locked() or any(e.run_id == run_id for e in self._pending):
+                await self.flush()
         finally:
             self._runs.pop(run_id, None)
             self._floors.pop(run_id, None)
@@ -125,19 +137,31 @@ class RunJournal:
         terminal: EventBase,
         end: Callable[[list[StoredEvent], dict[str, int]], Awaitable[None]],
     ) -> None:
-        """Write the run's end, what is pending and ``terminal`` in one
+        """Write the run's end, its pending events and ``terminal`` in one
         transaction: ``end`` is the store's ``end_run`` given these events and
         floors. ``terminal`` is stamped but not yet published (a client must
         not see the run end before the store says so); once it is, the
-        journal does not write it again. If ``end`` fails, the pending events
-        stay pending and ``terminal`` is forgotten (it will not be published).
-        With the log off, only the run's end is written."""
+        journal does not write it again. If ``end`` fails, the events stay
+        pending and ``terminal`` is forgotten (it will not be published).
+        With the log off, only the run's end is written.
+
+        Runs end together: the ends of several runs are in flight at once
+        (each takes only its own run's events), so the store's batch writer
+        commits them in one transaction. A flush, which takes every run's
+        events, runs alone: an end waits for it and it for the ends, so a
+        run's events are never in two writes at once, and a failed write's
+        events, pending again, are written before any later event of their
+        run (the log never has a gap that a later row hides)."""
         if not self.log_events:
             await end([], {})
             return
-        async with self._flush_lock:
-            events, self._pending = self._pending, []
-            floors = self._due_floors()
+        run_id = terminal.run_id
+        while self._flush_lock.locked():
+            await self._changes()
+        self._ending += 1
+        try:
+            events = self._take(run_id)
+            floors = self._due_floors(run_id)
             try:
                 await end(_rows(events) + _rows([terminal]), floors)
             except BaseException:
@@ -146,31 +170,56 @@ class RunJournal:
             self.flushes += 1
             self._floors.update(floors)
             _written(events)
-            self._logged[terminal.run_id] = terminal.seq
+            self._logged[run_id] = terminal.seq
             await self._announce([*events, terminal])
+        finally:
+            self._ending -= 1
+            self._changed.set()
 
     # writing
 
     async def flush(self) -> None:
-        async with self._flush_lock:
-            events, self._pending = self._pending, []
-            if self._logged:
-                logged = self._logged
-                events = [e for e in events if e.seq > logged.get(e.run_id, 0)]
-            floors = self._due_floors()
-            if not events and not floors:
-                return
-            rows = _rows(events)
-            try:
-                await self.store.append_events(rows, floors)
-            except Exception as exc:
-                log.warning("event log: could not write %d event(s): %r", len(rows), exc)
-                self._requeue(events)
-                return
-            self.flushes += 1
-            self._floors.update(floors)
-            _written(events)
-            await self._announce(events)
+        try:
+            async with self._flush_lock:
+                while self._ending:  # the runs' ends in flight settle first
+                    await self._changes()
+                await self._flush()
+        finally:
+            self._changed.set()
+
+    async def _flush(self) -> None:
+        events, self._pending = self._pending, []
+        if self._logged:
+            logged = self._logged
+            events = [e for e in events if e.seq > logged.get(e.run_id, 0)]
+        floors = self._due_floors()
+        if not events and not floors:
+            return
+        rows = _rows(events)
+        try:
+            await self.store.append_events(rows, floors)
+        except Exception as exc:
+            log.warning("event log: could not write %d event(s): %r", len(rows), exc)
+            self._requeue(events)
+            return
+        self.flushes += 1
+        self._floors.update(floors)
+        _written(events)
+        await self._announce(events)
+
+    async def _changes(self) -> None:
+        """Until a flush or a run's end finished."""
+        self._changed.clear()
+        await self._changed.wait()
+
+    def _take(self, run_id: str) -> list[EventBase]:
+        """The run's pending events, out of the pending list."""
+        mine: list[EventBase] = []
+        others: list[EventBase] = []
+        for event in self._pending:
+            (mine if event.run_id == run_id else others).append(event)
+        self._pending = others
+        return mine
 
     async def _announce(self, events: Sequence[EventBase]) -> None:
         if self.on_flushed is not None and events:
@@ -179,11 +228,16 @@ class RunJournal:
             except Exception as exc:  # readers fall back to polling
                 log.warning("event log: could not announce a flush: %r", exc)
 
-    def _due_floors(self) -> dict[str, int]:
+    def _due_floors(self, only: str | None = None) -> dict[str, int]:
+        """The runs (or run ``only``) whose channel dropped events since
+        their last trim → their new floor."""
         floors: dict[str, int] = {}
         if not self.log_events:  # nothing stored, nothing to trim
             return floors
-        for run_id, first_kept in self._runs.items():
+        runs = self._runs.items() if only is None else [(only, self._runs.get(only))]
+        for run_id, first_kept in runs:
+            if first_kept is None:
+                continue
             floor = first_kept()
             if floor > self._floors.get(run_id, 1):
                 floors[run_id] = floor

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from sagents.store import _approvals, _eventlog, _rows
 from sagents.store._recovery import Recovered
-from sagents.store._sql import RowLike, Tx
+from sagents.store._sql import RowLike, Statement, Tx
 from sagents.store._writer import BatchWriter
 from sagents.store.records import (
     ApprovalRecord,
@@ -36,9 +36,6 @@ from sagents.store.records import (
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-
-Statement = tuple[str, Sequence[Any]]
-"""One SQL statement (``?`` placeholders) and its parameters."""
 
 INSERT_SESSION = _rows.insert_sql("sessions", _rows.SESSION_COLUMNS)
 INSERT_RUN = _rows.insert_sql("runs", _rows.RUN_COLUMNS)

@@ -9,10 +9,9 @@ one commit per flush (or fewer: see the writer) rather than one per event.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from sagents.store import _rows
-from sagents.store._sql import Tx
+from sagents.store._sql import Many, Statement, Tx
 from sagents.store.records import StoredEvent
 
 _APPEND = (
@@ -48,21 +47,20 @@ _RENEW = (
 stays so: the owner learns it lost the run (the row count is 0)."""
 
 
-def statements(
-    events: Sequence[StoredEvent], floors: Mapping[str, int]
-) -> list[tuple[str, Sequence[Any]]]:
-    """``append`` as a list of statements, for a store's batch writer."""
-    appends: list[tuple[str, Sequence[Any]]] = [(_APPEND, _rows.event_row(e)) for e in events]
+def statements(events: Sequence[StoredEvent], floors: Mapping[str, int]) -> list[Statement]:
+    """``append`` as a list of statements, for a store's batch writer: the
+    rows in one ``executemany`` (see ``_sql.Many``), then the trims."""
+    appends: list[Statement] = []
+    if events:
+        appends.append(Many(_APPEND, [_rows.event_row(e) for e in events]))
     return appends + [(_TRIM, (run_id, floor)) for run_id, floor in floors.items()]
 
 
-def renew_statements(
-    run_ids: Sequence[str], owner: str, until: float
-) -> list[tuple[str, Sequence[Any]]]:
+def renew_statements(run_ids: Sequence[str], owner: str, until: float) -> list[Statement]:
     """Extend the leases of the owner's runs that are still running (or
     waiting for an approval: the owner is alive and waits with them); the
     sum of the row counts is the number renewed."""
-    return [(_RENEW, (until, owner, run_id)) for run_id in run_ids]
+    return [Many(_RENEW, [(until, owner, run_id) for run_id in run_ids])]
 
 
 DELETE_SESSION_EVENTS = (

@@ -11,6 +11,7 @@ statements holds a literal ``?`` or ``%``, which is what makes that safe.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiosqlite
@@ -30,6 +31,31 @@ class Tx(Protocol):
         ...
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Many:
+    """One statement run once per row of ``rows`` (the driver's
+    ``executemany``); its row count is the sum over the rows.
+
+    For the event log's appends (~65 rows per simple tool turn) and the
+    lease renewals. Measured through the store (``_atomic``: 65 event rows
+    and their commit, the two forms alternating, 3 runs × 200 rounds on this
+    2-core machine under other load), medians of the three runs: PostgreSQL
+    (psycopg, pipeline mode) 4.00 ms per row (runs 3.95-4.06) against
+    2.43 ms (2.33-2.43) with ``executemany``; SQLite 0.55 ms (0.55-0.57)
+    against 0.48 ms (0.47-0.51). On PostgreSQL an ``INSERT … SELECT FROM
+    unnest(arrays)`` took 4.3 ms, no better than one statement per row, so
+    psycopg's ``executemany`` it is.
+    """
+
+    sql: str
+    rows: Sequence[Sequence[Any]]
+
+
+Statement = tuple[str, Sequence[Any]] | Many
+"""What a write is made of: one SQL statement (``?`` placeholders) and its
+parameters, or one statement over many rows."""
 
 
 def pg(sql: str) -> str:

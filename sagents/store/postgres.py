@@ -26,11 +26,11 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from sagents.store._base import Statement, StoreBase
+from sagents.store._base import StoreBase
 from sagents.store._recovery import recover
 from sagents.store._rows import SESSION_COLUMNS, session_from
 from sagents.store._schema import SchemaTooNewError, migration_files
-from sagents.store._sql import PostgresTx, RowLike, Tx, pg
+from sagents.store._sql import Many, PostgresTx, RowLike, Statement, Tx, pg
 from sagents.store._writer import BatchWriter, Outcome
 from sagents.store.records import MessageRecord, SessionRecord, now
 
@@ -177,9 +177,7 @@ class PostgresStore(StoreBase):
             cursors: list[list[psycopg.AsyncCursor[DictRow]]] = []
             async with conn.pipeline(), conn.transaction():
                 for statements in writes:
-                    cursors.append(
-                        [await conn.execute(pg(sql), params) for sql, params in statements]
-                    )
+                    cursors.append([await _run(conn, statement) for statement in statements])
             return [[c.rowcount for c in write] for write in cursors]
 
     async def _in_tx(self, work: Callable[[Tx], Awaitable[_T]]) -> _T:
@@ -209,6 +207,20 @@ class PostgresStore(StoreBase):
         if not messages:
             return []
         return [(_SESSION_LOCK, (messages[0].session_id,)), *super()._message_statements(messages)]
+
+
+async def _run(
+    conn: AsyncConnection[DictRow], statement: Statement
+) -> psycopg.AsyncCursor[DictRow]:
+    """Send one statement of a write down the pipeline; its cursor, whose
+    ``rowcount`` is known once the pipeline synced (for ``executemany``, the
+    sum over its rows)."""
+    if isinstance(statement, Many):
+        cursor = conn.cursor()
+        await cursor.executemany(pg(statement.sql), statement.rows)
+        return cursor
+    sql, params = statement
+    return await conn.execute(pg(sql), params)
 
 
 async def _migrate(conn: AsyncConnection[DictRow], migrations: list[tuple[int, str]]) -> int:

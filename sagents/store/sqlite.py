@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from sagents.store._base import Statement, StoreBase
+from sagents.store._base import StoreBase
 from sagents.store._recovery import Recovered, recover
 from sagents.store._rows import SESSION_COLUMNS, session_from
 from sagents.store._schema import load_migrations, migrate
-from sagents.store._sql import RowLike, SQLiteTx, Tx
+from sagents.store._sql import Many, RowLike, SQLiteTx, Statement, Tx
 from sagents.store._writer import BatchWriter, Outcome
 from sagents.store.records import SessionRecord, now
 
@@ -209,12 +209,12 @@ def _run_batch(conn: sqlite3.Connection, writes: list[list[Statement]]) -> list[
     conn.execute("BEGIN IMMEDIATE")
     try:
         if len(writes) == 1:
-            outcomes.append([conn.execute(sql, params).rowcount for sql, params in writes[0]])
+            outcomes.append([_run(conn, statement) for statement in writes[0]])
         else:
             for statements in writes:
                 conn.execute("SAVEPOINT write")
                 try:
-                    outcomes.append([conn.execute(sql, p).rowcount for sql, p in statements])
+                    outcomes.append([_run(conn, statement) for statement in statements])
                 except Exception as exc:
                     conn.execute("ROLLBACK TO write")
                     outcomes.append(exc)
@@ -225,6 +225,14 @@ def _run_batch(conn: sqlite3.Connection, writes: list[list[Statement]]) -> list[
             conn.execute("ROLLBACK")
         raise
     return outcomes
+
+
+def _run(conn: sqlite3.Connection, statement: Statement) -> int:
+    """One statement of a write, on the SQLite thread; the rows it changed."""
+    if isinstance(statement, Many):
+        return conn.executemany(statement.sql, statement.rows).rowcount
+    sql, params = statement
+    return conn.execute(sql, params).rowcount
 
 
 async def _recover(db: aiosqlite.Connection, at: float) -> Recovered:

@@ -43,6 +43,14 @@ async def test_a_seq_written_twice_keeps_its_first_row(store: Store) -> None:
     ]
 
 
+async def test_a_seq_twice_in_one_append_keeps_its_first_row(store: Store) -> None:
+    await store.append_events([ev("r1", 1), StoredEvent("r1", 1, "other", "{}"), ev("r1", 2)])
+    assert [(e.seq, e.type) for e in await store.read_events("r1")] == [
+        (1, "message.delta"),
+        (2, "message.delta"),
+    ]
+
+
 async def test_floors_drop_a_runs_oldest_events_only(store: Store) -> None:
     await store.append_events([ev("r1", n) for n in range(1, 6)] + [ev("r2", 1)])
     await store.append_events([ev("r1", 6)], {"r1": 4})

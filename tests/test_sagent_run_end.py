@@ -1,0 +1,110 @@
+"""However a run ends (finished, failed, cancelled), its end is one store
+write: the run's status, its partial messages, its pending events and the
+terminal event commit together, and the terminal event is not written again
+when the run closes (issue 16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sagents.events import RunCancelled, RunFailed, RunFinished, parse_event
+from sagents.request import RunRequest
+from sagents.runtime import Runtime
+from sagents.sagent import SAgent
+from sagents.store import SQLiteStore
+from sagents.store.postgres import PostgresStore
+from sagents.store.records import RunStatus
+from sagents.testing import ScriptedLLM, Turn
+from tests.conftest import RuntimeFactory, make_settings
+
+
+def simple(message: str) -> RunRequest:
+    return RunRequest(message=message, deep_thinking=False, multi_agent=False)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The store's settings: the SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return {}
+    return {"database_url": request.getfixturevalue("pg_url")}
+
+
+async def runtime(
+    make_runtime: RuntimeFactory, tmp_path: Path, llm: ScriptedLLM, backend: dict[str, Any]
+) -> Runtime:
+    # The journal never flushes on its own here: every write counted below
+    # is one the run asked for.
+    settings = make_settings(tmp_path, event_log_flush_s=10.0, event_log_batch=100_000, **backend)
+    return await make_runtime(llm, settings=settings)
+
+
+def writes(rt: Runtime) -> int:
+    """Write transactions the runtime's store committed so far."""
+    assert isinstance(rt.store, SQLiteStore | PostgresStore)
+    return rt.store.write_batches
+
+
+async def ended_in_one_write(
+    rt: Runtime, session_id: str, run_id: str, before: int, *, messages: int = 0
+) -> str:
+    """The run's writes since ``before`` were its begin, ``messages``
+    completed messages and its end only; its stored log is whole and ends
+    with one terminal event. Its status."""
+    assert writes(rt) - before == 1 + messages + 1
+    stored = await rt.store.read_events(run_id)
+    assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
+    assert [e.type for e in stored].count(stored[-1].type) == 1
+    assert isinstance(parse_event(stored[-1].data), RunFinished | RunFailed | RunCancelled)
+    run = await rt.store.get_run(session_id, run_id)
+    assert run is not None
+    return run.status.value
+
+
+async def test_a_finished_run_ends_in_one_write(
+    make_runtime: RuntimeFactory, tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    rt = await runtime(make_runtime, tmp_path, ScriptedLLM([Turn(text="one two three")]), backend)
+    before = writes(rt)
+    info = await SAgent(rt).start(simple("hi"), "u1")
+    await rt.runs.wait(info.run_id)
+    status = await ended_in_one_write(rt, info.session_id, info.run_id, before, messages=1)
+    assert status == RunStatus.FINISHED.value
+
+
+async def test_a_failed_run_ends_in_one_write(
+    make_runtime: RuntimeFactory, tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    llm = ScriptedLLM([Turn(text="one two three four", faults={"cut_after_chunks": 2})])
+    rt = await runtime(make_runtime, tmp_path, llm, backend)
+    before = writes(rt)
+    info = await SAgent(rt).start(simple("hi"), "u1")
+    await rt.runs.wait(info.run_id)
+    status = await ended_in_one_write(rt, info.session_id, info.run_id, before)
+    assert status == RunStatus.FAILED.value
+    [*_, partial] = await rt.store.list_messages(info.session_id)
+    assert partial.role == "assistant" and partial.interrupted  # saved by the same write
+
+
+async def test_a_cancelled_run_ends_in_one_write(
+    make_runtime: RuntimeFactory, tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    words = " ".join(f"w{i}" for i in range(200))
+    llm = ScriptedLLM([Turn(text=words, faults={"token_delay_s": 0.01})])
+    rt = await runtime(make_runtime, tmp_path, llm, backend)
+    agent = SAgent(rt)
+    before = writes(rt)
+    info = await agent.start(simple("go"), "u1")
+    seen = []
+    async for event in rt.runs.subscribe(info.run_id):
+        seen.append(event)
+        if len(seen) == 8:
+            agent.cancel(info.run_id)
+    await rt.runs.wait(info.run_id)
+    status = await ended_in_one_write(rt, info.session_id, info.run_id, before)
+    assert status == RunStatus.CANCELLED.value
+    stored = await rt.store.read_events(info.run_id)
+    assert [e.data for e in stored] == [e.as_json() for e in seen]  # what the client saw
