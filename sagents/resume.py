@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 
 from sagents.agents.decompose import PLAN_CALL, Decomposition, TaskDecomposeAgent
@@ -49,6 +50,7 @@ from sagents.context.tasks import TaskManager
 from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
 from sagents.flow.nodes import AgentNode, Flow, FlowNode, IfNode, LoopNode, SequenceNode
 from sagents.request import RunOptions
+from sagents.resume_flow import continue_flow, executor_step
 from sagents.run_emitter import RunEmitter, describe_failure
 from sagents.run_stop import stop_run
 from sagents.runs.approvals import suspend_waiting
@@ -178,6 +180,15 @@ async def _continue(
             message = None
         else:
             message = _pending_calls(history, run.id)
+        step = (
+            await executor_step(sagent.flow, sagent.executor, ctx, message)
+            if message is not None
+            else None
+        )
+        if step is not None:
+            # It waited in a task's executor: the executor is open again
+            # while its calls run and its tool loop finishes.
+            ctx.control.open_agents.append((step.agent, step.node_id, time.perf_counter()))
         if message is not None:
             agent = message.agent or SimpleAgent.name
             lost = {
@@ -188,7 +199,10 @@ async def _continue(
             async for event in run_tool_calls(ctx, message, agent, refused=lost):
                 emit(event)
         await rt.store.settle_approvals(run.id, session.id)
-        if plan is None or rest is None:
+        if step is not None:
+            async for event in continue_flow(sagent.flow, sagent.executor, ctx, step):
+                emit(event)
+        elif plan is None or rest is None:
             async for event in SimpleAgent().run(ctx):
                 emit(event)
         answer = ctx.answer or ""
