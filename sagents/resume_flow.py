@@ -20,11 +20,12 @@ state that nothing changes while the run waits:
 
 What is not recovered: the attempt count of a task that the judge sent
 round again (``continue``) before the stop counts from 1 (the loop's
-``max_loop_count`` still bounds the run), and notes of the agents before
-the loop other than the analysis (the routing decision is not needed: the
-walk continues inside the branch taken). When anything does not fit (another
-agent, a flow where the executor is not only in the task loop, no running
-pick), the resume falls back to the simple agent's loop (``sagents.resume``).
+``max_loop_count`` still bounds the run), and the workflows
+``workflow_select`` chose (the analysis is recovered from its message; the
+routing decision is not needed: the walk continues inside the branch
+taken). When anything does not fit (another agent, a flow where the executor
+is not only in the task loop, no running pick), the resume falls back to the
+simple agent's loop (``sagents.resume``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ async def executor_step(
     }
     ready = ctx.tasks.ready()
     if not ready or ready[0].status != "running":
+        ctx.tasks.tasks = {}  # the fallback (the simple agent's loop) had none
         return None
     task = ready[0]
     ctx.tasks.current = task.id

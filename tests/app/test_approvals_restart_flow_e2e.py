@@ -15,6 +15,7 @@ from sagents.events import (
     AgentStarted,
     ApprovalRequested,
     RunFinished,
+    Suggestions,
     TaskUpdated,
     ToolResult,
 )
@@ -54,6 +55,7 @@ SCRIPT = Script(
         judged("2", "reported", True),
         Turn(role="stage_summary", text="All done."),
         Turn(role="summary", text="Bob was paid 5, and it is reported."),
+        Turn(role="suggest", json={"questions": ["Pay alice too?"]}),
     ]
 )
 
@@ -68,7 +70,7 @@ async def test_a_restart_while_an_executor_waits_continues_the_task_loop(
     proc = serve_with_pay(tmp_path, data, port, mock_llm.base_url, pay_log)
     try:
         async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
-            body = {**SIMPLE, "multi_agent": True, "message": "pay bob, then report"}
+            body = {**SIMPLE, "multi_agent": True, "more_suggest": True, "message": "pay bob"}
             body["on_disconnect"] = "continue"
             async for event in sse_events(http, "POST", "/api/v1/chat", json=body):
                 if isinstance(event, ApprovalRequested):
@@ -117,6 +119,7 @@ async def test_a_restart_while_an_executor_waits_continues_the_task_loop(
         ("agent.started", "judge"),
         ("agent.started", "stage_summary"),
         ("agent.started", "summary"),
+        ("agent.started", "suggest"),
     ]
     assert mock_llm.roles[roles_before:] == [
         "executor",
@@ -129,9 +132,11 @@ async def test_a_restart_while_an_executor_waits_continues_the_task_loop(
         "judge",
         "stage_summary",
         "summary",
+        "suggest",
     ]
     done = [(e.task_id.split(".")[-1], e.status) for e in events if isinstance(e, TaskUpdated)]
     assert done == [("1", "done"), ("2", "running"), ("2", "done")]
+    assert [e.questions for e in events if isinstance(e, Suggestions)] == [["Pay alice too?"]]
     assert isinstance(events[-1], RunFinished)
     assert events[-1].answer == "Bob was paid 5, and it is reported."
     assert (detail["status"], detail["runs"][0]["status"]) == ("completed", "finished")
