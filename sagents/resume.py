@@ -17,19 +17,38 @@ What a resumed run does:
   without an approval and without a result was running when the process
   stopped: it gets the same "interrupted, outcome unknown" result recovery
   writes after a crash, and is not run again.
-- Then continues with the simple agent's tool loop (the run's options: tool
-  allow-list, loop count) until the model answers, and ends the run.
+- Then it continues where the run waited:
+
+  * in a task's executor (a multi-agent run's task loop): the executor's
+    tool loop goes on with the step's conversation and the rounds it had
+    left, then the flow is walked on from just after the executor, as the
+    stopped process would have: the rest of the loop body for that task
+    (observation, judge, stage summary), the loop's next iterations (its
+    ``tasks_finished`` checked first, ``max_loop_count`` counting the
+    iterations before the stop), the summary, and suggest when the run
+    asked for it. Where it waited is derived from the stored messages and
+    tasks (``sagents.resume_flow`` says how, and why that is reliable);
+  * anywhere else (the simple agent, the skill executor, an agent of a
+    custom flow): the simple agent's tool loop (the run's options: tool
+    allow-list, loop count) until the model answers; then the run ends.
 
 A run that waited on its plan (``approve_plan``) instead takes the decision
-on the plan, creates its tasks and runs what follows decomposition in the
-flow (the task loop and the summary).
+on the plan, creates its tasks and walks the flow on from just after
+decomposition (the task loop, the summary, suggest when asked for).
 
-What it does not redo: the rest of the original flow. A run that waited on
-a tool call inside a multi-agent flow (a task's executor) does not go back to its plan,
-its remaining tasks or its summary: the resumed loop answers from the
-conversation as it stands, which includes the tool results. Memory recall
-and skill selection are not repeated either (the skills listed to the model
-are the run's allowed ones).
+What it does not redo or recover: agents that had finished before the wait
+(routing, analysis, decomposition, earlier tasks) are not run again; their
+results come from the store (tasks, the analysis message, the stage
+summaries, the plan of the current step); the workflows a
+``workflow_select`` chose are not (the planner and executor after the
+resume see every workflow the run allowed). A task the judge had sent round
+again (``continue``) counts its attempts from 1 after the resume. Memory
+recall and skill selection are not repeated (the skills listed to the model
+are the run's allowed ones). The flow walked is the server's
+(``SAgent.flow``), not one a Python caller passed to that one run. A run
+that waited in an agent other than the task executor ends after the simple
+agent's loop: what would have followed that agent in the flow
+(``force_summary``, suggest) does not run.
 """
 
 from __future__ import annotations
@@ -37,6 +56,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 
 from sagents.agents.decompose import PLAN_CALL, Decomposition, TaskDecomposeAgent
@@ -47,8 +67,9 @@ from sagents.context.parts import PromptParts
 from sagents.context.session_context import SessionContext
 from sagents.context.tasks import TaskManager
 from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
-from sagents.flow.nodes import AgentNode, Flow, FlowNode, IfNode, LoopNode, SequenceNode
+from sagents.flow.position import FlowPosition, locate
 from sagents.request import RunOptions
+from sagents.resume_flow import continue_flow, executor_step
 from sagents.run_emitter import RunEmitter, describe_failure
 from sagents.run_stop import stop_run
 from sagents.runs.approvals import suspend_waiting
@@ -95,25 +116,6 @@ async def resume_waiting_run(sagent: SAgent, session: SessionRecord, run: RunRec
         on_cancel=on_cancel,
         first_seq=last + 1,
     )
-
-
-def _after_decompose(flow: Flow) -> Flow | None:
-    """What follows decomposition in ``flow`` (the task loop and the
-    summary, in the default flow), as a flow of its own; None when the flow
-    has no sequence starting with the decompose agent."""
-    nodes: list[FlowNode] = [flow.root]
-    while nodes:
-        node = nodes.pop()
-        if isinstance(node, SequenceNode):
-            first = node.steps[0] if node.steps else None
-            if isinstance(first, AgentNode) and first.agent == TaskDecomposeAgent.name:
-                return Flow(name=f"{flow.name}-after-plan", root=SequenceNode(steps=node.steps[1:]))
-            nodes += node.steps
-        elif isinstance(node, IfNode):
-            nodes += [node.then] + ([node.otherwise] if node.otherwise else [])
-        elif isinstance(node, LoopNode):
-            nodes.append(node.body)
-    return None
 
 
 def _pending_calls(history: list[MessageRecord], run_id: str) -> MessageRecord | None:
@@ -165,19 +167,31 @@ async def _continue(
         emit.agents = ctx.control.open_agents
         asked = {a.call_id: a for a in await rt.store.list_approvals(run.id)}
         plan = asked.get(PLAN_CALL)
-        rest = _after_decompose(sagent.flow) if plan is not None else None
-        if plan is not None and rest is not None:
-            # It waited on its plan: take the decision, then run the rest of
-            # the multi-agent flow (the task loop and the summary).
+        decomposed = locate(sagent.flow, TaskDecomposeAgent.name) if plan is not None else None
+        if plan is not None and decomposed is not None:
+            # It waited on its plan: take the decision, then walk the flow
+            # on from just after decomposition (the task loop, the summary,
+            # and what follows them: suggest when asked for).
             async for event in TaskDecomposeAgent().create_tasks(
                 ctx, Decomposition.model_validate(plan.arguments)
             ):
                 emit(event)
-            async for event in sagent.executor.run(rest, ctx):
+            async for event in sagent.executor.run(
+                sagent.flow, ctx, after=FlowPosition(decomposed)
+            ):
                 emit(event)
             message = None
         else:
             message = _pending_calls(history, run.id)
+        step = (
+            await executor_step(sagent.flow, sagent.executor, ctx, message)
+            if message is not None
+            else None
+        )
+        if step is not None:
+            # It waited in a task's executor: the executor is open again
+            # while its calls run and its tool loop finishes.
+            ctx.control.open_agents.append((step.agent, step.node_id, time.perf_counter()))
         if message is not None:
             agent = message.agent or SimpleAgent.name
             lost = {
@@ -188,7 +202,10 @@ async def _continue(
             async for event in run_tool_calls(ctx, message, agent, refused=lost):
                 emit(event)
         await rt.store.settle_approvals(run.id, session.id)
-        if plan is None or rest is None:
+        if step is not None:
+            async for event in continue_flow(sagent.flow, sagent.executor, ctx, step):
+                emit(event)
+        elif plan is None or decomposed is None:
             async for event in SimpleAgent().run(ctx):
                 emit(event)
         answer = ctx.answer or ""

@@ -15,6 +15,7 @@ from sagents.agents.prompts import system_prompt, working_notes
 from sagents.agents.streaming import Outcome, tool_loop
 from sagents.context.session_context import SessionContext
 from sagents.events import EventBase
+from sagents.store.records import TaskRecord
 
 PROMPT = """Carry out this task now, using the available tools where they help:
 {task}
@@ -35,7 +36,22 @@ class TaskExecutorAgent:
         task = ctx.tasks.get(ctx.tasks.current)
         if task is None:
             return
-        start = len(ctx.messages.messages)
+        async for event in self.work(ctx, task, len(ctx.messages.messages), MAX_TOOL_ROUNDS):
+            yield event
+
+    async def work(
+        self,
+        ctx: SessionContext,
+        task: TaskRecord,
+        start: int,
+        rounds: int,
+        out: Outcome | None = None,
+    ) -> AsyncIterator[EventBase]:
+        """The step's tool loop, its conversation being the messages from
+        ``start`` on, for at most ``rounds`` more rounds. A resumed run
+        (``sagents.resume_flow``) calls this to finish a step whose calls
+        waited for an approval, with the rounds it had left and ``out``
+        holding the step's last message."""
         instruction = PROMPT.format(
             task=f"{task.id}: {task.title}\n{task.description}".strip(),
             plan=ctx.notes.plan or "(none)",
@@ -47,14 +63,14 @@ class TaskExecutorAgent:
             step = [m.to_openai() for m in ctx.messages.messages[start:]]
             return [system_prompt(ctx, instruction), {"role": "user", "content": head}, *step]
 
-        out = Outcome()
+        out = out or Outcome()
         async for event in tool_loop(
             ctx,
             agent=self.name,
             role=self.role,
             kind="execution",
             build_messages=messages,
-            max_rounds=MAX_TOOL_ROUNDS,
+            max_rounds=rounds,
             out=out,
         ):
             yield event

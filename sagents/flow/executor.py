@@ -20,6 +20,7 @@ from sagents.context.session_context import SessionContext
 from sagents.events import AgentFinished, AgentNotice, AgentStarted, EventBase
 from sagents.flow.catalog import FlowCatalog
 from sagents.flow.nodes import AgentNode, Flow, FlowNode, IfNode, LoopNode, SequenceNode
+from sagents.flow.position import FlowPosition, nodes_on
 
 
 @dataclass(slots=True)
@@ -42,16 +43,23 @@ class FlowExecutor:
     def __init__(self, catalog: FlowCatalog) -> None:
         self.catalog = catalog
 
-    async def run(self, flow: Flow, ctx: SessionContext) -> AsyncIterator[EventBase]:
+    async def run(
+        self, flow: Flow, ctx: SessionContext, *, after: FlowPosition | None = None
+    ) -> AsyncIterator[EventBase]:
         """Walk the flow with an explicit stack in this one generator.
 
         Nested sequences, branches and loops do not each add a generator:
         every event of a run passes through the layers between the agent
         and the client, so a recursive walk (one generator per nesting
         level) cost a few µs per event per level, on every streamed token.
+
+        ``after``: start just after that agent (a resumed run, whose agent
+        was finished by the resume), not at the root.
         """
         conditions = self.catalog.conditions
-        stack: list[_Steps | _Loop] = [_Steps(iter((flow.root,)))]
+        stack: list[_Steps | _Loop] = (
+            [_Steps(iter((flow.root,)))] if after is None else _stack_after(flow, after, ctx)
+        )
         while stack:
             frame = stack[-1]
             if isinstance(frame, _Loop):
@@ -114,3 +122,22 @@ class FlowExecutor:
                     stack.append(_Steps(iter((branch,))))
             elif isinstance(step, LoopNode):
                 stack.append(_Loop(step, step.max_iterations or ctx.max_loop_count))
+
+
+def _stack_after(flow: Flow, at: FlowPosition, ctx: SessionContext) -> list[_Steps | _Loop]:
+    """The walk's stack as it is just after the agent at ``at.path`` ran:
+    each sequence on the path at the step after it, each loop with its
+    iteration count (so its ``until`` is checked before it runs again)."""
+    nodes = nodes_on(flow, at.path)
+    if not isinstance(nodes[-1], AgentNode):
+        raise ValueError(f"path {at.path!r} of flow {flow.name!r} is not an agent")
+    stack: list[_Steps | _Loop] = [_Steps(iter(()))]
+    for node, step in zip(nodes, at.path, strict=False):
+        if isinstance(node, SequenceNode) and isinstance(step, int):
+            stack.append(_Steps(iter(node.steps[step + 1 :])))
+        elif isinstance(node, LoopNode):
+            done = at.iterations.get(node.id, 1)
+            ctx.state[f"{node.id}.iteration"] = done - 1
+            stack.append(_Loop(node, node.max_iterations or ctx.max_loop_count, done))
+        # An if's taken branch has nothing after it of its own.
+    return stack

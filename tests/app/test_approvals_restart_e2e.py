@@ -20,6 +20,7 @@ from sagents.events import (
     ApprovalResolved,
     EventBase,
     RunFinished,
+    Suggestions,
     ToolResult,
     parse_event,
 )
@@ -223,6 +224,7 @@ async def test_a_restart_while_the_plan_waits_then_edit_runs_the_plan(
                 ),
                 Turn(role="stage_summary", text="Done."),
                 Turn(role="summary", text="There are 3."),
+                Turn(role="suggest", json={"questions": ["And the lines?"]}),
             ]
         )
     )
@@ -236,6 +238,7 @@ async def test_a_restart_while_the_plan_waits_then_edit_runs_the_plan(
                 **SIMPLE,
                 "multi_agent": True,
                 "approve_plan": True,
+                "more_suggest": True,
                 "message": "count",
                 "on_disconnect": "continue",
             }
@@ -261,4 +264,6 @@ async def test_a_restart_while_the_plan_waits_then_edit_runs_the_plan(
         stop(proc)
     assert requested.call_id == "sage:plan"
     assert isinstance(events[-1], RunFinished) and events[-1].answer == "There are 3."
+    # The walk goes on after the flow's multi-agent branch too.
+    assert [e.questions for e in events if isinstance(e, Suggestions)] == [["And the lines?"]]
     assert [(t["title"], t["status"]) for t in tasks] == [("Count the words", "done")]

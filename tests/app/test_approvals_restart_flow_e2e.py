@@ -1,0 +1,147 @@
+"""A multi-agent run whose first task's executor waits for an approval, the
+server restarts, the decision goes to the new server: the run continues at
+its place in the flow (the executor's tool loop, then the loop body's
+observation, judge and stage summary for that task, the next task, the
+summary), not with the simple agent's loop, under the same run id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx2
+
+from sagents.events import (
+    AgentFinished,
+    AgentStarted,
+    ApprovalRequested,
+    RunFinished,
+    Suggestions,
+    TaskUpdated,
+    ToolResult,
+)
+from sagents.testing import MockLLMServer, Script, ScriptedToolCall, Turn
+from tests.app.approval_tools import serve_with_pay
+from tests.app.conftest import SIMPLE, sse_events
+from tests.app.server_process import free_port, stop
+from tests.app.test_approvals_restart_e2e import stored_events
+
+PAY = ScriptedToolCall(name="pay", arguments={"to": "bob", "amount": 5}, id="call_p")
+TWO_TASKS = {"tasks": [{"id": "1", "title": "Pay bob"}, {"id": "2", "title": "Report it"}]}
+
+
+def judged(task: str, result: str, all_done: bool) -> Turn:
+    return Turn(
+        role="judge",
+        json={
+            "tasks": [{"task_id": task, "status": "done", "result": result}],
+            "all_done": all_done,
+        },
+    )
+
+
+SCRIPT = Script(
+    turns=[
+        Turn(role="decompose", json=TWO_TASKS),
+        Turn(role="planning", text="Pay bob 5."),
+        Turn(role="executor", tool_calls=[PAY]),
+        # After the restart:
+        Turn(role="executor", text="Paid bob 5."),
+        Turn(role="observation", text="Bob was paid."),
+        judged("1", "paid 5 to bob", False),
+        Turn(role="stage_summary", text="Bob is paid; the report is next."),
+        Turn(role="planning", text="Write the report."),
+        Turn(role="executor", text="Reported: bob got 5."),
+        Turn(role="observation", text="Reported."),
+        judged("2", "reported", True),
+        Turn(role="stage_summary", text="All done."),
+        Turn(role="summary", text="Bob was paid 5, and it is reported."),
+        Turn(role="suggest", json={"questions": ["Pay alice too?"]}),
+    ]
+)
+
+
+async def test_a_restart_while_an_executor_waits_continues_the_task_loop(
+    tmp_path: Path, mock_llm: MockLLMServer
+) -> None:
+    mock_llm.set_script(SCRIPT)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data, pay_log = tmp_path / "data", tmp_path / "paid.txt"
+    proc = serve_with_pay(tmp_path, data, port, mock_llm.base_url, pay_log)
+    try:
+        async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+            body = {**SIMPLE, "multi_agent": True, "more_suggest": True, "message": "pay bob"}
+            body["on_disconnect"] = "continue"
+            async for event in sse_events(http, "POST", "/api/v1/chat", json=body):
+                if isinstance(event, ApprovalRequested):
+                    requested = event
+                    break
+    finally:
+        stop(proc)  # a clean shutdown lets go of the waiting run
+    assert requested.call_id == "call_p"
+    assert not pay_log.exists()
+    roles_before = len(mock_llm.roles)
+
+    sid, rid = requested.session_id, requested.run_id
+    proc = serve_with_pay(tmp_path, data, port, mock_llm.base_url, pay_log)
+    try:
+        async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+            decided = await http.post(
+                f"/api/v1/sessions/{sid}/runs/{rid}/approvals/call_p", json={"decision": "approve"}
+            )
+            assert decided.status_code == 200, decided.text
+            events = await stored_events(http, sid, rid, requested.seq)
+            detail = (await http.get(f"/api/v1/sessions/{sid}")).json()
+            tasks = (await http.get(f"/api/v1/sessions/{sid}/tasks")).json()
+    finally:
+        stop(proc)
+
+    assert [e.seq for e in events] == list(range(requested.seq + 1, events[-1].seq + 1))
+    assert [e.type for e in events[:2]] == ["tool.called", "approval.resolved"]
+    assert [(e.ok, e.content) for e in events if isinstance(e, ToolResult)] == [
+        (True, "paid 5 to bob")
+    ]
+    # The waiting executor finishes, then the flow goes on from its place.
+    steps = [
+        (e.type, e.agent)
+        for e in events
+        if isinstance(e, AgentStarted) or (isinstance(e, AgentFinished) and e.agent == "executor")
+    ]
+    assert steps == [
+        ("agent.finished", "executor"),
+        ("agent.started", "observation"),
+        ("agent.started", "judge"),
+        ("agent.started", "stage_summary"),
+        ("agent.started", "planning"),
+        ("agent.started", "executor"),
+        ("agent.finished", "executor"),
+        ("agent.started", "observation"),
+        ("agent.started", "judge"),
+        ("agent.started", "stage_summary"),
+        ("agent.started", "summary"),
+        ("agent.started", "suggest"),
+    ]
+    assert mock_llm.roles[roles_before:] == [
+        "executor",
+        "observation",
+        "judge",
+        "stage_summary",
+        "planning",
+        "executor",
+        "observation",
+        "judge",
+        "stage_summary",
+        "summary",
+        "suggest",
+    ]
+    done = [(e.task_id.split(".")[-1], e.status) for e in events if isinstance(e, TaskUpdated)]
+    assert done == [("1", "done"), ("2", "running"), ("2", "done")]
+    assert [e.questions for e in events if isinstance(e, Suggestions)] == [["Pay alice too?"]]
+    assert isinstance(events[-1], RunFinished)
+    assert events[-1].answer == "Bob was paid 5, and it is reported."
+    assert (detail["status"], detail["runs"][0]["status"]) == ("completed", "finished")
+    assert [(t["title"], t["status"]) for t in tasks] == [
+        ("Pay bob", "done"),
+        ("Report it", "done"),
+    ]
+    assert pay_log.read_text() == "bob 5\n"  # run once, after the restart
