@@ -44,6 +44,7 @@ class Sampler:
         self.total_counts: Counter[Key] = Counter()
         self.stacks: Counter[tuple[Key, ...]] = Counter()
         """Whole stacks, root first, for a flame graph (``<name>.stacks``)."""
+        self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="bench-sampler", daemon=True)
 
     def start(self) -> None:
@@ -51,6 +52,13 @@ class Sampler:
         signal.signal(signal.SIGPROF, self._on_signal)
         signal.setitimer(signal.ITIMER_PROF, self.interval_s, self.interval_s)
         self._writer.start()
+
+    def stop(self) -> None:
+        """Stop sampling and writing (for tests: a server just exits)."""
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)
+        self._stop.set()
+        self._writer.join()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.samples += 1
@@ -67,8 +75,7 @@ class Sampler:
         self.stacks[tuple(stack)] += 1
 
     def _write_loop(self) -> None:
-        while True:
-            time.sleep(self.write_every_s)
+        while not self._stop.wait(self.write_every_s):
             self.path.write_text(f"# written {time.strftime('%H:%M:%S')}\n" + self.report())
             self.path.with_suffix(".stacks").write_text(self.collapsed())
 
