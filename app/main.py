@@ -30,6 +30,7 @@ from app.routes import memory as memory_routes
 from app.routes import metrics as metrics_routes
 from app.routes import status as status_routes
 from app.routes import tools as tools_routes
+from app.sse import StreamExit
 from sagents.data_dir_lock import DataDirLock
 from sagents.flow.catalog import FlowCatalog
 from sagents.observability.logs import use_redactor
@@ -85,6 +86,7 @@ def create_app(
         summary="Multi-agent orchestration with streaming, cancellation and resumable runs.",
         lifespan=lifespan,
     )
+    app.state.sse_exit = StreamExit()
     install_error_handlers(app)
     install_error_documentation(app, bearer=bool(settings.api_keys))
     # Added innermost first: a request meets the Host check, then the

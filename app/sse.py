@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from sagents.events import EventBase
@@ -119,17 +122,68 @@ class _SendGuard:
             self._handle = None
 
 
-class EventStream(EventSourceResponse):
-    """An SSE response that gives up on a client that stops reading.
+PING_TEXT = ": ping - {now}\r\n\r\n"
+"""The keep-alive comment, as sse-starlette writes it (clients ignore comments)."""
 
-    Without a send timeout, a client that keeps the connection open but reads
-    nothing blocks the stream's writes forever once the socket buffers fill,
-    holding the connection and the run's subscription. With one, the write is
-    abandoned after ``SAGE_SSE_SEND_TIMEOUT_S``, the event generator is closed
-    (a ``cancel`` run is cancelled, as for a disconnect) and the connection is
-    dropped. That is an expected end for a slow client, not a server error,
-    so it is logged as one line rather than as a traceback.
+
+class StreamExit:
+    """Ends every open event stream when the server is told to stop.
+
+    uvicorn waits for open responses (up to ``SAGE_HTTP_GRACEFUL_SHUTDOWN_S``)
+    before the app's shutdown cancels the runs, and an event stream ends only
+    with its run; so at the exit signal each stream is cancelled and ended
+    cleanly, as sse-starlette does. It does so with one watcher task per app
+    (sse-starlette's own exit watcher, which follows uvicorn's signal
+    handling) instead of one task per stream. Created by ``create_app``.
     """
+
+    def __init__(self) -> None:
+        self.exiting = False
+        self._streams: set[asyncio.Task[Any]] = set()
+        self._watcher: asyncio.Task[None] | None = None
+
+    def add(self, stream: asyncio.Task[Any]) -> None:
+        self._streams.add(stream)
+        watcher = self._watcher
+        if watcher is None or watcher.done() or watcher.get_loop() is not stream.get_loop():
+            self._watcher = asyncio.create_task(self._watch(), name="sage-sse-exit")
+
+    def discard(self, stream: asyncio.Task[Any]) -> None:
+        self._streams.discard(stream)
+
+    async def _watch(self) -> None:
+        await EventSourceResponse._listen_for_exit_signal()
+        self.exiting = True
+        for stream in list(self._streams):
+            stream.cancel()
+
+
+class EventStream(Response):
+    """An SSE response: the event frames, keep-alive pings, and an end on a
+    client that leaves, stops reading, or a server that stops.
+
+    Written instead of sse-starlette's ``EventSourceResponse``, which runs
+    four tasks per stream in an anyio task group (the stream, the ping, the
+    exit signal, the disconnect listener) plus a send lock and a cancel
+    scope per send: at 300 live streams that machinery held ~9 KiB per
+    stream (tracemalloc, ``bench.server``'s ``BENCH_TRACEMALLOC``) and the SSE
+    path was ~10 % of the server's CPU on the c=100 tool turn
+    (``BENCH_PROFILE``). Here the request's own task streams, and one task
+    per stream waits for the client's disconnect and sends a ping every
+    ``SAGE_SSE_PING_S``; the exit signal is watched once per app
+    (``StreamExit``). What it keeps of sse-starlette's behaviour:
+
+    - a client that disconnects ends the stream at once (the event
+      generator is closed: a ``cancel`` run is cancelled);
+    - a client that keeps the connection open but reads nothing is dropped
+      after ``SAGE_SSE_SEND_TIMEOUT_S`` (``_SendGuard``), logged as one line;
+      without that, once the socket buffers fill the stream's writes would
+      block forever, holding the connection and the run's subscription;
+    - at the server's exit signal the stream ends with a complete response;
+    - HEAD gets the headers and an empty body, never a stream.
+    """
+
+    media_type = "text/event-stream"
 
     def __init__(
         self,
@@ -140,29 +194,97 @@ class EventStream(EventSourceResponse):
     ) -> None:
         """``status_code`` is a parameter for FastAPI, which documents a route's
         success status from its response class's signature."""
-        super().__init__(
-            content,
-            status_code=status_code,
-            ping=settings.sse_ping_s,
-            send_timeout=settings.sse_send_timeout_s,
-            headers={"Cache-Control": "no-cache", **(headers or {})},
+        self.body_iterator = content
+        self.status_code = status_code
+        self.background = None
+        self.ping_s = settings.sse_ping_s
+        self.send_timeout = settings.sse_send_timeout_s
+        self.init_headers(
+            {
+                "Cache-Control": "no-cache",
+                **(headers or {}),
+                "Connection": "keep-alive",
+                "X-Accel-Buffering": "no",
+            }
         )
 
-    async def _send_with_timeout(self, send: Send, message: Message) -> None:
-        """sse-starlette's one place that sends (events, pings, the end),
-        which wraps each send in a cancel scope of ``send_timeout``; ``send``
-        here is the ``_SendGuard``'s, which keeps the same timeout cheaper."""
-        await send(message)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start: Message = {
+            "type": "http.response.start",
+            "status": self.status_code,
+            "headers": self.raw_headers,
+        }
+        if scope.get("method") == "HEAD":
+            await send(start)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        stream = asyncio.current_task()
+        assert stream is not None
         guard = _SendGuard(send, self.send_timeout)
+        app = scope.get("app")
+        exits: StreamExit | None = getattr(getattr(app, "state", None), "sse_exit", None)
+        listener: asyncio.Task[None] | None = None
+        ended: list[str] = []
+        """Why the stream was cancelled from here: "left", "exit", "stalled"."""
+
+        def on_listener_end(task: asyncio.Task[None]) -> None:
+            if not ended:
+                stalled = not task.cancelled() and isinstance(task.exception(), SendTimeoutError)
+                ended.append("stalled" if stalled else "left")
+                stream.cancel()
+
+        complete = False
         try:
-            await super().__call__(scope, receive, guard.send)
+            await guard.send(start)
+            listener = asyncio.create_task(self._listen(receive, guard))
+            listener.add_done_callback(on_listener_end)
+            if exits is not None:
+                exits.add(stream)
+            async for chunk in self.body_iterator:
+                await guard.send({"type": "http.response.body", "body": chunk, "more_body": True})
+            ended.append("done")
+            listener.cancel()  # no ping after the last message
+            await guard.send({"type": "http.response.body", "body": b"", "more_body": False})
+            complete = True
+        except asyncio.CancelledError:
+            if exits is not None and exits.exiting and not ended:
+                ended.append("exit")
+            if not ended or ended[0] == "done" or stream.uncancel() > 0:
+                raise  # a cancel from elsewhere stays a cancel
         except SendTimeoutError:
+            ended.append("stalled")
+        finally:
+            if exits is not None:
+                exits.discard(stream)
+            if listener is not None:
+                listener.remove_done_callback(on_listener_end)
+                listener.cancel()
+            guard.close()
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()  # its cleanup (on_close) runs however the stream ended
+        if ended and ended[0] == "stalled":
             log.info(
                 "closed the event stream of %s: the client read nothing for %g s",
                 scope.get("path"),
                 self.send_timeout,
             )
-        finally:
-            guard.close()
+        elif ended and ended[0] == "exit" and not complete:
+            # End the response cleanly for the client; best effort at shutdown.
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                await guard.send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _listen(self, receive: Receive, guard: _SendGuard) -> None:
+        """Return when the client disconnects; ping every ``ping_s`` meanwhile.
+        Raises ``SendTimeoutError`` when a ping cannot be sent in time."""
+        while True:
+            try:
+                async with asyncio.timeout(self.ping_s):
+                    message = await receive()
+            except TimeoutError:
+                now = datetime.now(UTC)
+                ping = PING_TEXT.format(now=now).encode()
+                await guard.send({"type": "http.response.body", "body": ping, "more_body": True})
+                continue
+            if message["type"] == "http.disconnect":
+                return

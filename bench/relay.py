@@ -37,6 +37,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from bench.direct import ADD_TOOL, SYSTEM, LeanDirectClient, fold_tool_calls
+from bench.sampler import profile_from_env
 from bench.tools import add_numbers
 
 
@@ -128,6 +129,7 @@ def main() -> None:
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, backlog=4096, timeout_graceful_shutdown=2
     )
+    profile_from_env("relay")
     print(f"URL http://127.0.0.1:{port}", flush=True)
     uvicorn.Server(config).run(sockets=[sock])
 
