@@ -87,6 +87,10 @@ class BenchEnv:
             "SAGE_MEMORY_ENABLED": "false",
             "SAGE_MCP_SETTINGS_PATH": "",
             "SAGE_BUILTIN_TOOLS": "",
+            # sage serve's own limits (app/server.py), raised past the
+            # 1,000-stream scenario's connections plus its warm-up
+            "SAGE_HTTP_MAX_CONNECTIONS": "4000",
+            "SAGE_HTTP_BACKLOG": "4096",
         }
 
     @asynccontextmanager

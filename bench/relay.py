@@ -16,7 +16,7 @@ the comparison is of the two servers only.
 ``python -m bench.relay`` reads the LLM's address and model from the same
 ``SAGE_LLM_BASE_URL`` / ``SAGE_LLM_MODEL`` variables the Sage server gets,
 binds a free loopback port, prints ``URL <url>`` and serves under uvicorn
-with the same settings as ``bench.server``.
+with sage serve's configuration, as ``bench.server`` does.
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from app.server import uvicorn_config
 from bench.direct import ADD_TOOL, SYSTEM, LeanDirectClient, fold_tool_calls
 from bench.sampler import profile_from_env
 from bench.tools import add_numbers
+from sagents.settings import Settings
 
 
 def sse(kind: str, data: dict[str, Any]) -> bytes:
@@ -126,9 +128,9 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, backlog=4096, timeout_graceful_shutdown=2
-    )
+    # The same HTTP stack as the Sage server: sage serve's uvicorn
+    # configuration (its h11 protocol, limits), from the same SAGE_HTTP_* settings.
+    config = uvicorn_config(app, Settings(), "127.0.0.1", port)
     profile_from_env("relay")
     print(f"URL http://127.0.0.1:{port}", flush=True)
     uvicorn.Server(config).run(sockets=[sock])

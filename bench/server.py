@@ -3,9 +3,9 @@
 ``python -m bench.server`` reads ``SAGE_*`` settings from the environment the
 parent gave it (the parent points them at the bench mock), binds a free
 loopback port, prints ``URL <url>`` and serves ``create_app`` under uvicorn
-exactly as ``sage serve`` does, plus the one tool the scenarios need and
-two bench-only routes that attach and detach ``bench.store_probe`` to the
-running Runtime's store (``POST /bench/store-probe/start``, ``…/stop``
+with ``sage serve``'s own configuration (``app.server.uvicorn_config``),
+plus the one tool the scenarios need and two bench-only routes that attach
+and detach ``bench.store_probe`` to the running Runtime's store (``POST /bench/store-probe/start``, ``…/stop``
 answering the counts), so the store's round trips per HTTP turn are counted
 in the server's own process. ``BENCH_PROFILE=<dir>`` samples the server's
 stack while it runs (``bench.sampler``); ``BENCH_TRACEMALLOC=<frames>``
@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 
 from app.main import create_app
+from app.server import uvicorn_config
 from bench.sampler import profile_from_env
 from bench.store_probe import StoreProbe
 from bench.tools import add_tools
@@ -91,13 +92,9 @@ def main() -> None:
     if depth := os.environ.get("BENCH_TRACEMALLOC"):
         tracemalloc.start(int(depth))
         add_tracemalloc_routes(app)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        backlog=4096,
-        timeout_graceful_shutdown=2,
-    )
+    # sage serve's own configuration (its guarded h11 protocol and limits);
+    # uvicorn's defaults would pick httptools, which sage serve does not run.
+    config = uvicorn_config(app, settings, "127.0.0.1", port)
     profile_from_env("server")
     print(f"URL http://127.0.0.1:{port}", flush=True)
     uvicorn.Server(config).run(sockets=[sock])
