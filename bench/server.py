@@ -5,9 +5,10 @@ parent gave it (the parent points them at the bench mock), binds a free
 loopback port, prints ``URL <url>`` and serves ``create_app`` under uvicorn
 with ``sage serve``'s own configuration (``app.server.uvicorn_config``),
 plus the one tool the scenarios need and two bench-only routes that attach
-and detach ``bench.store_probe`` to the running Runtime's store (``POST /bench/store-probe/start``, ``…/stop``
-answering the counts), so the store's round trips per HTTP turn are counted
-in the server's own process. ``BENCH_PROFILE=<dir>`` samples the server's
+and detach ``bench.store_probe`` to the running Runtime's store
+(``POST /bench/store-probe/start``, ``…/stop`` answering the counts), so
+the store's round trips per HTTP turn are counted in the server's own
+process. ``BENCH_PROFILE=<dir>`` samples the server's
 stack while it runs (``bench.sampler``); ``BENCH_TRACEMALLOC=<frames>``
 adds routes that show what the memory held since a baseline was allocated by.
 """

@@ -40,6 +40,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from sagents.events import EventBase
+from sagents.runs.pending import PendingEvents
 from sagents.store.protocol import Store
 from sagents.store.records import StoredEvent
 
@@ -68,7 +69,7 @@ class RunJournal:
         self.max_pending = max_pending
         self.flushes = 0
         """Transactions written so far (for tests and the bench)."""
-        self._pending: list[EventBase] = []
+        self._pending = PendingEvents()
         self._runs: dict[str, Callable[[], int]] = {}
         """Active runs → their channel's first kept ``seq``."""
         self._floors: dict[str, int] = {}
@@ -125,7 +126,7 @@ class RunJournal:
         had no ``end_run``) or a flush that may hold some is in flight does
         this flush; other runs' pending events wait for their batch."""
         try:
-            if self._flush_lock.locked() or any(e.run_id == run_id for e in self._pending):
+            if self._flush_lock.locked() or run_id in self._pending:
                 await self.flush()
         finally:
             self._runs.pop(run_id, None)
@@ -160,7 +161,7 @@ class RunJournal:
             await self._changes()
         self._ending += 1
         try:
-            events = self._take(run_id)
+            events = self._pending.take(run_id)
             floors = self._due_floors(run_id)
             try:
                 await end(_rows(events) + _rows([terminal]), floors)
@@ -188,7 +189,7 @@ class RunJournal:
             self._changed.set()
 
     async def _flush(self) -> None:
-        events, self._pending = self._pending, []
+        events = self._pending.take_all()
         if self._logged:
             logged = self._logged
             events = [e for e in events if e.seq > logged.get(e.run_id, 0)]
@@ -211,15 +212,6 @@ class RunJournal:
         """Until a flush or a run's end finished."""
         self._changed.clear()
         await self._changed.wait()
-
-    def _take(self, run_id: str) -> list[EventBase]:
-        """The run's pending events, out of the pending list."""
-        mine: list[EventBase] = []
-        others: list[EventBase] = []
-        for event in self._pending:
-            (mine if event.run_id == run_id else others).append(event)
-        self._pending = others
-        return mine
 
     async def _announce(self, events: Sequence[EventBase]) -> None:
         if self.on_flushed is not None and events:
@@ -244,12 +236,9 @@ class RunJournal:
         return floors
 
     def _requeue(self, events: list[EventBase]) -> None:
-        merged = events + self._pending
-        if len(merged) > self.max_pending:
-            dropped = len(merged) - self.max_pending
+        dropped = self._pending.put_back(events, self.max_pending)
+        if dropped:
             log.warning("event log: dropped the %d oldest unwritten event(s)", dropped)
-            merged = merged[dropped:]
-        self._pending = merged
 
     async def _loop(self) -> None:
         tick = self.lease_s / 3
