@@ -71,7 +71,7 @@ from sagents.flow.position import FlowPosition, locate
 from sagents.request import RunOptions
 from sagents.resume_flow import continue_flow, executor_step
 from sagents.run_emitter import RunEmitter, describe_failure
-from sagents.run_stop import stop_run
+from sagents.run_stop import end_finished_run, stop_run
 from sagents.runs.approvals import suspend_waiting
 from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
@@ -209,25 +209,8 @@ async def _continue(
             async for event in SimpleAgent().run(ctx):
                 emit(event)
         answer = ctx.answer or ""
-        usage = ctx.usage
-        finished = emit.stamped(RunFinished(answer=answer, usage=usage))
-
-        async def end(events: list[StoredEvent], floors: dict[str, int]) -> None:
-            await rt.store.end_run(
-                run.id,
-                RunStatus.FINISHED,
-                session_id=session.id,
-                session_status=SessionStatus.COMPLETED,
-                answer=answer,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                events=events,
-                floors=floors,
-            )
-
-        # One commit: the run's end, its pending events and the terminal one.
-        journal = rt.runs.journal
-        await (end([], {}) if journal is None else journal.end_run(finished, end))
+        finished = emit.stamped(RunFinished(answer=answer, usage=ctx.usage))
+        await end_finished_run(rt, run.id, session.id, finished)  # one commit
         emit.send(finished)
     except asyncio.CancelledError:
         task = asyncio.current_task()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from sagents.event_base import E
 from sagents.events import EventBase, stamp
 from sagents.llm.errors import LLMError
 
@@ -43,8 +44,8 @@ class RunEmitter:
         self.send(self.stamped(event, agent=agent, parent_call_id=parent_call_id))
 
     def stamped(
-        self, event: EventBase, /, *, agent: str | None = None, parent_call_id: str | None = None
-    ) -> EventBase:
+        self, event: E, /, *, agent: str | None = None, parent_call_id: str | None = None
+    ) -> E:
         """``event`` stamped as the next one, not yet published (``send`` it
         before stamping another)."""
         if agent is None and self.agents:

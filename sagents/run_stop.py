@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, cast, get_args
 
 from sagents.context.session_context import SessionContext
-from sagents.events import AgentFinished, EventBase, MessageCompleted, MessageKind
+from sagents.events import AgentFinished, EventBase, MessageCompleted, MessageKind, RunFinished
 from sagents.run_emitter import RunEmitter
 from sagents.store.records import MessageRecord, RunStatus, SessionStatus, StoredEvent
 
@@ -99,3 +99,29 @@ async def stop_run(
 
 def _kind(kind: str | None) -> MessageKind:
     return cast(MessageKind, kind) if kind in get_args(MessageKind) else "answer"
+
+
+async def end_finished_run(
+    rt: Runtime, run_id: str, session_id: str, finished: RunFinished
+) -> None:
+    """End a finished run in one commit: its status, answer and usage, its
+    pending event-log rows and ``finished`` (stamped, published by the caller
+    only after this returns: a client must not see the run end before the
+    store says so). Shared by a run and a resumed run."""
+    usage = finished.usage
+
+    async def end(events: list[StoredEvent], floors: dict[str, int]) -> None:
+        await rt.store.end_run(
+            run_id,
+            RunStatus.FINISHED,
+            session_id=session_id,
+            session_status=SessionStatus.COMPLETED,
+            answer=finished.answer,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            events=events,
+            floors=floors,
+        )
+
+    journal = rt.runs.journal
+    await (end([], {}) if journal is None else journal.end_run(finished, end))

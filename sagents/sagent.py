@@ -42,7 +42,7 @@ from sagents.run_errors import SessionNotFound as SessionNotFound
 from sagents.run_errors import UnknownNames as UnknownNames
 from sagents.run_errors import UnknownSkills as UnknownSkills
 from sagents.run_errors import UnknownTools as UnknownTools
-from sagents.run_stop import stop_run
+from sagents.run_stop import end_finished_run, stop_run
 from sagents.runs.approvals import refuse_if_waiting, suspend_waiting
 from sagents.runs.channel import EventsDropped
 from sagents.runs.registry import RunInfo, RunSuspended
@@ -53,7 +53,6 @@ from sagents.store.records import (
     RunStatus,
     SessionRecord,
     SessionStatus,
-    StoredEvent,
     new_id,
 )
 from sagents.tools.builtin import hidden_builtins
@@ -265,27 +264,11 @@ class SAgent:
             await commit.wait()  # a flow without an LLM call: its error, if any
             answer = ctx.answer or ""
             finished = emit.stamped(RunFinished(answer=answer, usage=ctx.usage))
-            usage = ctx.usage
-
-            async def end(events: list[StoredEvent], floors: dict[str, int]) -> None:
-                await rt.store.end_run(
-                    run.id,
-                    RunStatus.FINISHED,
-                    session_id=session.id,
-                    session_status=SessionStatus.COMPLETED,
-                    answer=answer,
-                    input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    events=events,
-                    floors=floors,
-                )
-
             with step(telemetry, "store.end_run"):
                 # With the run's event log, one commit ends the run and
                 # makes its log durable up to the terminal event, which
                 # clients see only after that commit.
-                journal = rt.runs.journal
-                await (end([], {}) if journal is None else journal.end_run(finished, end))
+                await end_finished_run(rt, run.id, session.id, finished)
             emit.send(finished)
             if telemetry is not None:
                 telemetry.finish("finished")
