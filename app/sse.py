@@ -183,7 +183,11 @@ class EventStream(Response):
     - HEAD gets the headers and an empty body, never a stream.
     """
 
-    media_type = "text/event-stream"
+    media_type = None
+    """Sent as a header instead (``__init__``): FastAPI documents a response
+    class's ``media_type`` as ``{"type": "string"}``, a schema every SSE
+    event would then violate (schemathesis' ST108); without it the route's
+    ``text/event-stream`` content carries no schema."""
 
     def __init__(
         self,
@@ -201,6 +205,7 @@ class EventStream(Response):
         self.send_timeout = settings.sse_send_timeout_s
         self.init_headers(
             {
+                "Content-Type": "text/event-stream; charset=utf-8",
                 "Cache-Control": "no-cache",
                 **(headers or {}),
                 "Connection": "keep-alive",
