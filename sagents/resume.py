@@ -66,12 +66,12 @@ from sagents.context.messages import CANCELLED_TOOL_RESULT, MessageManager
 from sagents.context.parts import PromptParts
 from sagents.context.session_context import SessionContext
 from sagents.context.tasks import TaskManager
-from sagents.events import EventBase, RunCancelled, RunFailed, RunFinished
+from sagents.events import EventBase, RunCancelled, RunFinished
 from sagents.flow.position import FlowPosition, locate
 from sagents.request import RunOptions
 from sagents.resume_flow import continue_flow, executor_step
-from sagents.run_emitter import RunEmitter, describe_failure
-from sagents.run_stop import end_finished_run, stop_run
+from sagents.run_emitter import RunEmitter
+from sagents.run_stop import cancel_run, end_finished_run, fail_run
 from sagents.runs.approvals import suspend_waiting
 from sagents.runs.registry import RunInfo, RunSuspended
 from sagents.runtime import Runtime
@@ -210,8 +210,7 @@ async def _continue(
                 emit(event)
         answer = ctx.answer or ""
         finished = emit.stamped(RunFinished(answer=answer, usage=ctx.usage))
-        await end_finished_run(rt, run.id, session.id, finished)  # one commit
-        emit.send(finished)
+        await end_finished_run(rt, emit, finished)  # one commit, then published
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is not None:
@@ -220,29 +219,9 @@ async def _continue(
             await suspend_waiting(rt.store, run.id, rt.instance_id)
             raise RunSuspended(run.id) from None
         reason = rt.runs.cancel_reason(run.id) or "cancelled"
-        await stop_run(
-            rt,
-            ctx,
-            emit,
-            "cancelled",
-            RunStatus.CANCELLED,
-            SessionStatus.INTERRUPTED,
-            reason,
-            RunCancelled(reason=reason),
-        )
+        await cancel_run(rt, ctx, emit, reason)
     except Exception as exc:
-        error_type, text = describe_failure(exc, run.id)
-        text = rt.redactor.text(text)
-        await stop_run(
-            rt,
-            ctx,
-            emit,
-            "error",
-            RunStatus.FAILED,
-            SessionStatus.ERROR,
-            text,
-            RunFailed(error_type=error_type, message=text),
-        )
+        await fail_run(rt, ctx, emit, exc, run.id)
 
 
 async def cancel_waiting_run(rt: Runtime, session: SessionRecord, run: RunRecord) -> bool:

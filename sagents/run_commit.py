@@ -52,6 +52,15 @@ class RunCommit:
         task.add_done_callback(_retrieved)
         self._task = task
 
+    @property
+    def committed(self) -> bool:
+        """Whether the write has committed (not merely ended: a failed one
+        still has its error to give)."""
+        task = self._task
+        return (
+            task is not None and task.done() and not task.cancelled() and task.exception() is None
+        )
+
     async def wait(self) -> None:
         """Until the write committed (its error, if it failed). Shielded: a
         cancelled waiter stops waiting, never the write."""
@@ -82,7 +91,15 @@ class AfterCommitChatModel:
     async def aclose(self) -> None:
         """The wrapped model belongs to the Runtime, which closes it."""
 
-    async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
+    def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
+        # Once the write has committed (every call after the run's first,
+        # usually), the inner stream is handed out as it is: no extra
+        # generator between the model and the run on every chunk.
+        if self._commit.committed:
+            return self.inner.stream(request)
+        return self._after_commit(request)
+
+    async def _after_commit(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         chunks = self.inner.stream(request)
         try:
             # The request goes out and its first chunk arrives while the

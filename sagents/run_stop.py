@@ -10,8 +10,16 @@ import time
 from typing import TYPE_CHECKING, cast, get_args
 
 from sagents.context.session_context import SessionContext
-from sagents.events import AgentFinished, EventBase, MessageCompleted, MessageKind, RunFinished
-from sagents.run_emitter import RunEmitter
+from sagents.events import (
+    AgentFinished,
+    EventBase,
+    MessageCompleted,
+    MessageKind,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+)
+from sagents.run_emitter import RunEmitter, describe_failure
 from sagents.store.records import MessageRecord, RunStatus, SessionStatus, StoredEvent
 
 if TYPE_CHECKING:
@@ -101,20 +109,26 @@ def _kind(kind: str | None) -> MessageKind:
     return cast(MessageKind, kind) if kind in get_args(MessageKind) else "answer"
 
 
-async def end_finished_run(
-    rt: Runtime, run_id: str, session_id: str, finished: RunFinished
-) -> None:
-    """End a finished run in one commit: its status, answer and usage, its
-    pending event-log rows and ``finished`` (stamped, published by the caller
-    only after this returns: a client must not see the run end before the
-    store says so). Shared by a run and a resumed run."""
+async def end_finished_run(rt: Runtime, emit: RunEmitter, finished: RunFinished) -> None:
+    """End a finished run in one commit (its status, answer and usage, its
+    pending event-log rows and ``finished``), then publish ``finished``: a
+    client must not see the run end before the store says so. Shared by a
+    run and a resumed run.
+
+    A cancel that arrives during the write is too late: the write is in the
+    store's batch writer and commits ``finished`` whatever the run does.
+    The run waits for it and publishes ``finished``; ending it as cancelled
+    instead would publish a second terminal event at the same ``seq`` as
+    the stored one, and the client would see an end the store contradicts
+    (found by tests/app/test_two_replicas_stress_e2e.py, a cancel from the
+    other replica racing the run's end)."""
     usage = finished.usage
 
     async def end(events: list[StoredEvent], floors: dict[str, int]) -> None:
         await rt.store.end_run(
-            run_id,
+            emit.run_id,
             RunStatus.FINISHED,
-            session_id=session_id,
+            session_id=emit.session_id,
             session_status=SessionStatus.COMPLETED,
             answer=finished.answer,
             input_tokens=usage.input_tokens,
@@ -124,4 +138,51 @@ async def end_finished_run(
         )
 
     journal = rt.runs.journal
-    await (end([], {}) if journal is None else journal.end_run(finished, end))
+    write = asyncio.ensure_future(
+        end([], {}) if journal is None else journal.end_run(finished, end)
+    )
+    while not write.done():
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+    write.result()  # a failed write fails the run (its end is not stored)
+    emit.send(finished)
+
+
+async def cancel_run(
+    rt: Runtime, ctx: SessionContext | None, emit: RunEmitter, reason: str
+) -> None:
+    """End a cancelled run (``stop_run``): agents ``cancelled``, the run
+    ``cancelled``, its session ``interrupted``, ``run.cancelled`` last."""
+    await stop_run(
+        rt,
+        ctx,
+        emit,
+        "cancelled",
+        RunStatus.CANCELLED,
+        SessionStatus.INTERRUPTED,
+        reason,
+        RunCancelled(reason=reason),
+    )
+
+
+async def fail_run(
+    rt: Runtime, ctx: SessionContext | None, emit: RunEmitter, exc: Exception, run_id: str
+) -> None:
+    """End a failed run (``stop_run``) with what a client may read of
+    ``exc`` (``describe_failure``), redacted: a provider's error may echo a key."""
+    error_type, message = describe_failure(exc, run_id)
+    message = rt.redactor.text(message)
+    await stop_run(
+        rt,
+        ctx,
+        emit,
+        "error",
+        RunStatus.FAILED,
+        SessionStatus.ERROR,
+        message,
+        RunFailed(error_type=error_type, message=message),
+    )

@@ -23,8 +23,6 @@ from sagents.context.session_context import SessionContext
 from sagents.context.tasks import TaskManager
 from sagents.events import (
     EventBase,
-    RunCancelled,
-    RunFailed,
     RunFinished,
     RunStarted,
 )
@@ -37,12 +35,12 @@ from sagents.observability.run_telemetry import RunTelemetry, start_run_telemetr
 from sagents.observability.traced_llm import TracedChatModel
 from sagents.request import RunRequest
 from sagents.run_commit import AfterCommitChatModel, RunCommit
-from sagents.run_emitter import RunEmitter, describe_failure
+from sagents.run_emitter import RunEmitter
 from sagents.run_errors import SessionNotFound as SessionNotFound
 from sagents.run_errors import UnknownNames as UnknownNames
 from sagents.run_errors import UnknownSkills as UnknownSkills
 from sagents.run_errors import UnknownTools as UnknownTools
-from sagents.run_stop import end_finished_run, stop_run
+from sagents.run_stop import cancel_run, end_finished_run, fail_run
 from sagents.runs.approvals import refuse_if_waiting, suspend_waiting
 from sagents.runs.channel import EventsDropped
 from sagents.runs.registry import RunInfo, RunSuspended
@@ -50,7 +48,6 @@ from sagents.runtime import Runtime
 from sagents.skills.view import SkillView
 from sagents.store.records import (
     RunRecord,
-    RunStatus,
     SessionRecord,
     SessionStatus,
     new_id,
@@ -268,8 +265,7 @@ class SAgent:
                 # With the run's event log, one commit ends the run and
                 # makes its log durable up to the terminal event, which
                 # clients see only after that commit.
-                await end_finished_run(rt, run.id, session.id, finished)
-            emit.send(finished)
+                await end_finished_run(rt, emit, finished)
             if telemetry is not None:
                 telemetry.finish("finished")
             if rt.memory_extractor is not None:  # after the terminal event: never delays it
@@ -284,30 +280,10 @@ class SAgent:
                 if telemetry is not None:
                     telemetry.finish("cancelled", asyncio.CancelledError(reason))
                 raise RunSuspended(run.id) from None
-            await stop_run(
-                rt,
-                ctx,
-                emit,
-                "cancelled",
-                RunStatus.CANCELLED,
-                SessionStatus.INTERRUPTED,
-                reason,
-                RunCancelled(reason=reason),
-            )
+            await cancel_run(rt, ctx, emit, reason)
             if telemetry is not None:
                 telemetry.finish("cancelled", asyncio.CancelledError(reason))
         except Exception as exc:
-            error_type, message = describe_failure(exc, run.id)
-            message = rt.redactor.text(message)  # a provider's error may echo a key
-            await stop_run(
-                rt,
-                ctx,
-                emit,
-                "error",
-                RunStatus.FAILED,
-                SessionStatus.ERROR,
-                message,
-                RunFailed(error_type=error_type, message=message),
-            )
+            await fail_run(rt, ctx, emit, exc, run.id)
             if telemetry is not None:
                 telemetry.finish("failed", exc)

@@ -5,6 +5,7 @@ when the run closes (issue 16)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,39 @@ async def test_a_cancelled_run_ends_in_one_write(
     assert status == RunStatus.CANCELLED.value
     stored = await rt.store.read_events(info.run_id)
     assert [e.data for e in stored] == [e.as_json() for e in seen]  # what the client saw
+
+
+SLOW_FINISH = """
+CREATE FUNCTION slow_finish() RETURNS trigger AS $$
+BEGIN PERFORM pg_sleep(1.5); RETURN NEW; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER slow_finish BEFORE UPDATE ON runs FOR EACH ROW
+WHEN (NEW.status = 'finished') EXECUTE FUNCTION slow_finish();
+"""
+
+
+async def test_a_cancel_during_the_finished_end_is_too_late(
+    make_runtime: RuntimeFactory, tmp_path: Path, pg_url: str
+) -> None:
+    """A cancel that arrives while the run's finished end is being written
+    (a trigger holds that write 1.5 s) does not end the run a second time:
+    the client sees the ``run.finished`` the store holds, and only it."""
+    import psycopg
+
+    llm = ScriptedLLM([Turn(text="one two three")])
+    rt = await runtime(make_runtime, tmp_path, llm, {"database_url": pg_url})
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as db:
+        await db.execute(SLOW_FINISH)  # type: ignore[arg-type]
+    agent = SAgent(rt)
+    info = await agent.start(simple("hi"), "u1")
+    seen = []
+    async for event in rt.runs.subscribe(info.run_id):
+        seen.append(event)
+        if event.type == "message.completed":
+            await asyncio.sleep(0.5)  # the end's write is under way by now
+            agent.cancel(info.run_id)
+    await rt.runs.wait(info.run_id)
+    assert [e.type for e in seen if e.type.startswith("run.")] == ["run.started", "run.finished"]
+    stored = await rt.store.read_events(info.run_id)
+    assert [e.data for e in stored] == [e.as_json() for e in seen]  # what the client saw
+    run = await rt.store.get_run(info.session_id, info.run_id)
+    assert run is not None and run.status is RunStatus.FINISHED

@@ -18,21 +18,9 @@ from starlette.routing import Route
 
 from bench.stream_client import StreamError, stream_chat
 from sagents.testing.serve import ServerThread
+from tests.bench.test_sse_client import frames
 
 Writer = Callable[[asyncio.StreamWriter], Awaitable[None]]
-
-
-def sse_body(sep: str) -> bytes:
-    events = [
-        ("run.started", {"run_id": "r"}),
-        ("message.delta", {"delta": "w0 w1"}),
-        ("message.delta", {"delta": " w2"}),
-        ("run.finished", {"answer": "w0 w1 w2"}),
-    ]
-    body = f": keep-alive{sep}{sep}"
-    for seq, (kind, data) in enumerate(events):
-        body += f"id: {seq}{sep}event: {kind}{sep}data: {json.dumps(data)}{sep}{sep}"
-    return body.encode()
 
 
 def chunked(body: bytes, size: int) -> bytes:
@@ -69,7 +57,7 @@ HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-session-id: s1\
 @pytest.mark.parametrize("sep", ["\r\n", "\n"])
 @pytest.mark.parametrize(("chunk", "write"), [(5, 3), (7, 1), (10_000, 10_000)])
 async def test_a_chunked_stream_is_read_however_it_is_cut(sep: str, chunk: int, write: int) -> None:
-    data = HEAD + b"transfer-encoding: chunked\r\n\r\n" + chunked(sse_body(sep), chunk)
+    data = HEAD + b"transfer-encoding: chunked\r\n\r\n" + chunked(frames(sep), chunk)
     server, url = await serve_once(in_pieces(data, write))
     async with server:
         trace = await stream_chat(url, {"message": "hi"})
@@ -80,7 +68,7 @@ async def test_a_chunked_stream_is_read_however_it_is_cut(sep: str, chunk: int, 
 
 
 async def test_a_sized_body_is_read_to_its_length() -> None:
-    body = sse_body("\n")
+    body = frames("\n")
     data = HEAD + b"content-length: %d\r\n\r\n%s" % (len(body), body)
     server, url = await serve_once(in_pieces(data, 9))
     async with server:
@@ -97,7 +85,7 @@ async def test_a_status_other_than_200_is_an_error() -> None:
 
 
 async def test_a_connection_closed_mid_body_is_an_error() -> None:
-    data = HEAD + b"transfer-encoding: chunked\r\n\r\n" + chunked(sse_body("\n"), 20)[:60]
+    data = HEAD + b"transfer-encoding: chunked\r\n\r\n" + chunked(frames("\n"), 20)[:60]
     server, url = await serve_once(in_pieces(data, 100))
     async with server:
         with pytest.raises(StreamError, match="closed mid-response"):
