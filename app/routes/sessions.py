@@ -219,7 +219,10 @@ async def run_events(
     await _own_session(rt, user, session_id)
     if await rt.store.get_run(session_id, run_id) is None:
         raise not_found("run", run_id)
-    start = parse_last_event_id(last_event_id or after)
+    # Both are checked: an invalid ``after`` is a 400 even when the header
+    # (which wins) is valid, as the OpenAPI document promises.
+    from_query = parse_last_event_id(after)
+    start = parse_last_event_id(last_event_id) if last_event_id else from_query
     info = rt.runs.get(run_id)
     if info is None or info.session_id != session_id:
         # Not in this process's memory (a restart, past run_retention_s, or

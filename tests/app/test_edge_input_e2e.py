@@ -48,6 +48,9 @@ async def test_odd_last_event_ids_are_a_400(http: httpx2.AsyncClient) -> None:
             assert response.json()["error"]["type"] == "bad_last_event_id"
         for value in ["٣", "9" * 5000, "¹"]:
             assert_4xx(await http.get(url, params={"after": value}), 400, "Last-Event-ID")
+            # A valid header does not hide an invalid ``after`` (schemathesis ST201).
+            both = await http.get(url, params={"after": value}, headers={"Last-Event-ID": "2"})
+            assert_4xx(both, 400, "Last-Event-ID")
         # What the document allows still works: empty means from the start.
         for raw in [b"", b"2"]:
             async with http.stream("GET", url, headers={"Last-Event-ID": raw}) as stream:
