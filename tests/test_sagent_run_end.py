@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sagents.events import RunCancelled, RunFailed, RunFinished, parse_event
+from sagents.events import AgentFinished, RunCancelled, RunFailed, RunFinished, parse_event
 from sagents.request import RunRequest
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
@@ -145,3 +145,40 @@ async def test_a_cancel_during_the_finished_end_is_too_late(
     assert [e.data for e in stored] == [e.as_json() for e in seen]  # what the client saw
     run = await rt.store.get_run(info.session_id, info.run_id)
     assert run is not None and run.status is RunStatus.FINISHED
+
+
+SLOW_FAILURE = SLOW_FINISH.replace("slow_finish", "slow_failure").replace("'finished'", "'failed'")
+
+
+async def test_a_cancel_during_the_failed_end_keeps_the_failure(
+    make_runtime: RuntimeFactory, tmp_path: Path, pg_url: str
+) -> None:
+    """A cancel that arrives while a failed run's end is being written (a
+    trigger holds that write 1.5 s) cancels the run's task a second time,
+    inside ``stop_run``: the run still publishes the ``run.failed`` its
+    write holds, and only it. Were it to leave the end to the registry,
+    the registry would publish ``run.cancelled`` (a cancel was asked for)
+    at the seq of the stored ``run.failed``: the client would see an end
+    the store contradicts."""
+    import psycopg
+
+    llm = ScriptedLLM([Turn(text="one two three four", faults={"cut_after_chunks": 2})])
+    rt = await runtime(make_runtime, tmp_path, llm, {"database_url": pg_url})
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as db:
+        await db.execute(SLOW_FAILURE)  # type: ignore[arg-type]
+    agent = SAgent(rt)
+    info = await agent.start(simple("hi"), "u1")
+    seen = []
+    cancelled = False
+    async for event in rt.runs.subscribe(info.run_id):
+        seen.append(event)
+        if isinstance(event, AgentFinished) and event.status == "error":
+            await asyncio.sleep(0.5)  # the end's write is under way by now
+            cancelled = agent.cancel(info.run_id)
+    await rt.runs.wait(info.run_id)
+    assert cancelled  # the run was still ending: the cancel reached its task
+    assert [e.type for e in seen if e.type.startswith("run.")] == ["run.started", "run.failed"]
+    stored = await rt.store.read_events(info.run_id)
+    assert [e.data for e in stored] == [e.as_json() for e in seen]  # what the client saw
+    run = await rt.store.get_run(info.session_id, info.run_id)
+    assert run is not None and run.status is RunStatus.FAILED
