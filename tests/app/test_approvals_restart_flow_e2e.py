@@ -2,7 +2,8 @@
 approval, the server restarts, the decision goes to the new server: the run
 continues at its place in the flow (the executor's tool loop, then the loop
 body's observation, judge and stage summary for that task, the next task,
-the summary), not with the simple agent's loop, under the same run id."""
+the summary), not with the simple agent's loop, under the same run id, its
+loop count going on from the iterations before the restart."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx2
 
 from sagents.events import (
     AgentFinished,
+    AgentNotice,
     AgentStarted,
     ApprovalRequested,
     EventBase,
@@ -81,10 +83,13 @@ class Resumed:
     """What ``pay`` wrote (once per call)."""
 
 
-async def wait_restart_approve(tmp_path: Path, mock_llm: MockLLMServer, script: Script) -> Resumed:
-    """Run ``script`` as a multi-agent run until it asks to ``pay``, stop the
-    server (a clean shutdown lets go of the waiting run), start another on
-    the same data, approve there, and read what the run did then."""
+async def wait_restart_approve(
+    tmp_path: Path, mock_llm: MockLLMServer, script: Script, **options: Any
+) -> Resumed:
+    """Run ``script`` as a multi-agent run (with ``options``) until it asks
+    to ``pay``, stop the server (a clean shutdown lets go of the waiting
+    run), start another on the same data, approve there, and read what the
+    run did then."""
     mock_llm.set_script(script)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -93,6 +98,7 @@ async def wait_restart_approve(tmp_path: Path, mock_llm: MockLLMServer, script: 
     try:
         async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
             body = {**SIMPLE, "multi_agent": True, "more_suggest": True, "message": "pay bob"}
+            body.update(options)
             body["on_disconnect"] = "continue"
             async for event in sse_events(http, "POST", "/api/v1/chat", json=body):
                 if isinstance(event, ApprovalRequested):
@@ -247,3 +253,43 @@ async def test_a_restart_while_the_second_tasks_executor_waits_finishes_the_loop
         ("Pay bob", "done"),
     ]
     assert resumed.paid == "bob 5\n"  # run once, after the restart
+
+
+async def test_the_loop_count_goes_on_after_the_restart(
+    tmp_path: Path, mock_llm: MockLLMServer
+) -> None:
+    """With ``max_loop_count`` 2, the second task's executor waits in the
+    loop's second iteration; after the restart the judge sends that task
+    round again, and the loop stops at its limit (the iteration before the
+    restart counts) rather than planning a third time."""
+    turns = SECOND_TASK_WAITS.turns
+    [*before, executor, observation, _judge, stage] = turns[:12]
+    again = Turn(role="judge", json={"tasks": [{"task_id": "2", "status": "continue"}]})
+    script = Script(
+        turns=[
+            *before,
+            executor,
+            observation,
+            again,
+            stage,
+            Turn(role="summary", text="Bob was found; paying him is not confirmed."),
+            Turn(role="suggest", json={"questions": ["Try again?"]}),
+        ]
+    )
+    resumed = await wait_restart_approve(tmp_path, mock_llm, script, max_loop_count=2)
+    assert resumed.roles_after == [
+        "executor",
+        "observation",
+        "judge",
+        "stage_summary",
+        "summary",
+        "suggest",
+    ]
+    notices = [e.code for e in resumed.events if isinstance(e, AgentNotice)]
+    assert notices == ["max_loop_count", "cut_short"]
+    assert [(t["title"], t["status"]) for t in resumed.tasks] == [
+        ("Find bob", "done"),
+        ("Pay bob", "skipped"),
+    ]
+    assert isinstance(resumed.events[-1], RunFinished)
+    assert resumed.paid == "bob 5\n"
