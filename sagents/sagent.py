@@ -280,10 +280,16 @@ class SAgent:
                 if telemetry is not None:
                     telemetry.finish("cancelled", asyncio.CancelledError(reason))
                 raise RunSuspended(run.id) from None
-            await cancel_run(rt, ctx, emit, reason)
-            if telemetry is not None:
-                telemetry.finish("cancelled", asyncio.CancelledError(reason))
+            # A cancel during the end's write (``stop_run``) raises after
+            # the terminal event went out: the run's span ends all the same.
+            try:
+                await cancel_run(rt, ctx, emit, reason)
+            finally:
+                if telemetry is not None:
+                    telemetry.finish("cancelled", asyncio.CancelledError(reason))
         except Exception as exc:
-            await fail_run(rt, ctx, emit, exc, run.id)
-            if telemetry is not None:
-                telemetry.finish("failed", exc)
+            try:
+                await fail_run(rt, ctx, emit, exc, run.id)
+            finally:
+                if telemetry is not None:
+                    telemetry.finish("failed", exc)

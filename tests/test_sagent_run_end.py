@@ -11,14 +11,23 @@ from typing import Any
 
 import pytest
 
-from sagents.events import RunCancelled, RunFailed, RunFinished, parse_event
+from sagents.events import (
+    AgentFinished,
+    ApprovalRequested,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    parse_event,
+)
 from sagents.request import RunRequest
+from sagents.resume import resume_waiting_run
 from sagents.runtime import Runtime
 from sagents.sagent import SAgent
 from sagents.store import SQLiteStore
 from sagents.store.postgres import PostgresStore
 from sagents.store.records import RunStatus
-from sagents.testing import ScriptedLLM, Turn
+from sagents.testing import ScriptedLLM, ScriptedToolCall, Turn
+from sagents.tools import ToolManager, tool
 from tests.conftest import RuntimeFactory, make_settings
 
 
@@ -50,12 +59,12 @@ def writes(rt: Runtime) -> int:
 
 
 async def ended_in_one_write(
-    rt: Runtime, session_id: str, run_id: str, before: int, *, messages: int = 0
+    rt: Runtime, session_id: str, run_id: str, before: int, *, messages: int = 0, begin: int = 1
 ) -> str:
-    """The run's writes since ``before`` were its begin, ``messages``
-    completed messages and its end only; its stored log is whole and ends
-    with one terminal event. Its status."""
-    assert writes(rt) - before == 1 + messages + 1
+    """The run's writes since ``before`` were its begin (none for a
+    resumed run), ``messages`` completed messages and its end only; its
+    stored log is whole and ends with one terminal event. Its status."""
+    assert writes(rt) - before == begin + messages + 1
     stored = await rt.store.read_events(run_id)
     assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
     assert [e.type for e in stored].count(stored[-1].type) == 1
@@ -145,3 +154,96 @@ async def test_a_cancel_during_the_finished_end_is_too_late(
     assert [e.data for e in stored] == [e.as_json() for e in seen]  # what the client saw
     run = await rt.store.get_run(info.session_id, info.run_id)
     assert run is not None and run.status is RunStatus.FINISHED
+
+
+SLOW_FAILURE = SLOW_FINISH.replace("slow_finish", "slow_failure").replace("'finished'", "'failed'")
+
+
+async def test_a_cancel_during_the_failed_end_keeps_the_failure(
+    make_runtime: RuntimeFactory, tmp_path: Path, pg_url: str
+) -> None:
+    """A cancel that arrives while a failed run's end is being written (a
+    trigger holds that write 1.5 s) cancels the run's task a second time,
+    inside ``stop_run``: the run still publishes the ``run.failed`` its
+    write holds, and only it. Were it to leave the end to the registry,
+    the registry would publish ``run.cancelled`` (a cancel was asked for)
+    at the seq of the stored ``run.failed``: the client would see an end
+    the store contradicts."""
+    import psycopg
+
+    llm = ScriptedLLM([Turn(text="one two three four", faults={"cut_after_chunks": 2})])
+    rt = await runtime(make_runtime, tmp_path, llm, {"database_url": pg_url})
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as db:
+        await db.execute(SLOW_FAILURE)  # type: ignore[arg-type]
+    agent = SAgent(rt)
+    info = await agent.start(simple("hi"), "u1")
+    seen = []
+    cancelled = False
+    async for event in rt.runs.subscribe(info.run_id):
+        seen.append(event)
+        if isinstance(event, AgentFinished) and event.status == "error":
+            await asyncio.sleep(0.5)  # the end's write is under way by now
+            cancelled = agent.cancel(info.run_id)
+    await rt.runs.wait(info.run_id)
+    assert cancelled  # the run was still ending: the cancel reached its task
+    assert [e.type for e in seen if e.type.startswith("run.")] == ["run.started", "run.failed"]
+    stored = await rt.store.read_events(info.run_id)
+    assert [e.data for e in stored] == [e.as_json() for e in seen]  # what the client saw
+    run = await rt.store.get_run(info.session_id, info.run_id)
+    assert run is not None and run.status is RunStatus.FAILED
+
+
+PAY = ScriptedToolCall(name="pay", arguments={"to": "bob", "amount": 5}, id="call_p")
+
+
+async def test_a_resumed_run_ends_in_one_write(
+    make_runtime: RuntimeFactory, tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    """A run resumed after an approval (its first process stopped while it
+    waited) ends like a fresh run: its end, its pending events and
+    ``run.finished`` in one commit (``run_stop.end_finished_run``), not an
+    end and then a flush of its log at its close."""
+    paid: list[str] = []
+
+    @tool(requires_approval=True)
+    def pay(to: str, amount: int) -> str:
+        """Pay someone."""
+        paid.append(f"{to} {amount}")
+        return f"paid {amount} to {to}"
+
+    tools = ToolManager()
+    tools.add(pay)
+    settings = make_settings(tmp_path, event_log_flush_s=10.0, event_log_batch=100_000, **backend)
+    first = await Runtime.create(settings, llm=ScriptedLLM([Turn(tool_calls=[PAY])]), tools=tools)
+    try:
+        info = await SAgent(first).start(simple("pay bob"), "u1")
+        async for event in first.runs.subscribe(info.run_id):
+            if isinstance(event, ApprovalRequested):
+                break
+        # The event comes before the wait (its flush first): a shutdown in
+        # between would cancel the run, not leave it waiting.
+        while not first.approvals.waiting(info.run_id):  # noqa: ASYNC110 - no event to await
+            await asyncio.sleep(0.01)
+    finally:
+        await first.aclose()  # a restart: the waiting run stays waiting
+    llm = ScriptedLLM([Turn(text="Paid bob 5.")])
+    rt = await make_runtime(llm, tools=tools, settings=settings)
+    session = await rt.store.get_session("u1", info.session_id)
+    run = await rt.store.get_run(info.session_id, info.run_id)
+    assert session is not None and run is not None and run.status is RunStatus.WAITING
+    # What the decision's route does (app/routes/approvals.py): decide, claim, resume.
+    assert await rt.approvals.decide(run.id, "call_p", "approve", by="u1") is not None
+    assert rt.journal is not None
+    assert await rt.store.claim_waiting_run(run.id, rt.instance_id, rt.journal.lease_until())
+    before = writes(rt)
+    await resume_waiting_run(SAgent(rt), session, run)
+    await rt.runs.wait(run.id)
+    assert paid == ["bob 5"]
+    # The tool's result, the answer, then the end in one write, as a fresh
+    # run's. (Settling the approval is a transaction of its own, outside
+    # the batch writer that ``writes`` counts, as are the decision and claim.)
+    status = await ended_in_one_write(rt, session.id, run.id, before, messages=2, begin=0)
+    assert status == RunStatus.FINISHED.value
+    stored = await rt.store.read_events(run.id)
+    finished = parse_event(stored[-1].data)
+    assert isinstance(finished, RunFinished) and finished.answer == "Paid bob 5."

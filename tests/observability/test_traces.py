@@ -3,6 +3,7 @@ exporter: names, parent links and the GenAI attributes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -16,6 +17,8 @@ from sagents.testing import ScriptedLLM, ScriptedToolCall, Turn
 from sagents.testing.script import Faults
 from sagents.tools import ToolManager, tool
 from tests.observability.conftest import Traced, TracedFactory
+from tests.observability.test_metrics import points, value
+from tests.test_sagent_run_end import SLOW_FAILURE
 
 
 @tool
@@ -230,3 +233,30 @@ async def test_the_clients_traceparent_parents_the_run(traced: TracedFactory) ->
     info = await agent.start(request, "u1", traceparent="00-zz-not-a-trace-01")
     assert len(info.trace_id) == 32 and info.trace_id != "0af7651916cd43dd8448eb211c80319c"
     _ = [e async for e in t.rt.runs.subscribe(info.run_id)]
+
+
+async def test_a_cancel_during_a_failed_end_still_ends_the_run_span(
+    traced: TracedFactory, pg_url: str
+) -> None:
+    """A cancel that lands while a failed run's end is written (a trigger
+    holds it) makes that end raise ``CancelledError`` once the failure is
+    published; the run's span still ends ``failed`` (it is what the store
+    and the client have), and the active-runs count goes back down."""
+    import psycopg
+
+    llm = ScriptedLLM([Turn(text="one two three four", faults={"cut_after_chunks": 2})])
+    t = await traced(llm, database_url=pg_url)
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as db:
+        await db.execute(SLOW_FAILURE)  # type: ignore[arg-type]
+    agent = SAgent(t.rt)
+    info = await agent.start(RunRequest(message="hi", deep_thinking=False, multi_agent=False), "u1")
+    cancelled = False
+    async for event in t.rt.runs.subscribe(info.run_id):
+        if event.type == "agent.finished" and not cancelled:
+            await asyncio.sleep(0.5)  # the end's write is under way by now
+            cancelled = agent.cancel(info.run_id)
+    assert cancelled
+    await t.rt.runs.wait(info.run_id)
+    (root,) = [s for s in t.spans() if s.parent is None]
+    assert (root.attributes or {})["sage.run.status"] == "failed"
+    assert value(points(t)["sage.runs.active"]) == 0
