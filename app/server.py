@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import re
+import socket
 
 import h11
 import uvicorn
@@ -34,6 +35,7 @@ from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from app.errors import error_body
+from app.serving_gc import tune_for_serving
 from sagents.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,3 +127,10 @@ def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uv
         timeout_keep_alive=settings.http_keepalive_s,
         timeout_graceful_shutdown=settings.http_graceful_shutdown_s,
     )
+
+
+def run_server(config: uvicorn.Config, sockets: list[socket.socket] | None = None) -> None:
+    """Serve ``config`` in this process until it is stopped, with the
+    collector tuned for a process that only serves (``app.serving_gc``)."""
+    tune_for_serving()
+    uvicorn.Server(config).run(sockets=sockets)

@@ -172,8 +172,17 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    # Idle keep-alive connections stay open across the pauses between
+    # phases: at uvicorn's 5 s, the same as httpx2's pool expiry, a new phase
+    # raced the mock closing a thousand idle connections, and the relay's
+    # retries each found another closed one (its warm-up failed, run of
+    # 2026-12-02).
     config = uvicorn.Config(
-        create_bench_mock(), log_level="warning", access_log=False, backlog=4096
+        create_bench_mock(),
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+        timeout_keep_alive=300,
     )
     print(f"BASE_URL http://127.0.0.1:{port}/v1", flush=True)
     uvicorn.Server(config).run(sockets=[sock])

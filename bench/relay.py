@@ -30,14 +30,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app.server import uvicorn_config
+from app.server import run_server, uvicorn_config
 from bench.direct import ADD_TOOL, SYSTEM, LeanDirectClient, fold_tool_calls
+from bench.gc_pauses import record_from_env
 from bench.sampler import profile_from_env
 from bench.tools import add_numbers
 from sagents.settings import Settings
@@ -132,8 +132,9 @@ def main() -> None:
     # configuration (its h11 protocol, limits), from the same SAGE_HTTP_* settings.
     config = uvicorn_config(app, Settings(), "127.0.0.1", port)
     profile_from_env("relay")
+    record_from_env("relay")
     print(f"URL http://127.0.0.1:{port}", flush=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    run_server(config, [sock])
 
 
 if __name__ == "__main__":

@@ -20,13 +20,13 @@ import os
 import socket
 import tracemalloc
 
-import uvicorn
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 
 from app.main import create_app
-from app.server import uvicorn_config
+from app.server import run_server, uvicorn_config
+from bench.gc_pauses import record_from_env
 from bench.sampler import profile_from_env
 from bench.store_probe import StoreProbe
 from bench.tools import add_tools
@@ -97,8 +97,9 @@ def main() -> None:
     # uvicorn's defaults would pick httptools, which sage serve does not run.
     config = uvicorn_config(app, settings, "127.0.0.1", port)
     profile_from_env("server")
+    record_from_env("server")
     print(f"URL http://127.0.0.1:{port}", flush=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    run_server(config, [sock])
 
 
 if __name__ == "__main__":

@@ -69,10 +69,8 @@ def serve(
     """Start the HTTP service on SAGE_URL's host and port (else SAGE_HOST/SAGE_PORT,
     127.0.0.1:8080); the CLI's other commands connect to the same address.
     Limits: the SAGE_HTTP_* settings, see app/server.py."""
-    import uvicorn
-
     from app.main import create_app
-    from app.server import uvicorn_config
+    from app.server import run_server, uvicorn_config
 
     settings = Settings()
     bind, port = bind_address(settings, host, port)
@@ -102,7 +100,7 @@ def serve(
     config = uvicorn_config(
         create_app(settings, tools=manager, data_dir_lock=lock), settings, bind, port
     )
-    uvicorn.Server(config).run()
+    run_server(config)
 
 
 def _load_tools(modules: list[str]) -> ToolManager:

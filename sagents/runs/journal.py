@@ -76,6 +76,9 @@ class RunJournal:
         self._logged: dict[str, int] = {}
         """Runs whose terminal event :meth:`end_run` wrote → its ``seq``: the
         same event, published after, is not written again."""
+        self._lost: set[str] = set()
+        """Runs some of whose events were dropped unwritten (``max_pending``):
+        only their channel still has those."""
         self._wake = asyncio.Event()
         self._first_at = 0.0
         """When the oldest pending event arrived (``time.monotonic``)."""
@@ -118,20 +121,30 @@ class RunJournal:
         elif len(pending) >= self.batch:
             self._wake.set()
 
-    async def closed(self, run_id: str) -> None:
-        """The run ended: its logged events are durable when this returns.
+    async def closed(self, run_id: str) -> bool:
+        """The run ended: its logged events are durable when this returns
+        True (False: the log is off, or a write failed or dropped some).
 
         Usually they are already: :meth:`end_run` wrote them with the run's
-        end. Only when some are still pending (the end failed, or the run
-        had no ``end_run``) or a flush that may hold some is in flight does
-        this flush; other runs' pending events wait for their batch."""
+        end, and the terminal event, pending again once published, is
+        simply let go. Only when some are still pending (the end failed, or
+        the run had no ``end_run``) or a flush that may hold some is in
+        flight does this flush; other runs' pending events wait for their
+        batch."""
         try:
+            logged = self._logged.get(run_id)
+            if logged is not None and not self._flush_lock.locked():
+                unwritten = [e for e in self._pending.take(run_id) if e.seq > logged]
+                if unwritten:
+                    self._requeue(unwritten)
             if self._flush_lock.locked() or run_id in self._pending:
                 await self.flush()
+            return self.log_events and run_id not in self._pending and run_id not in self._lost
         finally:
             self._runs.pop(run_id, None)
             self._floors.pop(run_id, None)
             self._logged.pop(run_id, None)
+            self._lost.discard(run_id)
 
     async def end_run(
         self,
@@ -236,9 +249,10 @@ class RunJournal:
         return floors
 
     def _requeue(self, events: list[EventBase]) -> None:
-        dropped = self._pending.put_back(events, self.max_pending)
-        if dropped:
-            log.warning("event log: dropped the %d oldest unwritten event(s)", dropped)
+        lost = self._pending.put_back(events, self.max_pending)
+        if lost:
+            self._lost.update(e.run_id for e in lost)
+            log.warning("event log: dropped the %d oldest unwritten event(s)", len(lost))
 
     async def _loop(self) -> None:
         tick = self.lease_s / 3

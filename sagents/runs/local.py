@@ -3,6 +3,8 @@
 Finished runs stay resumable for ``retention_s`` (a client that lost its
 connection right at the end can still read the terminal event); they are
 swept lazily when new runs start, so there is no background timer to own.
+With the durable event log on, a finished run whose events are all stored
+no longer holds them: later readers read the store (``StoredLog``).
 Memory is bounded twice: each run's log keeps about ``max_run_bytes`` (the
 oldest events are dropped past it), and the finished runs' logs together keep
 about ``max_total_bytes`` (past it the oldest finished runs are forgotten
@@ -28,6 +30,7 @@ from sagents.events import EventBase, RunCancelled, RunFailed, is_terminal
 from sagents.runs.channel import EventChannel
 from sagents.runs.journal import RunJournal
 from sagents.runs.registry import RunBody, RunInfo, RunSuspended, SessionBusy
+from sagents.runs.stored_log import StoredLog
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,9 @@ class _Run:
     run_id: str
     session_id: str
     user_id: str
-    channel: EventChannel
+    channel: EventChannel | StoredLog
+    """The live channel; once the run ended and its log is durable, the
+    store's copy (``StoredLog``)."""
     on_cancel: Callable[[], None]
     task: asyncio.Task[None] | None = None
     finished_at: float | None = None
@@ -93,18 +98,18 @@ class LocalRunRegistry:
         self._active_by_session[session_id] = run_id
         if self.journal is not None:
             self.journal.opened(run_id, lambda: channel.first_kept_seq, first_seq)
-        run.task = asyncio.create_task(self._drive(run, body), name=f"sage-run-{run_id}")
+        run.task = asyncio.create_task(self._drive(run, channel, body), name=f"sage-run-{run_id}")
         return run.info()
 
-    def _publisher(self, run: _Run) -> Callable[[EventBase], None]:
+    def _publisher(self, channel: EventChannel) -> Callable[[EventBase], None]:
         """The run's publish function: to its channel, and to the durable
         log when there is one. Without a journal it is the channel's own
         method, adding no layer to the per-token path (nor when the journal
         keeps leases only: ``SAGE_EVENT_LOG_ENABLED=false``)."""
         journal = self.journal
         if journal is None or not journal.log_events:
-            return run.channel.publish
-        to_channel = run.channel.publish
+            return channel.publish
+        to_channel = channel.publish
         to_log = journal.append
 
         def publish(event: EventBase) -> None:
@@ -113,8 +118,8 @@ class LocalRunRegistry:
 
         return publish
 
-    async def _drive(self, run: _Run, body: RunBody) -> None:
-        publish = self._publisher(run)
+    async def _drive(self, run: _Run, channel: EventChannel, body: RunBody) -> None:
+        publish = self._publisher(channel)
         suspended = False
         try:
             await body(publish)
@@ -126,15 +131,22 @@ class LocalRunRegistry:
             log.exception("run %s body raised", run.run_id)
         finally:
             if not suspended:
-                self._ensure_terminal(run, publish)
-            run.channel.close()
+                self._ensure_terminal(run, channel, publish)
+            channel.close()
             run.finished_at = time.monotonic()
             self._finished.append(run)
-            self._finished_bytes += run.channel.retained_bytes
             if self._active_by_session.get(run.session_id) == run.run_id:
                 del self._active_by_session[run.session_id]
-            if self.journal is not None:
-                await self._log_end(run.run_id)
+            if self.journal is not None and await self._log_end(run.run_id):
+                # Durable: later readers read the store; the events leave
+                # memory once the readers attached now are done with them.
+                run.channel = StoredLog(
+                    self.journal.store,
+                    run.run_id,
+                    last_seq=channel.last_seq,
+                    first_kept_seq=channel.first_kept_seq,
+                )
+            self._finished_bytes += run.channel.retained_bytes
             try:
                 await asyncio.shield(self._ended(run))
             except asyncio.CancelledError:
@@ -143,22 +155,25 @@ class LocalRunRegistry:
                 log.exception("run %s: could not release it", run.run_id)
             run.done.set()
 
-    async def _log_end(self, run_id: str) -> None:
-        """Make the run's log durable before ``wait`` reports its end. The
-        write is shielded: a cancel of this task (shutdown) stops the wait,
-        never the write, which ``RunJournal.aclose`` then waits for."""
+    async def _log_end(self, run_id: str) -> bool:
+        """Make the run's log durable before ``wait`` reports its end; True
+        when every event is in the store. The write is shielded: a cancel of
+        this task (shutdown) stops the wait, never the write, which
+        ``RunJournal.aclose`` then waits for."""
         assert self.journal is not None
         try:
-            await asyncio.shield(self.journal.closed(run_id))
+            return await asyncio.shield(self.journal.closed(run_id))
         except asyncio.CancelledError:
-            pass
+            return False
         except Exception:
             log.exception("run %s: could not write its event log", run_id)
+            return False
 
-    def _ensure_terminal(self, run: _Run, publish: Callable[[EventBase], None]) -> None:
+    def _ensure_terminal(
+        self, run: _Run, channel: EventChannel, publish: Callable[[EventBase], None]
+    ) -> None:
         """Publish the terminal event a body failed to publish, stamped as
         the run's emitter would have stamped it."""
-        channel = run.channel
         last = channel.last_event
         if last is not None and is_terminal(last):
             return

@@ -47,12 +47,12 @@ class PendingEvents:
         self._count = 0
         return events
 
-    def put_back(self, events: list[EventBase], limit: int) -> int:
+    def put_back(self, events: list[EventBase], limit: int) -> list[EventBase]:
         """Make ``events`` (taken earlier) pending again, before what was
         appended since; past ``limit`` events the oldest are dropped.
-        Returns how many were dropped."""
+        Returns the dropped ones."""
         merged = events + self.take_all()
         dropped = max(len(merged) - limit, 0)
         for event in merged[dropped:]:
             self.append(event)
-        return dropped
+        return merged[:dropped]

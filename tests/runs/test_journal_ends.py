@@ -139,3 +139,23 @@ async def test_a_flush_waits_for_the_runs_ends_in_flight(store: SQLiteStore) -> 
     await flushing  # writes the end's events, pending again, with the terminal one
     assert [e.seq for e in await store.read_events("r1")] == [1, 2, 3, 4]
     await journal.aclose()
+
+
+async def test_a_runs_close_lets_its_published_end_go_without_a_write(store: SQLiteStore) -> None:
+    """The terminal event end_run wrote is pending again once published;
+    the close lets it go instead of flushing every run's events for it."""
+    await begun(store, "r1")
+    journal = RunJournal(store, owner="me", flush_s=10, batch=100_000)
+    journal.opened("r1", lambda: 1)
+    journal.opened("going_on", lambda: 1)
+    journal.append(MessageDelta(message_id="m", delta="t", seq=1, run_id="going_on"))
+    terminal = RunFinished(answer="a", seq=1, run_id="r1")
+    await journal.end_run(terminal, ender(store, "r1"))
+    journal.append(terminal)  # published after its write, as a run does
+    before = store.write_batches
+    assert await journal.closed("r1") is True
+    assert store.write_batches == before
+    assert await store.read_events("going_on") == []  # waits for its batch
+    await journal.aclose()
+    assert [e.seq for e in await store.read_events("going_on")] == [1]
+    assert [e.seq for e in await store.read_events("r1")] == [1]  # written once
