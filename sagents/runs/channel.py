@@ -21,7 +21,8 @@ and late readers must be able to replay.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pydantic_core
 
@@ -69,13 +70,37 @@ class EventsDropped(LookupError):
         self.first_kept = first_kept
 
 
+Backfill = Callable[[int, int], Awaitable[list[EventBase]]]
+"""``backfill(after_seq, up_to)``: the run's stored events with
+``after_seq < seq <= up_to``, in order (fewer when the store has a gap)."""
+
+RELEASE_KEEPS = 32
+"""Events a release leaves in memory at the end of the log, so that a reader
+a little behind the run (the usual live stream) never reads the store."""
+
+
 class EventChannel:
-    def __init__(self, max_bytes: int | None = None, *, first_seq: int = 1) -> None:
+    def __init__(
+        self,
+        max_bytes: int | None = None,
+        *,
+        first_seq: int = 1,
+        backfill: Backfill | None = None,
+    ) -> None:
         self._log: list[EventBase] = []
         self._dropped = first_seq - 1
-        """Events 1…_dropped are gone; ``_log[0]`` has seq ``_dropped + 1``.
-        A run resumed after an approval starts past 1: its earlier events are
-        in the store's log only."""
+        """Events 1…_dropped are gone (the cap dropped them, or a run resumed
+        after an approval starts past 1: its earlier events are in the
+        store's log only, which the route reads)."""
+        self._base = first_seq - 1
+        """``_log[0]`` has seq ``_base + 1``. Events ``_dropped + 1`` …
+        ``_base`` were released (``release_through``): durable, read back
+        through ``backfill``."""
+        self._backfill = backfill
+        self._released: deque[tuple[int, int]] = deque()
+        """(last seq, bytes) of each release, oldest first: the cap counts
+        released events too, so it bounds the run's stored log as before."""
+        self._released_bytes = 0
         self._bytes = 0
         self._max_bytes = max_bytes
         self._closed = False
@@ -87,7 +112,7 @@ class EventChannel:
 
     @property
     def last_seq(self) -> int:
-        return self._dropped + len(self._log)
+        return self._base + len(self._log)
 
     @property
     def last_event(self) -> EventBase | None:
@@ -109,23 +134,50 @@ class EventChannel:
             raise RuntimeError("publish on a closed channel")
         self._log.append(event)
         self._bytes += retained_size(event)
-        if self._max_bytes is not None and self._bytes > self._max_bytes:
+        if self._max_bytes is not None and self._bytes + self._released_bytes > self._max_bytes:
             self._trim(self._max_bytes * 3 // 4)
         if self._waiters:
             self._wake()
 
     def _trim(self, target: int) -> None:
-        """Drop the oldest events until at most ``target`` bytes are kept;
-        the newest event always stays (it may be the terminal one)."""
+        """Drop the oldest events until at most ``target`` bytes are kept,
+        released ones first; the newest event always stays (it may be the
+        terminal one)."""
+        released = self._released
+        while released and self._bytes + self._released_bytes > target:
+            self._dropped, size = released.popleft()
+            self._released_bytes -= size
         log = self._log
         drop = 0
         freed = 0
-        while self._bytes - freed > target and drop < len(log) - 1:
+        while self._bytes + self._released_bytes - freed > target and drop < len(log) - 1:
             freed += retained_size(log[drop])
             drop += 1
-        del log[:drop]
-        self._dropped += drop
+        if drop:  # every released event went first
+            del log[:drop]
+            self._base += drop
+            self._dropped = self._base
+            self._bytes -= freed
+
+    def release_through(self, seq: int) -> None:
+        """Events up to ``seq`` are durable: let them go from memory, but for
+        the last ``RELEASE_KEEPS``. Readers that need them later read them
+        back (``backfill``); for the cap and ``first_kept_seq`` they are
+        still kept. Without a backfill nothing is released."""
+        if self._backfill is None:
+            return
+        log = self._log
+        release = min(seq - self._base, len(log) - RELEASE_KEEPS)
+        if release <= 0:
+            return
+        freed = 0
+        for event in log[:release]:
+            freed += retained_size(event)
+        del log[:release]
+        self._base += release
         self._bytes -= freed
+        self._released.append((self._base, freed))
+        self._released_bytes += freed
 
     def close(self) -> None:
         self._closed = True
@@ -146,13 +198,18 @@ class EventChannel:
         pays its per-write cost once per batch, not once per event, and
         falls behind gracefully: the slower it is, the bigger its batches.
 
-        Raises ``EventsDropped`` when the next event the reader needs was
-        dropped, at the start or later if it falls that far behind."""
+        Events released from memory (durable, ``release_through``) are read
+        back from the store first. Raises ``EventsDropped`` when the next
+        event the reader needs was dropped, at the start or later if it
+        falls that far behind."""
         wanted = max(after_seq, 0)  # the last seq this reader has
         while True:
-            start = wanted - self._dropped
+            start = wanted - self._base
             if start < 0:
-                raise EventsDropped(wanted, self.first_kept_seq)
+                stored = await self._read_back(wanted)
+                wanted += len(stored)
+                yield stored
+                continue
             log = self._log
             if start < len(log):
                 batch = log[start:]
@@ -166,18 +223,19 @@ class EventChannel:
     async def subscribe(self, after_seq: int = 0) -> AsyncIterator[EventBase]:
         """Events with ``seq > after_seq``, then live ones until the run ends
         (``EventsDropped`` as for ``batches``)."""
-        wanted = max(after_seq, 0)
-        while True:
-            log = self._log
-            while (start := wanted - self._dropped) < len(log):
-                if start < 0:
-                    raise EventsDropped(wanted, self.first_kept_seq)
-                yield log[start]
-                wanted += 1
-                log = self._log
-            if self._closed:
-                return
-            await self._wait()
+        async for batch in self.batches(after_seq):
+            for event in batch:
+                yield event
+
+    async def _read_back(self, wanted: int) -> list[EventBase]:
+        """The released events after ``wanted`` (at least one), from the
+        store; ``EventsDropped`` for what the cap dropped or the store lacks."""
+        if wanted < self._dropped or self._backfill is None:
+            raise EventsDropped(wanted, self.first_kept_seq)
+        stored = await self._backfill(wanted, self._base)
+        if not stored or stored[0].seq != wanted + 1:
+            raise EventsDropped(wanted, stored[0].seq if stored else self._base + 1)
+        return stored
 
     async def _wait(self) -> None:
         waiter = asyncio.get_running_loop().create_future()

@@ -76,6 +76,8 @@ class RunJournal:
         self._logged: dict[str, int] = {}
         """Runs whose terminal event :meth:`end_run` wrote → its ``seq``: the
         same event, published after, is not written again."""
+        self._written_to: dict[str, Callable[[int], None]] = {}
+        """Active runs → told the last seq of theirs each write stored."""
         self._lost: set[str] = set()
         """Runs some of whose events were dropped unwritten (``max_pending``):
         only their channel still has those."""
@@ -104,12 +106,22 @@ class RunJournal:
 
     # the runs
 
-    def opened(self, run_id: str, first_kept: Callable[[], int], floor: int = 1) -> None:
+    def opened(
+        self,
+        run_id: str,
+        first_kept: Callable[[], int],
+        floor: int = 1,
+        written: Callable[[int], None] | None = None,
+    ) -> None:
         """Start logging a run whose channel keeps from ``first_kept()``;
         ``floor`` is its first event (past 1 for a run resumed after an
-        approval: its earlier events are stored already and must stay)."""
+        approval: its earlier events are stored already and must stay).
+        ``written(seq)`` is told, after each write, the run's last event the
+        store now has (the channel lets the durable ones go from memory)."""
         self._runs[run_id] = first_kept
         self._floors[run_id] = floor
+        if written is not None:
+            self._written_to[run_id] = written
 
     def append(self, event: EventBase) -> None:
         pending = self._pending
@@ -144,6 +156,7 @@ class RunJournal:
             self._runs.pop(run_id, None)
             self._floors.pop(run_id, None)
             self._logged.pop(run_id, None)
+            self._written_to.pop(run_id, None)
             self._lost.discard(run_id)
 
     async def end_run(
@@ -218,7 +231,7 @@ class RunJournal:
             return
         self.flushes += 1
         self._floors.update(floors)
-        _written(events)
+        self._stored(events)
         await self._announce(events)
 
     async def _changes(self) -> None:
@@ -247,6 +260,21 @@ class RunJournal:
             if floor > self._floors.get(run_id, 1):
                 floors[run_id] = floor
         return floors
+
+    def _stored(self, events: list[EventBase]) -> None:
+        """A write stored ``events``: their shared JSON can go, and each
+        run's channel hears its last stored seq. A run's events are written
+        in order and never twice at once (see :meth:`end_run`), so what is
+        stored of a run is gap-free up to that seq."""
+        _written(events)
+        last: dict[str, int] = {}
+        for event in events:
+            last[event.run_id] = event.seq
+        told = self._written_to
+        for run_id, seq in last.items():
+            written = told.get(run_id)
+            if written is not None and run_id not in self._lost:
+                written(seq)
 
     def _requeue(self, events: list[EventBase]) -> None:
         lost = self._pending.put_back(events, self.max_pending)

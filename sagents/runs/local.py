@@ -26,10 +26,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagents.events import EventBase, RunCancelled, RunFailed, is_terminal
-from sagents.runs.channel import EventChannel
+from sagents.events import EventBase, RunCancelled, RunFailed, is_terminal, parse_stored
+from sagents.runs.channel import Backfill, EventChannel
 from sagents.runs.journal import RunJournal
 from sagents.runs.registry import RunBody, RunInfo, RunSuspended, SessionBusy
+from sagents.runs.replay import PAGE
 from sagents.runs.stored_log import StoredLog
 
 log = logging.getLogger(__name__)
@@ -92,14 +93,37 @@ class LocalRunRegistry:
         if active is not None:
             raise SessionBusy(session_id, active)
         self._sweep()
-        channel = EventChannel(self.max_run_bytes, first_seq=first_seq)
+        journal = self.journal
+        logged = journal is not None and journal.log_events
+        channel = EventChannel(
+            self.max_run_bytes,
+            first_seq=first_seq,
+            backfill=self._backfill(run_id) if logged else None,
+        )
         run = _Run(run_id, session_id, user_id, channel, on_cancel)
         self._runs[run_id] = run
         self._active_by_session[session_id] = run_id
-        if self.journal is not None:
-            self.journal.opened(run_id, lambda: channel.first_kept_seq, first_seq)
+        if journal is not None:
+            written = channel.release_through if logged else None
+            journal.opened(run_id, lambda: channel.first_kept_seq, first_seq, written)
         run.task = asyncio.create_task(self._drive(run, channel, body), name=f"sage-run-{run_id}")
         return run.info()
+
+    def _backfill(self, run_id: str) -> Backfill:
+        """Reads a live run's released events back from the store's log."""
+        assert self.journal is not None
+        store = self.journal.store
+
+        async def backfill(after_seq: int, up_to: int) -> list[EventBase]:
+            rows = await store.read_events(run_id, after_seq, min(up_to - after_seq, PAGE))
+            events: list[EventBase] = []
+            for row in rows:
+                if row.seq != after_seq + len(events) + 1:
+                    break  # a gap: the channel reports it
+                events.append(parse_stored(row.data))
+            return events
+
+        return backfill
 
     def _publisher(self, channel: EventChannel) -> Callable[[EventBase], None]:
         """The run's publish function: to its channel, and to the durable
@@ -212,6 +236,11 @@ class LocalRunRegistry:
             run = finished.popleft()
             self._finished_bytes -= run.channel.retained_bytes
             del self._runs[run.run_id]
+
+    def held_bytes(self) -> int:
+        """Approximate bytes of events every run (live or finished) holds in
+        memory: what is not durable yet, and a short tail of what is."""
+        return sum(run.channel.retained_bytes for run in self._runs.values())
 
     def get(self, run_id: str) -> RunInfo | None:
         run = self._runs.get(run_id)
