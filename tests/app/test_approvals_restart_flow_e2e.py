@@ -127,22 +127,30 @@ async def wait_restart_approve(
     return Resumed(requested, roles_after, events, detail, tasks, pay_log.read_text())
 
 
-async def test_a_restart_while_an_executor_waits_continues_the_task_loop(
-    tmp_path: Path, mock_llm: MockLLMServer
-) -> None:
-    resumed = await wait_restart_approve(tmp_path, mock_llm, SCRIPT)
+def paid_once_then_steps(resumed: Resumed) -> list[tuple[str, str | None]]:
+    """Checks what every resumed run here shares (gap-free events after the
+    request, the decided call first, ``pay`` run once), then returns the
+    flow's steps after the restart: agents started, and executors finished."""
     requested, events = resumed.requested, resumed.events
     assert [e.seq for e in events] == list(range(requested.seq + 1, events[-1].seq + 1))
     assert [e.type for e in events[:2]] == ["tool.called", "approval.resolved"]
     assert [(e.ok, e.content) for e in events if isinstance(e, ToolResult)] == [
         (True, "paid 5 to bob")
     ]
-    # The waiting executor finishes, then the flow goes on from its place.
-    steps = [
+    return [
         (e.type, e.agent)
         for e in events
         if isinstance(e, AgentStarted) or (isinstance(e, AgentFinished) and e.agent == "executor")
     ]
+
+
+async def test_a_restart_while_an_executor_waits_continues_the_task_loop(
+    tmp_path: Path, mock_llm: MockLLMServer
+) -> None:
+    resumed = await wait_restart_approve(tmp_path, mock_llm, SCRIPT)
+    # The waiting executor finishes, then the flow goes on from its place.
+    steps = paid_once_then_steps(resumed)
+    events = resumed.events
     assert steps == [
         ("agent.finished", "executor"),
         ("agent.started", "observation"),
@@ -214,17 +222,8 @@ async def test_a_restart_while_the_second_tasks_executor_waits_finishes_the_loop
     leaves the loop for the summary; the first task is not planned or run
     again."""
     resumed = await wait_restart_approve(tmp_path, mock_llm, SECOND_TASK_WAITS)
-    requested, events = resumed.requested, resumed.events
-    assert [e.seq for e in events] == list(range(requested.seq + 1, events[-1].seq + 1))
-    assert [e.type for e in events[:2]] == ["tool.called", "approval.resolved"]
-    assert [(e.ok, e.content) for e in events if isinstance(e, ToolResult)] == [
-        (True, "paid 5 to bob")
-    ]
-    steps = [
-        (e.type, e.agent)
-        for e in events
-        if isinstance(e, AgentStarted) or (isinstance(e, AgentFinished) and e.agent == "executor")
-    ]
+    steps = paid_once_then_steps(resumed)
+    events = resumed.events
     assert steps == [
         ("agent.finished", "executor"),
         ("agent.started", "observation"),
