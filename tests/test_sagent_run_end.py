@@ -1,7 +1,8 @@
 """However a run ends (finished, failed, cancelled), its end is one store
 write: the run's status, its partial messages, its pending events and the
 terminal event commit together, and the terminal event is not written again
-when the run closes (issue 16)."""
+when the run closes (issue 16). A shutdown while a run asks for an approval
+does not end it: it stays ``waiting`` for the decision."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from sagents.events import (
     AgentFinished,
     ApprovalRequested,
+    EventBase,
     RunCancelled,
     RunFailed,
     RunFinished,
@@ -220,10 +222,6 @@ async def test_a_resumed_run_ends_in_one_write(
         async for event in first.runs.subscribe(info.run_id):
             if isinstance(event, ApprovalRequested):
                 break
-        # The event comes before the wait (its flush first): a shutdown in
-        # between would cancel the run, not leave it waiting.
-        while not first.approvals.waiting(info.run_id):  # noqa: ASYNC110 - no event to await
-            await asyncio.sleep(0.01)
     finally:
         await first.aclose()  # a restart: the waiting run stays waiting
     llm = ScriptedLLM([Turn(text="Paid bob 5.")])
@@ -247,3 +245,82 @@ async def test_a_resumed_run_ends_in_one_write(
     stored = await rt.store.read_events(run.id)
     finished = parse_event(stored[-1].data)
     assert isinstance(finished, RunFinished) and finished.answer == "Paid bob 5."
+
+
+SLOW_REQUEST = """
+CREATE FUNCTION slow_request() RETURNS trigger AS $$
+BEGIN PERFORM pg_sleep(1.5); RETURN NEW; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER slow_request BEFORE INSERT ON run_events FOR EACH ROW
+WHEN (NEW.type = 'approval.requested') EXECUTE FUNCTION slow_request();
+"""
+SLEEPING = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = %s"
+
+
+async def held(db: Any) -> bool:
+    """Whether a write in the test's database is held by a trigger's sleep
+    (one test at a time uses this process's database)."""
+    row = await (await db.execute(SLEEPING, (db.info.dbname,))).fetchone()
+    return bool(row and row[0])
+
+
+async def test_a_shutdown_while_approval_requested_is_written_leaves_the_run_waiting(
+    make_runtime: RuntimeFactory, tmp_path: Path, pg_url: str
+) -> None:
+    """The run waits from the moment its approval request is stored: a
+    shutdown while ``approval.requested`` is being written (a trigger holds
+    that write 1.5 s; the gate flushes it before it waits) suspends the run,
+    as one during the wait does, rather than cancelling it. It stays
+    ``waiting``, and the decision taken after the restart resumes it."""
+    import psycopg
+
+    paid: list[str] = []
+
+    @tool(requires_approval=True)
+    def pay(to: str, amount: int) -> str:
+        """Pay someone."""
+        paid.append(f"{to} {amount}")
+        return f"paid {amount} to {to}"
+
+    tools = ToolManager()
+    tools.add(pay)
+    settings = make_settings(tmp_path, event_log_flush_s=10.0, database_url=pg_url)
+    first = await Runtime.create(settings, llm=ScriptedLLM([Turn(tool_calls=[PAY])]), tools=tools)
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as db:
+        await db.execute(SLOW_REQUEST)  # type: ignore[arg-type]
+        try:
+            info = await SAgent(first).start(simple("pay bob"), "u1")
+            seen = asyncio.create_task(collect(first, info.run_id))
+            async with asyncio.timeout(30):  # until the write of approval.requested is held
+                while not await held(db):  # noqa: ASYNC110 - it is PostgreSQL that sleeps
+                    await asyncio.sleep(0.01)
+        finally:
+            await first.aclose()  # a restart inside the write
+        await db.execute("DROP TRIGGER slow_request ON run_events")
+    assert not first.approvals.waiting(info.run_id)  # its wait was given up
+    published = [e.type for e in await seen]
+    assert "approval.requested" in published and "run.cancelled" not in published
+    llm = ScriptedLLM([Turn(text="Paid bob 5.")])
+    rt = await make_runtime(llm, tools=tools, settings=settings)
+    session = await rt.store.get_session("u1", info.session_id)
+    run = await rt.store.get_run(info.session_id, info.run_id)
+    assert session is not None and run is not None and run.status is RunStatus.WAITING
+    approval = await rt.store.get_approval(run.id, "call_p")
+    assert approval is not None and approval.pending
+    stored = [e.type for e in await rt.store.read_events(run.id)]
+    assert stored[-1] == "approval.requested" and "run.cancelled" not in stored
+    # What the decision's route does (app/routes/approvals.py): decide, claim, resume.
+    assert await rt.approvals.decide(run.id, "call_p", "approve", by="u1") is not None
+    assert rt.journal is not None
+    assert await rt.store.claim_waiting_run(run.id, rt.instance_id, rt.journal.lease_until())
+    await resume_waiting_run(SAgent(rt), session, run)
+    await rt.runs.wait(run.id)
+    assert paid == ["bob 5"]
+    stored = [e.type for e in await rt.store.read_events(run.id)]
+    assert stored[-1] == "run.finished" and "run.cancelled" not in stored
+    ended = await rt.store.get_run(session.id, run.id)
+    assert ended is not None and ended.status is RunStatus.FINISHED
+
+
+async def collect(rt: Runtime, run_id: str) -> list[EventBase]:
+    """The events the run publishes until its channel closes."""
+    return [event async for event in rt.runs.subscribe(run_id)]

@@ -104,7 +104,8 @@ class ApprovalGate:
         wait, which may outlive the process."""
 
     def waiting(self, run_id: str) -> bool:
-        """Whether a call of ``run_id`` waits for a decision in this process."""
+        """Whether a call of ``run_id`` waits for a decision in this process:
+        from the moment its request is stored until its decision is in."""
         return any(key[0] == run_id for key in self._wakers)
 
     def cancelling(self, run_id: str, reason: str | None) -> None:
@@ -143,36 +144,45 @@ class ApprovalGate:
         requested a second time: its first ``expires_at`` stands, and a
         decision already taken is returned at once.
         """
+        key = (run_id, call_id)
         approval = await self.store.get_approval(run_id, call_id)
-        if approval is None:
-            approval = ApprovalRecord(
-                run_id=run_id,
-                call_id=call_id,
-                session_id=session_id,
-                tool=tool,
-                arguments=arguments,
-                reason=reason,
-                expires_at=now() + self.timeout_s,
-            )
-            await self.store.request_approval(approval)
-            if emit is not None:
-                asking = (
-                    announce(approval.expires_at)
-                    if announce is not None
-                    else ApprovalRequested(
-                        call_id=call_id,
-                        tool=tool,
-                        arguments=arguments,
-                        reason=reason,
-                        expires_at=approval.expires_at,
-                    )
+        try:
+            if approval is None:
+                approval = ApprovalRecord(
+                    run_id=run_id,
+                    call_id=call_id,
+                    session_id=session_id,
+                    tool=tool,
+                    arguments=arguments,
+                    reason=reason,
+                    expires_at=now() + self.timeout_s,
                 )
-                emit(asking, agent=agent, parent_call_id=parent_call_id)
-            if self.flush is not None:
-                await self.flush()
-        elif approval.pending:
-            await self.store.request_approval(approval)  # waiting again (resumed)
-        decided = approval if not approval.pending else await self._decision(approval)
+                await self.store.request_approval(approval)
+                # Waiting from the moment the request is stored (``waiting``):
+                # a shutdown during the flush below suspends the run, and a
+                # decision taken here meanwhile wakes it.
+                self._wakers.setdefault(key, asyncio.Event())
+                if emit is not None:
+                    asking = (
+                        announce(approval.expires_at)
+                        if announce is not None
+                        else ApprovalRequested(
+                            call_id=call_id,
+                            tool=tool,
+                            arguments=arguments,
+                            reason=reason,
+                            expires_at=approval.expires_at,
+                        )
+                    )
+                    emit(asking, agent=agent, parent_call_id=parent_call_id)
+                if self.flush is not None:
+                    await self.flush()
+            elif approval.pending:
+                await self.store.request_approval(approval)  # waiting again (resumed)
+                self._wakers.setdefault(key, asyncio.Event())
+            decided = approval if not approval.pending else await self._decision(approval)
+        finally:
+            self._wakers.pop(key, None)  # the decision is in, or the wait was given up
         await self.store.settle_approvals(run_id, session_id)
         if emit is not None:
             emit(
