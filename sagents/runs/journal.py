@@ -19,6 +19,11 @@ channel drops its oldest events (``SAGE_RUN_LOG_MAX_BYTES``), the next flush
 deletes the same ones from the store, so the cap and its 410 answer mean the
 same before and after a restart.
 
+Release. After each write, every run with events in it hears the last
+``seq`` of its that the store now has (``opened``'s ``written``: its
+channel's ``release_through``), and its channel lets those events go from
+memory but for a short tail; readers read them back from the store.
+
 Off (``SAGE_EVENT_LOG_ENABLED=false``, ``log_events=False``): the registry
 publishes to the channel alone and nothing is written but the leases, so a
 run costs no event-log commit; a resume the channel cannot serve (after a
