@@ -154,7 +154,9 @@ class RunJournal:
                 unwritten = [e for e in self._pending.take(run_id) if e.seq > logged]
                 if unwritten:
                     self._requeue(unwritten)
-            if self._flush_lock.locked() or run_id in self._pending:
+            # The terminal event, published after the end's write, may have
+            # made the channel drop more (the cap): its floor is written too.
+            if self._flush_lock.locked() or run_id in self._pending or self._due_floors(run_id):
                 await self.flush()
             return self.log_events and run_id not in self._pending and run_id not in self._lost
         finally:
