@@ -10,12 +10,12 @@ bench's servers), not for the library, whose embedding application owns
 its own collector:
 
 - ``gc.freeze()`` before serving: what start-up built (modules, classes,
-  settings: most of the ~190 MB an idle server holds) lives as long as the
-  process, so no collection needs to look at it again.
+  settings) lives as long as the process, so no collection needs to look
+  at it again.
 - Higher thresholds: a young collection every 50,000 net allocations
   instead of 700, so the older generations, and a full collection, come
   about seventy times less often. At 250 streams three rounds ran no full
-  collection at all (four, up to 152 ms, with the defaults). Cyclic garbage
+  collection at all (four, up to 152 ms, with the default thresholds). Cyclic garbage
   still goes, only later; reference counting frees everything else at once.
 """
 

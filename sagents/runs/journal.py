@@ -272,7 +272,8 @@ class RunJournal:
         """A write stored ``events``: their shared JSON can go, and each
         run's channel hears its last stored seq. A run's events are written
         in order and never twice at once (see :meth:`end_run`), so what is
-        stored of a run is gap-free up to that seq."""
+        stored of a run is gap-free up to that seq, unless some were dropped
+        unwritten (``max_pending``): such a run keeps everything in memory."""
         _written(events)
         last: dict[str, int] = {}
         for event in events:
