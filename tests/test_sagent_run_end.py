@@ -198,14 +198,8 @@ async def test_a_cancel_during_the_failed_end_keeps_the_failure(
 PAY = ScriptedToolCall(name="pay", arguments={"to": "bob", "amount": 5}, id="call_p")
 
 
-async def test_a_resumed_run_ends_in_one_write(
-    make_runtime: RuntimeFactory, tmp_path: Path, backend: dict[str, Any]
-) -> None:
-    """A run resumed after an approval (its first process stopped while it
-    waited) ends like a fresh run: its end, its pending events and
-    ``run.finished`` in one commit (``run_stop.end_finished_run``), not an
-    end and then a flush of its log at its close."""
-    paid: list[str] = []
+def pay_tools(paid: list[str]) -> ToolManager:
+    """``pay``, which needs an approval; each payment is appended to ``paid``."""
 
     @tool(requires_approval=True)
     def pay(to: str, amount: int) -> str:
@@ -215,6 +209,26 @@ async def test_a_resumed_run_ends_in_one_write(
 
     tools = ToolManager()
     tools.add(pay)
+    return tools
+
+
+async def approve_and_claim(rt: Runtime, run_id: str) -> None:
+    """What the decision's route does (app/routes/approvals.py) before it
+    resumes a run that waits in no process: decide, then claim the run."""
+    assert await rt.approvals.decide(run_id, "call_p", "approve", by="u1") is not None
+    assert rt.journal is not None
+    assert await rt.store.claim_waiting_run(run_id, rt.instance_id, rt.journal.lease_until())
+
+
+async def test_a_resumed_run_ends_in_one_write(
+    make_runtime: RuntimeFactory, tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    """A run resumed after an approval (its first process stopped while it
+    waited) ends like a fresh run: its end, its pending events and
+    ``run.finished`` in one commit (``run_stop.end_finished_run``), not an
+    end and then a flush of its log at its close."""
+    paid: list[str] = []
+    tools = pay_tools(paid)
     settings = make_settings(tmp_path, event_log_flush_s=10.0, event_log_batch=100_000, **backend)
     first = await Runtime.create(settings, llm=ScriptedLLM([Turn(tool_calls=[PAY])]), tools=tools)
     try:
@@ -229,10 +243,7 @@ async def test_a_resumed_run_ends_in_one_write(
     session = await rt.store.get_session("u1", info.session_id)
     run = await rt.store.get_run(info.session_id, info.run_id)
     assert session is not None and run is not None and run.status is RunStatus.WAITING
-    # What the decision's route does (app/routes/approvals.py): decide, claim, resume.
-    assert await rt.approvals.decide(run.id, "call_p", "approve", by="u1") is not None
-    assert rt.journal is not None
-    assert await rt.store.claim_waiting_run(run.id, rt.instance_id, rt.journal.lease_until())
+    await approve_and_claim(rt, run.id)
     before = writes(rt)
     await resume_waiting_run(SAgent(rt), session, run)
     await rt.runs.wait(run.id)
@@ -274,15 +285,7 @@ async def test_a_shutdown_while_approval_requested_is_written_leaves_the_run_wai
     import psycopg
 
     paid: list[str] = []
-
-    @tool(requires_approval=True)
-    def pay(to: str, amount: int) -> str:
-        """Pay someone."""
-        paid.append(f"{to} {amount}")
-        return f"paid {amount} to {to}"
-
-    tools = ToolManager()
-    tools.add(pay)
+    tools = pay_tools(paid)
     settings = make_settings(tmp_path, event_log_flush_s=10.0, database_url=pg_url)
     first = await Runtime.create(settings, llm=ScriptedLLM([Turn(tool_calls=[PAY])]), tools=tools)
     async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as db:
@@ -308,10 +311,7 @@ async def test_a_shutdown_while_approval_requested_is_written_leaves_the_run_wai
     assert approval is not None and approval.pending
     stored = [e.type for e in await rt.store.read_events(run.id)]
     assert stored[-1] == "approval.requested" and "run.cancelled" not in stored
-    # What the decision's route does (app/routes/approvals.py): decide, claim, resume.
-    assert await rt.approvals.decide(run.id, "call_p", "approve", by="u1") is not None
-    assert rt.journal is not None
-    assert await rt.store.claim_waiting_run(run.id, rt.instance_id, rt.journal.lease_until())
+    await approve_and_claim(rt, run.id)
     await resume_waiting_run(SAgent(rt), session, run)
     await rt.runs.wait(run.id)
     assert paid == ["bob 5"]

@@ -71,8 +71,9 @@ class EventsDropped(LookupError):
 
 
 Backfill = Callable[[int, int], Awaitable[list[EventBase]]]
-"""``backfill(after_seq, up_to)``: the run's stored events with
-``after_seq < seq <= up_to``, in order (fewer when the store has a gap)."""
+"""``backfill(after_seq, up_to)``: the run's stored events from
+``after_seq + 1`` on, in order, up to ``up_to`` or the first gap
+(``EventsDropped`` when the first is missing)."""
 
 RELEASE_KEEPS = 32
 """Events a release leaves in memory at the end of the log, so that a reader
@@ -233,8 +234,8 @@ class EventChannel:
         if wanted < self._dropped or self._backfill is None:
             raise EventsDropped(wanted, self.first_kept_seq)
         stored = await self._backfill(wanted, self._base)
-        if not stored or stored[0].seq != wanted + 1:
-            raise EventsDropped(wanted, stored[0].seq if stored else self._base + 1)
+        if not stored:
+            raise EventsDropped(wanted, self._base + 1)
         return stored
 
     async def _wait(self) -> None:

@@ -26,11 +26,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagents.events import EventBase, RunCancelled, RunFailed, is_terminal, parse_stored
+from sagents.events import EventBase, RunCancelled, RunFailed, is_terminal
 from sagents.runs.channel import Backfill, EventChannel
 from sagents.runs.journal import RunJournal
 from sagents.runs.registry import RunBody, RunInfo, RunSuspended, SessionBusy
-from sagents.runs.replay import PAGE
+from sagents.runs.replay import PAGE, read_after
 from sagents.runs.stored_log import StoredLog
 
 log = logging.getLogger(__name__)
@@ -115,13 +115,7 @@ class LocalRunRegistry:
         store = self.journal.store
 
         async def backfill(after_seq: int, up_to: int) -> list[EventBase]:
-            rows = await store.read_events(run_id, after_seq, min(up_to - after_seq, PAGE))
-            events: list[EventBase] = []
-            for row in rows:
-                if row.seq != after_seq + len(events) + 1:
-                    break  # a gap: the channel reports it
-                events.append(parse_stored(row.data))
-            return events
+            return await read_after(store, run_id, after_seq, min(up_to - after_seq, PAGE))
 
         return backfill
 

@@ -46,16 +46,9 @@ async def stored_batches(
     wanted = after_seq
     quiet_since: float | None = None
     while True:
-        stored = await store.read_events(run_id, wanted, PAGE)
-        if stored:
-            if stored[0].seq != wanted + 1:
-                raise EventsDropped(wanted, stored[0].seq)
-            batch: list[EventBase] = []
-            for row in stored:
-                if row.seq != wanted + 1:
-                    break  # a gap inside the page: the next read reports it
-                batch.append(parse_stored(row.data))
-                wanted = row.seq
+        batch = await read_after(store, run_id, wanted)
+        if batch:
+            wanted = batch[-1].seq
             yield batch
             if is_terminal(batch[-1]):
                 return
@@ -67,3 +60,20 @@ async def stored_batches(
             if now - quiet_since >= grace_s:
                 return
         await wait(poll_s)
+
+
+async def read_after(
+    store: Store, run_id: str, after_seq: int, limit: int = PAGE
+) -> list[EventBase]:
+    """At most ``limit`` stored events from ``after_seq + 1`` on, up to the
+    first gap (the next read reports it); ``EventsDropped`` when the first
+    is missing (the cap deleted it)."""
+    rows = await store.read_events(run_id, after_seq, limit)
+    if rows and rows[0].seq != after_seq + 1:
+        raise EventsDropped(after_seq, rows[0].seq)
+    events: list[EventBase] = []
+    for row in rows:
+        if row.seq != after_seq + len(events) + 1:
+            break
+        events.append(parse_stored(row.data))
+    return events
